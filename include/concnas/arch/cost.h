@@ -1,0 +1,68 @@
+#pragma once
+/// \file
+/// The cost model: FLOPs, parameters and output bytes of every block, without building
+/// the network (no LibTorch).
+///
+///     auto cost = concnas::arch::compute_cost(arch);
+///     cost.total.flops;        // whole network, batch 1
+///     cost.vertices[3].params; // compute vertex 3, its scaling blocks included
+///
+/// Conventions (docs/cost_model.md): batch size 1; a multiply-add counts as 2 FLOPs;
+/// additions, max-pool comparisons and BatchNorm's scale-and-shift count 1 FLOP per
+/// element each; element-wise activations (ReLU, sigmoid) are not counted. Parameters
+/// are trainable ones only (BatchNorm's running statistics are buffers). Output bytes
+/// are fp32: 4 per element.
+
+#include <cstdint>
+#include <vector>
+
+#include "concnas/arch/architecture.h"
+
+namespace concnas::arch {
+
+struct Cost {
+  std::int64_t flops = 0;
+  std::int64_t params = 0;
+  /// Bytes of the block's output tensor (fp32); 0 for blocks inside a vertex.
+  std::int64_t output_bytes = 0;
+  Cost& operator+=(const Cost& o) {
+    flops += o.flops;
+    params += o.params;
+    output_bytes += o.output_bytes;
+    return *this;
+  }
+  bool operator==(const Cost& o) const {
+    return flops == o.flops && params == o.params && output_bytes == o.output_bytes;
+  }
+};
+
+// Costs of single blocks, beside which the nn modules will be tested.
+
+/// 3x3 conv (stride 1, padding 1, no bias) from the image to `channels`, then BatchNorm.
+Cost stem_cost(const Shape& input, int channels);
+/// Max-pool to `target`'s resolution (if `block.pool`) then 1x1 conv without bias to
+/// `target`'s channels (if `block.project`).
+Cost scaling_cost(const ScalingBlock& block, const Shape& target);
+/// Weighted sum of `inputs` tensors of `shape`: one weight per input when inputs > 1,
+/// nothing when there is one input.
+Cost aggregation_cost(int inputs, const Shape& shape);
+/// 3x3 depthwise conv (stride 1 or 2, padding 1, no bias) + 1x1 pointwise conv (no bias)
+/// + BatchNorm, from `in` to `out`.
+Cost separable_conv_cost(const Shape& in, const Shape& out);
+/// Mean of `inputs` tensors of `shape` (the output vertex).
+Cost average_cost(int inputs, const Shape& shape);
+/// Global average pooling + linear layer with bias to `classes`.
+Cost head_cost(const Shape& in, int classes);
+
+struct ArchitectureCost {
+  Cost stem;                   ///< output_bytes = the input vertex's tensor
+  std::vector<Cost> vertices;  ///< per compute vertex, scaling blocks included
+  Cost output;                 ///< the output vertex: scaling blocks + average
+  Cost head;
+  Cost total;                  ///< sum of all FLOPs and params; output_bytes = sum of
+                               ///< the tensors of input, compute and output vertices
+};
+
+ArchitectureCost compute_cost(const Architecture& arch);
+
+}  // namespace concnas::arch

@@ -1,0 +1,312 @@
+#include "concnas/config/architecture_yaml.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "concnas/common/atomic_file.h"
+#include "concnas/common/error.h"
+
+namespace concnas::config {
+namespace {
+
+using arch::Architecture;
+using arch::Shape;
+using arch::VertexSpec;
+
+// ---------------------------------------------------------------- writing
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string shape_yaml(const Shape& s) {
+  return fmt::format("[{}, {}, {}]", s.channels, s.height, s.width);
+}
+
+std::string ids_yaml(const std::vector<int>& ids) { return fmt::format("[{}]", fmt::join(ids, ", ")); }
+
+std::string scaling_yaml(const std::vector<arch::ScalingBlock>& blocks) {
+  std::vector<std::string> items;
+  for (const auto& b : blocks)
+    items.push_back(fmt::format("{{from: {}, pool: {}, project: {}}}", b.from, b.pool, b.project));
+  return fmt::format("[{}]", fmt::join(items, ", "));
+}
+
+// ---------------------------------------------------------------- reading
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
+    const int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    throw ParseError(source_, line, what);
+  }
+
+  // A mapping whose keys must all be in `allowed`; `where` names it in errors.
+  void check_map(const YAML::Node& node, const std::string& where,
+                 std::initializer_list<const char*> allowed) const {
+    if (!node.IsMap()) fail(node, fmt::format("'{}' must be a mapping", where));
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || key == a;
+      if (!ok) fail(kv.first, fmt::format("unknown key '{}{}'", where.empty() ? "" : where + ".", key));
+    }
+  }
+
+  YAML::Node need(const YAML::Node& parent, const char* key, const std::string& where) const {
+    const YAML::Node n = parent[key];
+    if (!n) fail(parent, fmt::format("missing key '{}{}'", where.empty() ? "" : where + ".", key));
+    return n;
+  }
+
+  template <typename T>
+  T scalar(const YAML::Node& node, const std::string& key, const char* kind) const {
+    if (!node.IsScalar()) fail(node, fmt::format("'{}' must be {}", key, kind));
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, fmt::format("'{}' must be {}, got '{}'", key, kind, node.Scalar()));
+    }
+  }
+  int integer(const YAML::Node& n, const std::string& key) const {
+    return scalar<int>(n, key, "an integer");
+  }
+  double number(const YAML::Node& n, const std::string& key) const {
+    return scalar<double>(n, key, "a number");
+  }
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    return scalar<bool>(n, key, "true or false");
+  }
+  std::string string(const YAML::Node& n, const std::string& key) const {
+    return scalar<std::string>(n, key, "a string");
+  }
+
+  std::vector<int> ids(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsSequence()) fail(n, fmt::format("'{}' must be a list of vertex ids", key));
+    std::vector<int> out;
+    for (const auto& item : n) out.push_back(integer(item, key));
+    return out;
+  }
+
+  Shape shape(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsSequence() || n.size() != 3)
+      fail(n, fmt::format("'{}' must be [channels, height, width]", key));
+    return {integer(n[0], key), integer(n[1], key), integer(n[2], key)};
+  }
+
+  // Converts a library error about a value into a located parse error.
+  template <typename F>
+  auto located(const YAML::Node& node, F f) const -> decltype(f()) {
+    try {
+      return f();
+    } catch (const InvalidArgument& e) {
+      fail(node, e.what());
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+std::string architecture_to_yaml(const Architecture& a) {
+  std::string y;
+  y += "# concnas architecture file (docs/architecture_format.md)\n";
+  y += fmt::format("format: concnas-architecture\nversion: {}\n", kArchitectureFormatVersion);
+  y += fmt::format("name: {}\n", quoted(a.name));
+  y += "source:\n";
+  y += fmt::format("  generator: {}\n", quoted(a.provenance.generator));
+  std::vector<std::string> params;
+  for (const auto& [k, v] : a.provenance.params.values())
+    params.push_back(fmt::format("{}: {}", k, format_number(v)));
+  y += fmt::format("  params: {{{}}}\n", fmt::join(params, ", "));
+  y += fmt::format("  seed: {}\n", a.provenance.seed);
+  y += fmt::format("  orientation: {}\n", quoted(a.provenance.orientation));
+  if (!a.provenance.edge_file.empty())
+    y += fmt::format("  edge_file: {}\n", quoted(a.provenance.edge_file));
+  y += "staging:\n";
+  y += fmt::format("  policy: {}\n", quoted(a.staging.policy));
+  y += fmt::format("  probability: {}\n", format_number(a.staging.probability));
+  const auto& n = a.network;
+  y += "network:\n";
+  y += fmt::format("  input: {}\n", shape_yaml(n.input));
+  y += fmt::format("  stem_channels: {}\n", n.stem_channels);
+  y += fmt::format("  channel_limit: {}\n", n.channel_limit);
+  y += fmt::format("  min_resolution: {}\n", n.min_resolution);
+  y += fmt::format("  classes: {}\n", n.classes);
+  y += fmt::format("  aggregation: {}\n", arch::to_string(n.aggregation));
+  y += "dag:\n";
+  y += fmt::format("  nodes: {}\n", a.dag.num_compute());
+  std::vector<std::string> edges;
+  for (const auto& e : a.dag.compute_arcs()) edges.push_back(fmt::format("[{}, {}]", e.from, e.to));
+  y += fmt::format("  edges: [{}]\n", fmt::join(edges, ", "));
+  y += fmt::format("  input_vertex: {}\n  output_vertex: {}\n", a.dag.input(), a.dag.output());
+  y += "vertices:\n";
+  for (const auto& v : a.vertices)
+    y += fmt::format("  - {{id: {}, inputs: {}, staged: {}, in: {}, out: {}, scaling: {}}}\n",
+                     v.id, ids_yaml(v.inputs), v.staged, shape_yaml(v.in), shape_yaml(v.out),
+                     scaling_yaml(v.scaling));
+  y += fmt::format("output: {{inputs: {}, in: {}, scaling: {}}}\n", ids_yaml(a.output.inputs),
+                   shape_yaml(a.output.in), scaling_yaml(a.output.scaling));
+  return y;
+}
+
+Architecture architecture_from_yaml(const std::string& text, const std::string& source) {
+  Reader r(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ParseError(source, e.mark.line + 1, fmt::format("invalid YAML: {}", e.msg));
+  }
+  if (!root.IsMap()) throw ParseError(source, 0, "not an architecture file (expected a mapping)");
+  r.check_map(root, "", {"format", "version", "name", "source", "staging", "network", "dag",
+                         "vertices", "output"});
+  if (r.string(r.need(root, "format", ""), "format") != "concnas-architecture")
+    r.fail(root["format"], "'format' must be 'concnas-architecture'");
+  const int version = r.integer(r.need(root, "version", ""), "version");
+  if (version != kArchitectureFormatVersion)
+    r.fail(root["version"], fmt::format("unsupported version {} (this build reads version {})",
+                                        version, kArchitectureFormatVersion));
+
+  const auto src = r.need(root, "source", "");
+  r.check_map(src, "source", {"generator", "params", "seed", "orientation", "edge_file"});
+  arch::Provenance prov;
+  prov.generator = r.string(r.need(src, "generator", "source"), "source.generator");
+  const auto params = r.need(src, "params", "source");
+  if (!params.IsMap()) r.fail(params, "'source.params' must be a mapping");
+  for (const auto& kv : params)
+    prov.params.set(kv.first.as<std::string>(),
+                    r.number(kv.second, "source.params." + kv.first.as<std::string>()));
+  prov.seed = r.scalar<std::uint64_t>(r.need(src, "seed", "source"), "source.seed",
+                                      "a non-negative integer");
+  prov.orientation = r.string(r.need(src, "orientation", "source"), "source.orientation");
+  // An edge file is directed already ("given"); generated graphs name their orientation.
+  if (prov.generator != "edges" || prov.orientation != "given")
+    r.located(src["orientation"], [&] { return graph::parse_orientation(prov.orientation); });
+  if (src["edge_file"]) prov.edge_file = r.string(src["edge_file"], "source.edge_file");
+
+  const auto st = r.need(root, "staging", "");
+  r.check_map(st, "staging", {"policy", "probability"});
+  arch::StagingOptions staging;
+  staging.policy = r.string(r.need(st, "policy", "staging"), "staging.policy");
+  if (staging.policy != "uniform" && staging.policy != "greedy" && staging.policy != "probabilistic")
+    r.fail(st["policy"], fmt::format("unknown staging policy '{}'", staging.policy));
+  staging.probability = r.number(r.need(st, "probability", "staging"), "staging.probability");
+  r.located(st["probability"], [&] { staging.sanity_check(); });
+
+  const auto nw = r.need(root, "network", "");
+  r.check_map(nw, "network", {"input", "stem_channels", "channel_limit", "min_resolution",
+                              "classes", "aggregation"});
+  arch::NetworkOptions network;
+  network.input = r.shape(r.need(nw, "input", "network"), "network.input");
+  network.stem_channels = r.integer(r.need(nw, "stem_channels", "network"), "network.stem_channels");
+  network.channel_limit = r.integer(r.need(nw, "channel_limit", "network"), "network.channel_limit");
+  network.min_resolution = r.integer(r.need(nw, "min_resolution", "network"), "network.min_resolution");
+  network.classes = r.integer(r.need(nw, "classes", "network"), "network.classes");
+  const auto agg = r.need(nw, "aggregation", "network");
+  network.aggregation =
+      r.located(agg, [&] { return arch::parse_aggregation(r.string(agg, "network.aggregation")); });
+  r.located(nw, [&] { network.sanity_check(); });
+
+  const auto dg = r.need(root, "dag", "");
+  r.check_map(dg, "dag", {"nodes", "edges", "input_vertex", "output_vertex"});
+  const int nodes = r.integer(r.need(dg, "nodes", "dag"), "dag.nodes");
+  const auto edges = r.need(dg, "edges", "dag");
+  if (!edges.IsSequence()) r.fail(edges, "'dag.edges' must be a list of [from, to] pairs");
+  std::vector<graph::Arc> arcs;
+  for (const auto& e : edges) {
+    const auto pair = r.ids(e, "dag.edges");
+    if (pair.size() != 2) r.fail(e, "each of 'dag.edges' must be a [from, to] pair");
+    arcs.push_back({pair[0], pair[1]});
+  }
+  graph::Dag dag = r.located(edges, [&] { return graph::Dag::from_compute_edges(nodes, arcs); });
+  for (const char* key : {"input_vertex", "output_vertex"}) {
+    const int expected = std::string(key) == "input_vertex" ? dag.input() : dag.output();
+    if (dg[key] && r.integer(dg[key], std::string("dag.") + key) != expected)
+      r.fail(dg[key], fmt::format("'dag.{}' must be {} (nodes {})", key, expected, nodes));
+  }
+
+  const auto vs = r.need(root, "vertices", "");
+  if (!vs.IsSequence()) r.fail(vs, "'vertices' must be a list");
+  std::vector<bool> staged(nodes, false);
+  std::vector<YAML::Node> vertex_node(nodes);
+  std::vector<bool> listed(nodes, false);
+  for (const auto& v : vs) {
+    r.check_map(v, "vertices[]", {"id", "inputs", "staged", "in", "out", "scaling"});
+    const int id = r.integer(r.need(v, "id", "vertices[]"), "vertices[].id");
+    if (id < 0 || id >= nodes)
+      r.fail(v["id"], fmt::format("vertex id {} is outside 0..{}", id, nodes - 1));
+    if (listed[id]) r.fail(v["id"], fmt::format("vertex {} is listed twice", id));
+    listed[id] = true;
+    vertex_node[id].reset(v);  // operator= would assign into the node, not rebind it
+    staged[id] = r.boolean(r.need(v, "staged", "vertices[]"), "vertices[].staged");
+  }
+  for (int id = 0; id < nodes; ++id)
+    if (!listed[id]) r.fail(vs, fmt::format("vertex {} is missing from 'vertices'", id));
+
+  Architecture a = r.located(vs, [&] { return arch::rebuild_architecture(dag, network, staged); });
+
+  // The recorded shapes and scaling blocks must agree with the rebuild.
+  auto check_spec = [&](const YAML::Node& node, const VertexSpec& spec, const std::string& what,
+                        bool has_out) {
+    if (r.ids(r.need(node, "inputs", what), what + ".inputs") != spec.inputs)
+      r.fail(node["inputs"], fmt::format("{}: 'inputs' disagrees with the DAG (expected {})",
+                                         what, ids_yaml(spec.inputs)));
+    if (r.shape(r.need(node, "in", what), what + ".in") != spec.in)
+      r.fail(node["in"], fmt::format("{}: 'in' disagrees with the rebuilt network (expected {})",
+                                     what, shape_yaml(spec.in)));
+    if (has_out && r.shape(r.need(node, "out", what), what + ".out") != spec.out)
+      r.fail(node["out"], fmt::format("{}: 'out' disagrees with the rebuilt network (expected {})",
+                                      what, shape_yaml(spec.out)));
+    const auto sc = r.need(node, "scaling", what);
+    if (!sc.IsSequence()) r.fail(sc, fmt::format("{}: 'scaling' must be a list", what));
+    std::vector<arch::ScalingBlock> blocks;
+    for (const auto& b : sc) {
+      r.check_map(b, what + ".scaling[]", {"from", "pool", "project"});
+      const int from = r.integer(r.need(b, "from", what + ".scaling[]"), "from");
+      blocks.push_back({from, a.shape_of(from >= 0 && from < a.dag.num_vertices() ? from : 0),
+                        r.boolean(r.need(b, "pool", what + ".scaling[]"), "pool"),
+                        r.boolean(r.need(b, "project", what + ".scaling[]"), "project")});
+    }
+    if (blocks != spec.scaling)
+      r.fail(sc, fmt::format("{}: 'scaling' disagrees with the rebuilt network (expected {})",
+                             what, scaling_yaml(spec.scaling)));
+  };
+  for (int id = 0; id < nodes; ++id)
+    check_spec(vertex_node[id], a.vertices[id], fmt::format("vertex {}", id), true);
+  const auto out = r.need(root, "output", "");
+  r.check_map(out, "output", {"inputs", "in", "scaling"});
+  check_spec(out, a.output, "output", false);
+
+  a.name = r.string(r.need(root, "name", ""), "name");
+  a.provenance = std::move(prov);
+  a.staging = staging;
+  return a;
+}
+
+void save_architecture(const Architecture& arch, const std::string& path) {
+  write_file_atomic(path, architecture_to_yaml(arch));
+}
+
+Architecture load_architecture(const std::string& path) {
+  return architecture_from_yaml(read_file(path), path);
+}
+
+}  // namespace concnas::config

@@ -1,0 +1,16 @@
+#pragma once
+// The concnas subcommands. Each adds its options to the app and returns the action to run
+// after parsing; actions throw concnas errors, which main turns into one line.
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace concnas::cli {
+
+using Action = std::function<void()>;
+
+Action add_generate_command(CLI::App& app);
+Action add_info_command(CLI::App& app);
+
+}  // namespace concnas::cli
