@@ -25,12 +25,22 @@ Dag Dag::from_compute_edges(int num_compute, std::vector<Arc> arcs) {
   dag.arcs_ = std::move(arcs);
   dag.pred_.assign(num_compute + 2, {});
   dag.succ_.assign(num_compute + 2, {});
+  std::vector<int> indegree(num_compute, 0);
+  std::vector<int> outdegree(num_compute, 0);
+  for (const auto& a : dag.arcs_) {
+    ++outdegree[a.from];
+    ++indegree[a.to];
+  }
+  for (int v = 0; v < num_compute; ++v) {
+    dag.succ_[v].reserve(std::max(outdegree[v], 1));
+    dag.pred_[v].reserve(std::max(indegree[v], 1));
+  }
+  // Arcs are sorted by (from, to), so both successor and predecessor lists come out
+  // ascending; input (n) and output (n + 1) are larger than every compute id.
   for (const auto& a : dag.arcs_) {
     dag.succ_[a.from].push_back(a.to);
     dag.pred_[a.to].push_back(a.from);
   }
-  // Arcs are sorted by (from, to), so successor lists are already ascending.
-  for (auto& list : dag.pred_) std::sort(list.begin(), list.end());
   const int in = dag.input();
   const int out = dag.output();
   for (int v = 0; v < num_compute; ++v) {
@@ -45,8 +55,6 @@ Dag Dag::from_compute_edges(int num_compute, std::vector<Arc> arcs) {
   }
 
   // Kahn's algorithm, smallest ready id first, over the compute vertices.
-  std::vector<int> indegree(num_compute, 0);
-  for (const auto& a : dag.arcs_) ++indegree[a.to];
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int v = 0; v < num_compute; ++v)
     if (indegree[v] == 0) ready.push(v);

@@ -25,11 +25,14 @@ void UndirectedGraph::finalize() {
 
 std::vector<std::vector<int>> UndirectedGraph::adjacency() const {
   std::vector<std::vector<int>> adj(n_);
+  const auto deg = degrees();
+  for (int v = 0; v < n_; ++v) adj[v].reserve(deg[v]);
   for (const auto& e : edges_) {
     adj[e.u].push_back(e.v);
     adj[e.v].push_back(e.u);
   }
-  for (auto& list : adj) std::sort(list.begin(), list.end());
+  // Edges are sorted by (u, v): each list gets its smaller neighbours (as v) in order,
+  // then its larger ones (as u) in order, so it is ascending without a sort.
   return adj;
 }
 
