@@ -13,4 +13,9 @@ for b in build/benchmarks/concnas_bench_*; do
   taskset -c 0 "$b" --benchmark_out="$out/$name.json" --benchmark_out_format=json \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 done
+# Python baseline for the generate stage (NetworkX, Debian's interpreter).
+if /usr/bin/python3 -c "import networkx" 2>/dev/null; then
+  echo "bench: networkx baseline"
+  taskset -c 0 /usr/bin/python3 benchmarks/networkx_baseline.py 32 2000 | tee "$out/networkx_baseline.json"
+fi
 echo "bench: JSON in $out/"
