@@ -2,26 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include "support/tiny_network.h"
+
 namespace concnas::arch {
 namespace {
 
-// A hand-built network whose costs were worked out by hand (see comments):
-// input 1x8x8, stem 4 channels, channel limit 8, min resolution 2, 3 classes.
-// Vertex 0 (staged): 4x8x8 -> 8x4x4. Vertex 1: 4x8x8 -> 4x8x8.
-// Vertex 2 takes 0 and 1: vertex 1 is pooled to 4x4 and projected to 8 channels.
-Architecture hand_built() {
-  NetworkOptions o;
-  o.input = {1, 8, 8};
-  o.stem_channels = 4;
-  o.channel_limit = 8;
-  o.min_resolution = 2;
-  o.classes = 3;
-  auto dag = graph::Dag::from_compute_edges(3, {{0, 2}, {1, 2}});
-  return rebuild_architecture(dag, o, {true, false, false});
-}
+// The hand-built network of tests/support/tiny_network.h, costed by hand below.
+using concnas::testing::tiny_network;
+using concnas::testing::tiny_network_options;
 
 TEST(ACostModel, GivesHandComputedValuesForEveryBlock) {
-  const auto a = hand_built();
+  const auto a = tiny_network();
   ASSERT_EQ(a.vertices[2].scaling.size(), 1u);
   const auto c = compute_cost(a);
   // stem: 9*1*4 + 2*4 params; 2*9*1*4*64 + 2*4*64 FLOPs; 4*8*8 floats out.
@@ -43,14 +34,8 @@ TEST(ACostModel, GivesHandComputedValuesForEveryBlock) {
 }
 
 TEST(ACostModel, CountsAveragingOfSeveralSinks) {
-  NetworkOptions o;
-  o.input = {1, 8, 8};
-  o.stem_channels = 4;
-  o.channel_limit = 8;
-  o.min_resolution = 2;
-  o.classes = 3;
   auto dag = graph::Dag::from_compute_edges(2, {});
-  const auto a = rebuild_architecture(dag, o, {false, false});
+  const auto a = rebuild_architecture(dag, tiny_network_options(), {false, false});
   EXPECT_EQ(compute_cost(a).output, (Cost{2 * 256, 0, 1024}));
 }
 

@@ -2,19 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/tiny_network.h"
+
 #include "concnas/common/error.h"
 
 namespace concnas::arch {
 namespace {
 
 Architecture small() {
-  NetworkOptions o;
-  o.input = {1, 8, 8};
-  o.stem_channels = 4;
-  o.channel_limit = 8;
-  o.min_resolution = 2;
-  auto a = rebuild_architecture(graph::Dag::from_compute_edges(3, {{0, 2}, {1, 2}}), o,
-                                {true, false, false});
+  auto a = concnas::testing::tiny_network();
   a.name = "small";
   return a;
 }
