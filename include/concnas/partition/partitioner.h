@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// Partitioners place every vertex of a hypergraph on one of `units` devices, keeping
+/// every unit's weight within `epsilon` times the average and little data crossing units.
+///
+///     auto registry = concnas::partition::builtin_partitioners();
+///     concnas::partition::PartitionOptions o;
+///     o.units = 4;
+///     o.epsilon = 1.1;
+///     auto parts = registry.get("metis").partition(hg, o);  // unit per vertex
+///
+/// Built in: `metis` (METIS on a graph model, then connectivity refinement), `components`
+/// (seed 000's appendix: connected components, largest first onto the least loaded
+/// unit), `single` (everything on unit 0) and `exact` (enumeration, small instances only).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "concnas/partition/hypergraph.h"
+
+namespace concnas::partition {
+
+struct PartitionOptions {
+  /// Number of units (devices), >= 1.
+  int units = 2;
+  /// Balance bound: every unit's weight <= epsilon * average. >= 1.
+  double epsilon = 1.03;
+  /// Seed for randomised partitioners (METIS).
+  std::uint64_t seed = 0;
+  /// Throws `InvalidArgument` naming the bad field.
+  void sanity_check() const;
+};
+
+/// The weight every unit must stay within: epsilon * total / units.
+double balance_cap(const Hypergraph& hg, const PartitionOptions& options);
+
+class Partitioner {
+ public:
+  virtual ~Partitioner() = default;
+  virtual std::string name() const = 0;
+  /// One unit per vertex; pinned vertices on their units. Checks the options and that
+  /// there are no more units than compute vertices.
+  std::vector<int> partition(const Hypergraph& hg, const PartitionOptions& options) const;
+
+ private:
+  virtual std::vector<int> partition_impl(const Hypergraph& hg,
+                                          const PartitionOptions& options) const = 0;
+};
+
+class PartitionerRegistry {
+ public:
+  void add(std::unique_ptr<Partitioner> partitioner);
+  /// Throws `InvalidArgument` listing the known names.
+  const Partitioner& get(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<std::unique_ptr<Partitioner>> partitioners_;
+};
+
+void register_builtin_partitioners(PartitionerRegistry& registry);
+PartitionerRegistry builtin_partitioners();
+
+std::unique_ptr<Partitioner> make_metis_partitioner();
+/// METIS alone, without the connectivity refinement (a baseline for benchmarks).
+std::unique_ptr<Partitioner> make_metis_unrefined_partitioner();
+std::unique_ptr<Partitioner> make_components_partitioner();
+std::unique_ptr<Partitioner> make_single_partitioner();
+/// Exhaustive search for the minimum connectivity cost within the balance bound; for
+/// at most `kExactMaxVertices` free vertices.
+std::unique_ptr<Partitioner> make_exact_partitioner();
+inline constexpr int kExactMaxVertices = 20;
+
+/// Improves `parts` in place by moving single vertices between units (k-way
+/// Fiduccia-Mattheyses passes with rollback to the best prefix) so that the true
+/// connectivity cost Λ drops. Never increases Λ, never moves pinned vertices, and never
+/// moves a vertex onto a unit that would then exceed the balance cap. Returns the new Λ.
+std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& options,
+                                 std::vector<int>& parts);
+
+}  // namespace concnas::partition

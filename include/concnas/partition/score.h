@@ -1,0 +1,60 @@
+#pragma once
+/// \file
+/// Scoring an architecture for n units: partition it for each balance bound, measure
+/// every option (seed 000's CS, communication, imbalance, predicted latency) and take the
+/// option with the minimum CS as the architecture's score.
+///
+///     concnas::partition::ScoreOptions o;
+///     o.units = 4;
+///     auto score = concnas::partition::score_architecture(arch, o, partitioners);
+///     score.best().metrics.cs;
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "concnas/arch/architecture.h"
+#include "concnas/partition/metrics.h"
+#include "concnas/partition/partitioner.h"
+#include "concnas/sim/latency.h"
+
+namespace concnas::partition {
+
+struct ScoreOptions {
+  int units = 4;
+  /// Balance bounds to partition for (seed 000's m options).
+  std::vector<double> epsilons{1.03, 1.1, 1.3};
+  std::string partitioner = "metis";
+  std::uint64_t seed = 0;
+  /// Empty: `units` devices of `sim::kDefaultFlopsPerS`.
+  sim::DeviceModel devices;
+  sim::LinkModel link;
+  /// Throws `InvalidArgument` naming the bad field.
+  void sanity_check() const;
+};
+
+struct ScoredOption {
+  /// The balance bound partitioned for; negative for a partition given from outside.
+  double epsilon = -1;
+  std::vector<int> parts;  ///< unit per vertex (compute, input, output)
+  PartitionMetrics metrics;
+  sim::SimResult sim;
+};
+
+struct ArchitectureScore {
+  int units = 0;
+  std::vector<ScoredOption> options;
+  std::size_t best_index = 0;  ///< the option with the minimum CS (first on ties)
+  const ScoredOption& best() const { return options.at(best_index); }
+};
+
+/// Partitions and scores `arch` for every epsilon of `options`.
+ArchitectureScore score_architecture(const arch::Architecture& arch, const ScoreOptions& options,
+                                     const PartitionerRegistry& partitioners);
+
+/// Scores one given partition (e.g. read from an hMETIS partition file).
+ArchitectureScore score_given_partition(const arch::Architecture& arch,
+                                        const ScoreOptions& options,
+                                        const std::vector<int>& parts);
+
+}  // namespace concnas::partition

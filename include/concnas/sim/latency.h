@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// Predicted latency of one inference of a partitioned architecture (design.md §4).
+///
+///     concnas::sim::DeviceModel devices = concnas::sim::DeviceModel::uniform(4, 1e10);
+///     concnas::sim::LinkModel link;  // 100 us, 1 Gbit/s
+///     auto r = concnas::sim::simulate(arch, cost, parts, devices, link);
+///     r.latency_s; r.speedup;
+///
+/// Model: unit 0 runs the stem, then every unit runs its compute vertices in the
+/// architecture's topological order, each as soon as the unit is free and all its inputs
+/// are on the unit; FLOPs / (the unit's FLOP/s) each. A tensor needed on another unit
+/// arrives `latency + bytes / bandwidth` after its producer finishes, once per receiving
+/// unit; transfers overlap with computing on both ends and do not contend with each
+/// other. Unit 0 then averages the sinks and runs the head.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "concnas/arch/architecture.h"
+#include "concnas/arch/cost.h"
+
+namespace concnas::sim {
+
+struct DeviceModel {
+  /// FLOP/s of each unit (unit K at index K).
+  std::vector<double> flops_per_s;
+  /// Optional names, for reports.
+  std::vector<std::string> names;
+  /// `units` identical devices.
+  static DeviceModel uniform(int units, double flops_per_s);
+  int units() const { return static_cast<int>(flops_per_s.size()); }
+  /// Throws `InvalidArgument` on no units or a speed that is not positive.
+  void sanity_check() const;
+};
+
+struct LinkModel {
+  /// Seconds before the first byte arrives.
+  double latency_s = 100e-6;
+  /// Bytes per second (1 Gbit/s = 1.25e8).
+  double bandwidth_bytes_per_s = 1.25e8;
+  void sanity_check() const;
+};
+
+/// Default device speed: a small edge device's sustained FLOP/s on these networks.
+inline constexpr double kDefaultFlopsPerS = 1e10;
+
+struct SimResult {
+  double latency_s = 0;        ///< predicted latency of the partitioned run
+  double single_device_s = 0;  ///< the whole network on unit 0
+  double speedup = 1;          ///< single_device_s / latency_s
+  double lower_bound_s = 0;    ///< max(critical path on the fastest unit, work / Σ speeds)
+  std::int64_t comm_bytes = 0; ///< bytes sent between units
+  std::vector<double> busy_s;  ///< compute time per unit
+};
+
+SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                   const std::vector<int>& parts, const DeviceModel& devices,
+                   const LinkModel& link);
+
+}  // namespace concnas::sim

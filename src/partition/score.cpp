@@ -1,0 +1,91 @@
+#include "concnas/partition/score.h"
+
+#include "concnas/arch/cost.h"
+#include "concnas/common/error.h"
+#include "concnas/common/param_map.h"
+#include "concnas/graph/analysis.h"
+
+namespace concnas::partition {
+
+void ScoreOptions::sanity_check() const {
+  CONCNAS_CHECK(units >= 1, "units must be at least 1, got {}", units);
+  CONCNAS_CHECK(!epsilons.empty(), "give at least one balance bound epsilon");
+  for (double e : epsilons)
+    CONCNAS_CHECK(e >= 1.0, "balance bound epsilon must be at least 1, got {}", format_number(e));
+  if (!devices.flops_per_s.empty()) {
+    devices.sanity_check();
+    CONCNAS_CHECK(devices.units() == units, "the device model describes {} units, but {} are used",
+                  devices.units(), units);
+  }
+  link.sanity_check();
+}
+
+namespace {
+
+struct Context {
+  const arch::Architecture& arch;
+  arch::ArchitectureCost cost;
+  Hypergraph hg;
+  int longest;
+  sim::DeviceModel devices;
+};
+
+Context make_context(const arch::Architecture& arch, const ScoreOptions& options) {
+  options.sanity_check();
+  CONCNAS_CHECK(options.units <= arch.dag.num_compute(),
+                "{} units is more than the {} compute vertices of '{}'", options.units,
+                arch.dag.num_compute(), arch.name);
+  auto cost = arch::compute_cost(arch);
+  auto hg = build_hypergraph(arch, cost);
+  auto devices = options.devices.flops_per_s.empty()
+                     ? sim::DeviceModel::uniform(options.units, sim::kDefaultFlopsPerS)
+                     : options.devices;
+  return {arch, std::move(cost), std::move(hg), graph::longest_path(arch.dag), std::move(devices)};
+}
+
+ScoredOption score_option(const Context& c, const ScoreOptions& options, double epsilon,
+                          std::vector<int> parts) {
+  ScoredOption o;
+  o.epsilon = epsilon;
+  o.metrics = evaluate_partition(c.hg, parts, options.units, c.longest);
+  o.sim = sim::simulate(c.arch, c.cost, parts, c.devices, options.link);
+  o.parts = std::move(parts);
+  return o;
+}
+
+void pick_best(ArchitectureScore& s) {
+  s.best_index = 0;
+  for (std::size_t i = 1; i < s.options.size(); ++i)
+    if (s.options[i].metrics.cs < s.options[s.best_index].metrics.cs) s.best_index = i;
+}
+
+}  // namespace
+
+ArchitectureScore score_architecture(const arch::Architecture& arch, const ScoreOptions& options,
+                                     const PartitionerRegistry& partitioners) {
+  const auto& partitioner = partitioners.get(options.partitioner);
+  const Context c = make_context(arch, options);
+  ArchitectureScore s;
+  s.units = options.units;
+  for (double epsilon : options.epsilons) {
+    PartitionOptions po;
+    po.units = options.units;
+    po.epsilon = epsilon;
+    po.seed = options.seed;
+    s.options.push_back(score_option(c, options, epsilon, partitioner.partition(c.hg, po)));
+  }
+  pick_best(s);
+  return s;
+}
+
+ArchitectureScore score_given_partition(const arch::Architecture& arch,
+                                        const ScoreOptions& options,
+                                        const std::vector<int>& parts) {
+  const Context c = make_context(arch, options);
+  ArchitectureScore s;
+  s.units = options.units;
+  s.options.push_back(score_option(c, options, -1, parts));
+  return s;
+}
+
+}  // namespace concnas::partition
