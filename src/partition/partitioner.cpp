@@ -224,10 +224,21 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
   const int n = hg.num_vertices();
   if (k == 1) return 0;
   const double cap = balance_cap(hg, options);
+  std::int64_t heaviest_free = 0;
+  for (int v = 0; v < n; ++v)
+    if (hg.pinned[v] < 0) heaviest_free = std::max(heaviest_free, hg.weight[v]);
+  // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
+  // swap; only states within the cap are kept as results.
+  const double relaxed_cap = cap + static_cast<double>(heaviest_free);
   std::vector<int> count(hg.nets.size() * k, 0);
   for (std::size_t e = 0; e < hg.nets.size(); ++e)
     for (int p : hg.nets[e].pins) ++count[e * k + parts[p]];
   std::vector<std::int64_t> load = part_weights(hg, parts, k);
+  auto overload = [&] {
+    double total = 0;
+    for (auto w : load) total += std::max(0.0, static_cast<double>(w) - cap);
+    return total;
+  };
   std::int64_t lambda = connectivity_cost(hg, parts, k);
 
   // gain[v * k + b]: drop in Λ if v moved to unit b (meaningless for b == parts[v]).
@@ -255,8 +266,9 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
     parts[v] = to;
   };
 
-  // A pass may wander this far past its best prefix before giving up.
+  // States compare by (overload, Λ): first get within the cap, then cut traffic.
   const int patience = std::max(16, n / 2);
+  auto fm_passes = [&] {
   for (int pass = 0; pass < 32; ++pass) {
     std::vector<char> locked(n, 0);
     for (int v = 0; v < n; ++v) {
@@ -264,17 +276,23 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
       if (!locked[v]) compute_gains(v);
     }
     std::vector<std::pair<int, int>> moves;  // (vertex, unit it came from)
-    std::int64_t total = 0;
-    std::int64_t best = 0;
+    std::int64_t total = 0;  // Λ decrease so far in this pass
+    double best_over = overload();
+    std::int64_t best_total = 0;
     std::size_t best_len = 0;
     while (true) {
+      const bool feasible = overload() == 0;
       int bv = -1;
       int bu = -1;
       std::int64_t bg = 0;
       for (int v = 0; v < n; ++v) {
         if (locked[v]) continue;
+        const double w = static_cast<double>(hg.weight[v]);
+        // Over the cap, only moves out of an overloaded unit into room are allowed.
+        if (!feasible && static_cast<double>(load[parts[v]]) <= cap) continue;
+        const double limit = feasible ? relaxed_cap : cap;
         for (int u = 0; u < k; ++u) {
-          if (u == parts[v] || static_cast<double>(load[u] + hg.weight[v]) > cap) continue;
+          if (u == parts[v] || static_cast<double>(load[u]) + w > limit) continue;
           const std::int64_t g = gain[static_cast<std::size_t>(v) * k + u];
           if (bv < 0 || g > bg) {
             bv = v;
@@ -288,22 +306,93 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
       move(bv, bu);
       locked[bv] = 1;
       total += bg;
-      if (total > best) {
-        best = total;
+      const double over = overload();
+      if (over < best_over || (over == best_over && total > best_total)) {
+        best_over = over;
+        best_total = total;
         best_len = moves.size();
       }
       if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
-      for (int e : hg.nets_of[bv])
+      // Other pins' gains change only where a net's pin count on the old unit fell to
+      // 0 or 1, or on the new unit rose to 1 or 2.
+      const int from = moves.back().second;
+      for (int e : hg.nets_of[bv]) {
+        const int left = count[e * k + from];
+        const int now = count[e * k + bu];
+        if (left > 1 && now > 2) continue;
         for (int p : hg.nets[e].pins)
           if (!locked[p]) compute_gains(p);
+      }
     }
     while (moves.size() > best_len) {
       move(moves.back().first, moves.back().second);
       moves.pop_back();
     }
-    lambda -= best;
-    if (best == 0) break;
+    lambda -= best_total;
+    if (best_len == 0) break;
   }
+  };
+
+  // Λ drop of moving v to unit b with the current counts.
+  auto gain_of = [&](int v, int b) {
+    const int a = parts[v];
+    std::int64_t g = 0;
+    for (int e : hg.nets_of[v]) {
+      if (count[e * k + a] == 1) g += hg.nets[e].cost;
+      if (count[e * k + b] == 0) g -= hg.nets[e].cost;
+    }
+    return g;
+  };
+  // Pairwise swaps between units: what single moves cannot do when every unit is full.
+  // First improvement in (overload, Λ) order. Gains come from the cached single-move
+  // gains; only pairs sharing a net need the two moves played out.
+  auto unit_over = [&](std::int64_t w) { return std::max(0.0, static_cast<double>(w) - cap); };
+  std::vector<char> net_of_v(hg.nets.size(), 0);
+  auto swap_sweep = [&] {
+    bool improved = false;
+    for (int v = 0; v < n; ++v)
+      if (hg.pinned[v] < 0) compute_gains(v);
+    for (int v = 0; v < n; ++v) {
+      if (hg.pinned[v] >= 0) continue;
+      for (int e : hg.nets_of[v]) net_of_v[e] = 1;
+      for (int w = v + 1; w < n; ++w) {
+        if (hg.pinned[w] >= 0 || parts[w] == parts[v]) continue;
+        const int a = parts[v];
+        const int b = parts[w];
+        const std::int64_t shift = hg.weight[v] - hg.weight[w];
+        const double before = unit_over(load[a]) + unit_over(load[b]);
+        const double after = unit_over(load[a] - shift) + unit_over(load[b] + shift);
+        if (after > before) continue;
+        bool shared = false;
+        for (int e : hg.nets_of[w]) shared = shared || net_of_v[e];
+        std::int64_t g = 0;
+        if (!shared) {
+          g = gain[static_cast<std::size_t>(v) * k + b] + gain[static_cast<std::size_t>(w) * k + a];
+        } else {
+          g = gain_of(v, b);
+          move(v, b);
+          g += gain_of(w, a);
+          move(v, a);
+        }
+        if (after < before || g > 0) {
+          move(v, b);
+          move(w, a);
+          lambda -= g;
+          improved = true;
+          for (int x : {v, w})
+            for (int e : hg.nets_of[x])
+              for (int p : hg.nets[e].pins)
+                if (hg.pinned[p] < 0) compute_gains(p);
+        }
+        if (parts[v] != a) break;  // v moved: its pairs are stale, go on with the next v
+      }
+      for (int e : hg.nets_of[v]) net_of_v[e] = 0;
+    }
+    return improved;
+  };
+
+  fm_passes();
+  for (int round = 0; round < 8 && swap_sweep(); ++round) fm_passes();
   return lambda;
 }
 

@@ -1,0 +1,211 @@
+#include "concnas/partition/partitioner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "concnas/common/error.h"
+#include "concnas/common/rng.h"
+#include "concnas/graph/analysis.h"
+#include "support/tiny_network.h"
+
+namespace concnas::partition {
+namespace {
+
+arch::Architecture generated(const std::string& generator, int nodes, std::uint64_t seed) {
+  arch::GenerateOptions o;
+  o.generator = generator;
+  o.nodes = nodes;
+  o.seed = seed;
+  // Small graphs: keep the generator parameters valid for every size.
+  if (generator == "ba") o.params.set("m", std::min(2, nodes - 1));
+  if (generator == "ws") o.params.set("k", 2);
+  return arch::generate_architecture(o, graph::builtin_generators(),
+                                     arch::builtin_staging_policies());
+}
+
+Hypergraph hypergraph_of(const arch::Architecture& a) {
+  return build_hypergraph(a, arch::compute_cost(a));
+}
+
+bool balanced(const Hypergraph& hg, const std::vector<int>& parts, const PartitionOptions& o) {
+  const auto w = part_weights(hg, parts, o.units);
+  return static_cast<double>(*std::max_element(w.begin(), w.end())) <= balance_cap(hg, o);
+}
+
+class APartitioner : public ::testing::Test {
+ protected:
+  PartitionerRegistry registry_ = builtin_partitioners();
+};
+
+TEST_F(APartitioner, RefinedMetisReachesTheExactOptimumOnSmallInstances) {
+  const char* generators[] = {"er", "ba", "ws", "dp"};
+  Rng rng(2024);
+  int cases = 0;
+  int optimal = 0;
+  int infeasible_skipped = 0;
+  while (cases < 200) {
+    const auto a = generated(generators[rng.below(4)], 6 + static_cast<int>(rng.below(9)), rng.next());
+    const auto hg = hypergraph_of(a);
+    PartitionOptions o;
+    o.units = 2 + static_cast<int>(rng.below(2));
+    o.epsilon = rng.bernoulli(0.5) ? 1.1 : 1.3;
+    o.seed = rng.below(1000);
+    std::vector<int> exact;
+    try {
+      exact = registry_.get("exact").partition(hg, o);
+    } catch (const InvalidArgument&) {
+      ++infeasible_skipped;  // no partition meets the bound: nothing to compare against
+      continue;
+    }
+    ++cases;
+    const auto metis = registry_.get("metis").partition(hg, o);
+    const auto lambda = connectivity_cost(hg, metis, o.units);
+    const auto best = connectivity_cost(hg, exact, o.units);
+    EXPECT_TRUE(balanced(hg, exact, o));
+    if (balanced(hg, metis, o)) {
+      EXPECT_GE(lambda, best) << "a balanced partition beat the exact optimum";
+      optimal += lambda == best;
+    }
+  }
+  RecordProperty("optimal", optimal);
+  RecordProperty("infeasible_skipped", infeasible_skipped);
+  std::printf("refined metis optimal in %d of %d cases (%d infeasible instances skipped)\n",
+              optimal, cases, infeasible_skipped);
+  EXPECT_GE(optimal, 180);
+}
+
+// Worse means: further over the balance bound, or as balanced and more bytes crossing.
+TEST_F(APartitioner, RefinementIsNeverWorseThanMetisAlone) {
+  const char* generators[] = {"er", "ba", "ws", "dp"};
+  auto overload = [](const Hypergraph& hg, const std::vector<int>& parts, const PartitionOptions& o) {
+    double total = 0;
+    for (auto w : part_weights(hg, parts, o.units))
+      total += std::max(0.0, static_cast<double>(w) - balance_cap(hg, o));
+    return total;
+  };
+  for (int i = 0; i < 80; ++i) {
+    const auto a = generated(generators[i % 4], i % 2 ? 40 : 24, 100 + i);
+    const auto hg = hypergraph_of(a);
+    for (int units : {2, 4, 8}) {
+      PartitionOptions o;
+      o.units = units;
+      o.epsilon = 1.1;
+      o.seed = static_cast<std::uint64_t>(i);
+      const auto alone = registry_.get("metis-unrefined").partition(hg, o);
+      const auto before = connectivity_cost(hg, alone, units);
+      auto refined = alone;
+      const auto after = refine_connectivity(hg, o, refined);
+      check_partition(hg, refined, units);
+      EXPECT_EQ(after, connectivity_cost(hg, refined, units));
+      EXPECT_LE(overload(hg, refined, o), overload(hg, alone, o));
+      if (overload(hg, refined, o) == overload(hg, alone, o)) {
+        EXPECT_LE(after, before);
+      }
+      const auto full = registry_.get("metis").partition(hg, o);
+      EXPECT_LE(overload(hg, full, o), overload(hg, alone, o));
+      if (overload(hg, full, o) == overload(hg, alone, o)) {
+        EXPECT_LE(connectivity_cost(hg, full, units), before);
+      }
+    }
+  }
+}
+
+TEST_F(APartitioner, RefinementRespectsTheBalanceBoundAndPinnedVertices) {
+  const auto a = generated("dp", 40, 5);
+  const auto hg = hypergraph_of(a);
+  PartitionOptions o;
+  o.units = 4;
+  o.epsilon = 1.1;
+  // Start from a balanced round-robin partition; refinement must keep it balanced.
+  std::vector<int> parts(hg.num_vertices(), 0);
+  for (int v = 0; v < hg.num_compute; ++v) parts[v] = v % 4;
+  const bool was_balanced = balanced(hg, parts, o);
+  const auto before = connectivity_cost(hg, parts, 4);
+  const auto after = refine_connectivity(hg, o, parts);
+  EXPECT_LT(after, before);
+  EXPECT_EQ(parts[hg.input()], 0);
+  EXPECT_EQ(parts[hg.output()], 0);
+  if (was_balanced) {
+    EXPECT_TRUE(balanced(hg, parts, o));
+  }
+}
+
+TEST_F(APartitioner, IsDeterministicForAGivenSeed) {
+  const auto hg = hypergraph_of(generated("ws", 40, 9));
+  PartitionOptions o;
+  o.units = 4;
+  o.epsilon = 1.1;
+  o.seed = 17;
+  for (const auto& name : {"metis", "metis-unrefined", "components", "single"})
+    EXPECT_EQ(registry_.get(name).partition(hg, o), registry_.get(name).partition(hg, o)) << name;
+}
+
+TEST_F(APartitioner, ComponentsPlacesHeaviestComponentsOnTheLeastLoadedUnit) {
+  // Three chains of 5, one chain of 2: the chains of 5 weigh alike and go to units 0, 1, 2;
+  // the short chain then joins the least loaded unit.
+  std::vector<graph::Arc> arcs;
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 4; ++i) arcs.push_back({c * 5 + i, c * 5 + i + 1});
+  arcs.push_back({15, 16});
+  arch::NetworkOptions net;
+  const auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(17, arcs), net,
+                                            std::vector<bool>(17, false));
+  const auto hg = hypergraph_of(a);
+  PartitionOptions o;
+  o.units = 3;
+  const auto parts = registry_.get("components").partition(hg, o);
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(parts[c * 5 + i], c);
+  EXPECT_EQ(parts[15], parts[16]);
+  EXPECT_EQ(parts[15], 0);  // all three tied: the lowest unit id
+  // No chain is cut: only the stem's tensor (to units 1, 2) and the sinks of units 1
+  // and 2 (to the output on unit 0) cross units.
+  const std::int64_t stem = hg.nets[hg.nets_of[hg.input()].front()].cost;
+  const std::int64_t sink = hg.nets[hg.nets_of[4].back()].cost;
+  EXPECT_EQ(connectivity_cost(hg, parts, 3), 2 * stem + 2 * sink);
+}
+
+TEST_F(APartitioner, SinglePutsEverythingOnUnitZero) {
+  const auto hg = hypergraph_of(generated("er", 20, 1));
+  PartitionOptions o;
+  o.units = 3;
+  const auto parts = registry_.get("single").partition(hg, o);
+  EXPECT_TRUE(std::all_of(parts.begin(), parts.end(), [](int p) { return p == 0; }));
+  EXPECT_EQ(connectivity_cost(hg, parts, 3), 0);
+}
+
+TEST_F(APartitioner, RejectsBadOptionsAndUnknownNames) {
+  const auto hg = hypergraph_of(concnas::testing::tiny_network());
+  PartitionOptions o;
+  o.units = 0;
+  EXPECT_THROW(registry_.get("metis").partition(hg, o), InvalidArgument);
+  o.units = 4;  // more than the 3 compute vertices
+  EXPECT_THROW(registry_.get("metis").partition(hg, o), InvalidArgument);
+  o.units = 2;
+  o.epsilon = 0.9;
+  EXPECT_THROW(registry_.get("metis").partition(hg, o), InvalidArgument);
+  EXPECT_THROW(registry_.get("hmetis"), InvalidArgument);
+}
+
+TEST_F(APartitioner, ExactFindsTheOptimumOfTheTinyNetwork) {
+  const auto hg = hypergraph_of(concnas::testing::tiny_network());
+  PartitionOptions o;
+  o.units = 2;
+  o.epsilon = 2.0;  // any split goes
+  const auto parts = registry_.get("exact").partition(hg, o);
+  // Brute force over the 8 placements of the three compute vertices.
+  std::int64_t best = -1;
+  for (int mask = 0; mask < 8; ++mask) {
+    std::vector<int> p{mask & 1, (mask >> 1) & 1, (mask >> 2) & 1, 0, 0};
+    if (static_cast<double>(std::max(part_weights(hg, p, 2)[0], part_weights(hg, p, 2)[1])) >
+        balance_cap(hg, o))
+      continue;
+    const auto c = connectivity_cost(hg, p, 2);
+    if (best < 0 || c < best) best = c;
+  }
+  EXPECT_EQ(connectivity_cost(hg, parts, 2), best);
+}
+
+}  // namespace
+}  // namespace concnas::partition
