@@ -162,4 +162,83 @@ TEST_F(TheCli, KeepsAnExistingOutputWhenANewRunFails) {
   EXPECT_EQ(slurp(path("a.yaml")), before);
 }
 
+TEST_F(TheCli, ScoresAnArchitectureAsJson) {
+  ASSERT_EQ(run("generate -g dp -n 40 -s 2 -o " + path("a.yaml")).code, 0);
+  const auto r = run("score " + path("a.yaml") + " --units 4 --json --dot " + path("p.dot"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["units"], 4);
+  ASSERT_EQ(j["options"].size(), 3u);
+  double min_cs = 1e300;
+  for (const auto& o : j["options"]) {
+    EXPECT_EQ(o["parts"].size(), 40u);
+    for (const auto& p : o["parts"]) {
+      EXPECT_GE(p.get<int>(), 0);
+      EXPECT_LT(p.get<int>(), 4);
+    }
+    EXPECT_GE(o["imbalance"].get<double>(), 1.0);
+    EXPECT_GT(o["predicted_latency_s"].get<double>(), 0.0);
+    for (const char* key : {"epsilon", "comm_bytes", "comm_norm", "eta", "cs"})
+      EXPECT_TRUE(o.contains(key)) << key;
+    min_cs = std::min(min_cs, o["cs"].get<double>());
+  }
+  EXPECT_EQ(j["best"]["cs"].get<double>(), min_cs);
+  EXPECT_EQ(j["options"][0]["epsilon"].get<double>(), 1.03);
+  EXPECT_NE(slurp(path("p.dot")).find("fillcolor=\"#"), std::string::npos);
+  // Same seed, same bytes.
+  EXPECT_EQ(run("score " + path("a.yaml") + " --units 4 --json").out, r.out);
+}
+
+TEST_F(TheCli, ExportsTheHypergraphAndScoresAPartitionReadBack) {
+  ASSERT_EQ(run("generate -g ws -n 20 -s 1 -o " + path("a.yaml")).code, 0);
+  const auto r = run("score " + path("a.yaml") + " --units 2 --epsilon 1.1 --json --hgr " + path("a.hgr"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto hgr = slurp(path("a.hgr"));
+  EXPECT_NE(hgr.find(" 22 11\n"), std::string::npos) << hgr.substr(0, 200);
+  EXPECT_EQ(slurp(path("a.hgr.fix")).size(), 20 * 3 + 4u);  // "-1\n" x 20, "0\n" x 2
+  // Write the chosen partition in hMETIS form and score it again: same figures.
+  const auto j = nlohmann::json::parse(r.out);
+  std::string parts;
+  for (const auto& p : j["best"]["parts"]) parts += std::to_string(p.get<int>()) + "\n";
+  write("parts.txt", parts + "0\n0\n");
+  const auto again = run("score " + path("a.yaml") + " --units 2 --json --partition-in " + path("parts.txt"));
+  ASSERT_EQ(again.code, 0) << again.err;
+  const auto k = nlohmann::json::parse(again.out);
+  EXPECT_EQ(k["best"]["comm_bytes"], j["best"]["comm_bytes"]);
+  EXPECT_EQ(k["best"]["cs"], j["best"]["cs"]);
+  EXPECT_TRUE(k["best"]["epsilon"].is_null());
+}
+
+TEST_F(TheCli, ReadsADeviceFile) {
+  ASSERT_EQ(run("generate -g dp -n 20 -o " + path("a.yaml")).code, 0);
+  write("dev.yaml", "devices:\n  - {flops_per_s: 1e9}\n  - {flops_per_s: 1e9}\n"
+                    "link: {latency_s: 0.5, bandwidth_bytes_per_s: 1e6}\n");
+  const auto r = run("score " + path("a.yaml") + " --units 2 --json --devices " + path("dev.yaml"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["link"]["latency_s"], 0.5);
+  // A half-second link dwarfs the compute: far slower than one device.
+  EXPECT_LT(j["best"]["predicted_speedup"].get<double>(), 0.5);
+}
+
+TEST_F(TheCli, RejectsBadScoreInput) {
+  ASSERT_EQ(run("generate -g dp -n 10 -o " + path("a.yaml")).code, 0);
+  const std::string a = "score " + path("a.yaml");
+  expect_rejected(a + " --units 0", "units must be at least 1");
+  expect_rejected(a + " --units 11", "more than the 10 compute vertices");
+  expect_rejected(a + " --units 2 --epsilon 0.9", "epsilon must be at least 1");
+  expect_rejected(a + " --units 2 --epsilon 1.1,abc", "--epsilon");
+  expect_rejected(a + " --units 2 --partitioner hmetis", "unknown partitioner 'hmetis'");
+  expect_rejected(a + " --units 2 --link-bandwidth 0", "bandwidth");
+  write("short.txt", "0\n1\n");
+  expect_rejected(a + " --units 2 --partition-in " + path("short.txt"), "has 2 unit ids", 1);
+  write("range.txt", "0\n1\n5\n0\n0\n0\n0\n0\n0\n0\n");
+  expect_rejected(a + " --units 2 --partition-in " + path("range.txt"), "range.txt:3: unit 5", 1);
+  write("pin.txt", "0\n0\n0\n0\n0\n0\n0\n0\n0\n0\n1\n0\n");
+  expect_rejected(a + " --units 2 --partition-in " + path("pin.txt"), "pinned to unit 0", 1);
+  write("dev.yaml", "devices:\n  - {flops_per_s: 1e9}\n");
+  expect_rejected(a + " --units 2 --devices " + path("dev.yaml"), "dev.yaml:2:", 1);
+  expect_rejected("score " + path("missing.yaml") + " --units 2", "missing.yaml", 1);
+}
+
 }  // namespace

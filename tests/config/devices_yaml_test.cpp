@@ -1,0 +1,50 @@
+#include "concnas/config/devices_yaml.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/common/error.h"
+
+namespace concnas::config {
+namespace {
+
+TEST(ADeviceFile, ReadsOneDevicePerUnitAndTheLink) {
+  const auto [d, l] = devices_from_yaml(
+      "devices:\n  - {name: a, flops_per_s: 1e9}\n  - {name: b, flops_per_s: 2e9}\n"
+      "link: {latency_s: 0.001, bandwidth_bytes_per_s: 1.25e7}\n",
+      "d.yaml", 2);
+  EXPECT_EQ(d.flops_per_s, (std::vector<double>{1e9, 2e9}));
+  EXPECT_EQ(d.names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(l.latency_s, 0.001);
+  EXPECT_EQ(l.bandwidth_bytes_per_s, 1.25e7);
+}
+
+TEST(ADeviceFile, AppliesOneDeviceToEveryUnit) {
+  const auto [d, l] = devices_from_yaml("device: {name: pi, flops_per_s: 3e9}\n", "d.yaml", 3);
+  EXPECT_EQ(d.flops_per_s, (std::vector<double>(3, 3e9)));
+  EXPECT_EQ(d.names[2], "pi-2");
+  EXPECT_EQ(l.latency_s, sim::LinkModel{}.latency_s);
+}
+
+void expect_error(const std::string& text, int units, int line, const std::string& what) {
+  try {
+    devices_from_yaml(text, "d.yaml", units);
+    ADD_FAILURE() << "accepted " << text;
+  } catch (const ParseError& e) {
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(ADeviceFile, RejectsBadFilesNamingLineAndKey) {
+  expect_error("devices:\n  - {flops_per_s: 1e9}\n", 2, 2, "lists 1 units, but 2 are used");
+  expect_error("device: {flops_per_s: -5}\n", 2, 1, "must be positive");
+  expect_error("device: {flops_per_s: fast}\n", 2, 1, "'device.flops_per_s' must be a number");
+  expect_error("device: {speed: 1e9}\n", 2, 1, "unknown key 'device.speed'");
+  expect_error("devices: []\ndevice: {flops_per_s: 1}\n", 1, 2, "either 'devices'");
+  expect_error("link: {bandwidth_bytes_per_s: 0}\n", 1, 1, "bandwidth");
+  expect_error("link: {latency_s: 1}\nlinks: {}\n", 1, 2, "unknown key 'links'");
+  expect_error("device: [1, 2\n", 1, 2, "invalid YAML");
+}
+
+}  // namespace
+}  // namespace concnas::config

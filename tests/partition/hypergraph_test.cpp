@@ -1,0 +1,78 @@
+#include "concnas/partition/hypergraph.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/common/error.h"
+#include "support/tiny_network.h"
+
+namespace concnas::partition {
+namespace {
+
+Hypergraph tiny() {
+  const auto a = concnas::testing::tiny_network();
+  return build_hypergraph(a, arch::compute_cost(a));
+}
+
+TEST(AHypergraph, HasOneNetPerProducingVertexCostingItsOutputBytes) {
+  const auto hg = tiny();
+  ASSERT_EQ(hg.nets.size(), 4u);  // v0, v1, v2, input (the output produces nothing)
+  EXPECT_EQ(hg.nets[0].pins, (std::vector<int>{0, 2}));
+  EXPECT_EQ(hg.nets[0].cost, 512);
+  EXPECT_EQ(hg.nets[1].pins, (std::vector<int>{1, 2}));
+  EXPECT_EQ(hg.nets[1].cost, 1024);
+  EXPECT_EQ(hg.nets[2].pins, (std::vector<int>{2, 4}));
+  EXPECT_EQ(hg.nets[3].pins, (std::vector<int>{3, 0, 1}));
+  EXPECT_EQ(hg.nets[3].cost, 1024);  // the stem's 4x8x8 fp32 tensor
+  EXPECT_EQ(hg.min_net_cost(), 512);
+}
+
+TEST(AHypergraph, WeighsComputeVerticesByFlopsAndPinsInputAndOutput) {
+  const auto hg = tiny();
+  EXPECT_EQ(hg.weight, (std::vector<std::int64_t>{2432, 7168, 6272, 0, 0}));
+  EXPECT_EQ(hg.pinned, (std::vector<int>{-1, -1, -1, 0, 0}));
+  EXPECT_EQ(hg.total_weight(), 2432 + 7168 + 6272);
+}
+
+TEST(AHypergraph, CountsATensorSentToSeveralVerticesOfOneUnitOnce) {
+  const auto hg = tiny();
+  // The stem's net {input, 0, 1}: both sinks on unit 1 cost one copy.
+  EXPECT_EQ(connectivity_cost(hg, {1, 1, 1, 0, 0}, 2), 1024 + 512);
+  EXPECT_EQ(connectivity_cost(hg, {1, 2, 1, 0, 0}, 3), 2 * 1024 + 1024 + 512);
+}
+
+TEST(AHypergraph, WritesHmetisWithWeightsAndFixedVertices) {
+  const auto hg = tiny();
+  const auto text = to_hmetis(hg);
+  const auto body = text.substr(text.find('\n') + 1);  // after the % comment
+  EXPECT_EQ(body, "4 5 11\n512 1 3\n1024 2 3\n512 3 5\n1024 4 1 2\n2432\n7168\n6272\n0\n0\n");
+  EXPECT_EQ(to_hmetis_fix(hg), "-1\n-1\n-1\n0\n0\n");
+}
+
+TEST(AHypergraph, ReadsPartitionFilesOfEveryVertexOrOfComputeVerticesOnly) {
+  const auto hg = tiny();
+  EXPECT_EQ(parse_partition("1\n0\n1\n0\n0\n", "p", hg, 2), (std::vector<int>{1, 0, 1, 0, 0}));
+  EXPECT_EQ(parse_partition("% comment\n1\n0\n 1 \n", "p", hg, 2),
+            (std::vector<int>{1, 0, 1, 0, 0}));
+}
+
+void expect_parse_error(const std::string& text, int units, int line, const std::string& what) {
+  try {
+    parse_partition(text, "p.txt", tiny(), units);
+    ADD_FAILURE() << "accepted " << text;
+  } catch (const ParseError& e) {
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(AHypergraph, RejectsBadPartitionFiles) {
+  expect_parse_error("1\n0\n", 2, 0, "has 2 unit ids; expected 5");
+  expect_parse_error("1\n0\n1\n0\n0\n0\n", 2, 0, "has 6 unit ids");
+  expect_parse_error("1\n2\n1\n", 2, 2, "unit 2 is outside [0, 2)");
+  expect_parse_error("1\n-1\n1\n", 2, 2, "outside");
+  expect_parse_error("1\nx\n1\n", 2, 2, "expected one unit id");
+  expect_parse_error("1\n0\n1\n1\n0\n", 2, 0, "pinned to unit 0 but placed on unit 1");
+}
+
+}  // namespace
+}  // namespace concnas::partition

@@ -1,0 +1,71 @@
+#include "concnas/sim/latency.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/common/error.h"
+#include "support/tiny_network.h"
+
+namespace concnas::sim {
+namespace {
+
+// The tiny network (stem 5120 FLOPs; v0 2432, v1 7168, v2 6272; head 179) on two units of
+// 1000 FLOP/s, a link of 1 s latency and 512 bytes/s: every step is worked out below.
+TEST(ALatencySimulation, FollowsTheScheduleWorkedOutByHand) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  const std::vector<int> parts{1, 0, 1, 0, 0};  // v0, v2 on unit 1; the rest on unit 0
+  LinkModel link;
+  link.latency_s = 1.0;
+  link.bandwidth_bytes_per_s = 512;
+  const auto r = simulate(a, cost, parts, DeviceModel::uniform(2, 1000), link);
+  // stem on unit 0: 0 -> 5.12. v1 on unit 0: 5.12 -> 12.288.
+  // v0 on unit 1: the stem's 1024 bytes arrive at 5.12 + 1 + 2 = 8.12; runs to 10.552.
+  // v2 on unit 1: v1's 1024 bytes arrive at 12.288 + 3 = 15.288; runs to 21.56.
+  // output + head on unit 0: v2's 512 bytes arrive at 21.56 + 2 = 23.56; head to 23.739.
+  EXPECT_NEAR(r.latency_s, 23.739, 1e-9);
+  EXPECT_NEAR(r.single_device_s, 21.171, 1e-9);
+  EXPECT_NEAR(r.speedup, 21.171 / 23.739, 1e-9);
+  EXPECT_NEAR(r.lower_bound_s, 5.12 + 7.168 + 6.272 + 0.179, 1e-9);  // critical path
+  EXPECT_EQ(r.comm_bytes, 1024 + 1024 + 512);
+  EXPECT_NEAR(r.busy_s[0], 5.12 + 7.168 + 0.179, 1e-9);
+  EXPECT_NEAR(r.busy_s[1], 2.432 + 6.272, 1e-9);
+}
+
+TEST(ALatencySimulation, OnOneUnitIsTheSingleDeviceTime) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  const auto r = simulate(a, cost, std::vector<int>(5, 0), DeviceModel::uniform(1, 1000), LinkModel{});
+  EXPECT_NEAR(r.latency_s, r.single_device_s, 1e-12);
+  EXPECT_NEAR(r.speedup, 1.0, 1e-12);
+  EXPECT_EQ(r.comm_bytes, 0);
+}
+
+TEST(ALatencySimulation, UsesEachUnitsOwnSpeed) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  DeviceModel d;
+  d.flops_per_s = {1000, 4000};
+  LinkModel link;
+  link.latency_s = 0;
+  link.bandwidth_bytes_per_s = 1e12;
+  const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, d, link);
+  EXPECT_NEAR(r.busy_s[1], (2432 + 6272) / 4000.0, 1e-12);
+  // Never faster than the bound.
+  EXPECT_GE(r.latency_s + 1e-12, r.lower_bound_s);
+}
+
+TEST(ALatencySimulation, RejectsBadModels) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  LinkModel bad;
+  bad.bandwidth_bytes_per_s = 0;
+  EXPECT_THROW(simulate(a, cost, std::vector<int>(5, 0), DeviceModel::uniform(1, 1), bad),
+               InvalidArgument);
+  EXPECT_THROW(simulate(a, cost, std::vector<int>(5, 0), DeviceModel::uniform(1, -1), LinkModel{}),
+               InvalidArgument);
+  EXPECT_THROW(simulate(a, cost, {0, 1, 2, 0, 0}, DeviceModel::uniform(2, 1), LinkModel{}),
+               InvalidArgument);
+}
+
+}  // namespace
+}  // namespace concnas::sim
