@@ -6,13 +6,17 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 out=${1:-bench-results}
 mkdir -p "$out"
-for b in build/benchmarks/concnas_bench_*; do
+for b in build/benchmarks/concnas_bench_*; do  # Google Benchmark programs
   [[ -x $b ]] || continue
   name=$(basename "$b")
   echo "bench: $name"
   taskset -c 0 "$b" --benchmark_out="$out/$name.json" --benchmark_out_format=json \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 done
+# Partition quality: refined METIS vs METIS alone vs components (text + JSON).
+echo "bench: partition quality"
+taskset -c 0 build/benchmarks/concnas_partition_quality --samples 20 --json "$out/partition_quality.json"
+
 # Python baseline for the generate stage (NetworkX, Debian's interpreter).
 if /usr/bin/python3 -c "import networkx" 2>/dev/null; then
   echo "bench: networkx baseline"

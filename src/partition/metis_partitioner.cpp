@@ -148,14 +148,16 @@ class MetisPartitioner final : public Partitioner {
     for (int start = 0; start < kMetisStarts; ++start)
       consider(run_metis(hg, options, options.seed + static_cast<std::uint64_t>(start)));
     Rng rng = Rng::derive(options.seed, 0x6d65746973ULL);
-    const int free_vertices = hg.num_compute;
-    const int greedy = std::clamp(kGreedyBudget / (free_vertices * options.units), 1, 16);
+    std::size_t pins = 0;
+    for (const auto& net : hg.nets) pins += net.pins.size();
+    const int greedy =
+        std::clamp(static_cast<int>(kGreedyBudget / (pins * options.units)), 1, 16);
     for (int start = 0; start < greedy; ++start) consider(greedy_start(hg, options, rng));
     return best;
   }
   static constexpr int kMetisStarts = 1;
-  // Greedy starts: about this many vertex-unit pairs of refinement work in all.
-  static constexpr int kGreedyBudget = 320;
+  // Greedy starts: refinement work grows with pins x units; about this much in all.
+  static constexpr std::size_t kGreedyBudget = 1000;
   bool refine_;
 };
 

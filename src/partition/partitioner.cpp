@@ -267,7 +267,7 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
   };
 
   // States compare by (overload, Λ): first get within the cap, then cut traffic.
-  const int patience = std::max(16, n / 2);
+  const int patience = std::max(8, n / 4);
   auto fm_passes = [&] {
   for (int pass = 0; pass < 32; ++pass) {
     std::vector<char> locked(n, 0);
