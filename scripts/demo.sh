@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the main job. Today that is generating a distance-based
-# (DP) architecture and describing it; it becomes `concnas search --config
+# (DP) architecture, describing it and scoring it for 4 devices; it becomes `concnas search --config
 # configs/quickstart.yaml` once search lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +11,10 @@ build/bin/concnas generate --generator dp --nodes 40 --param alpha=1 --param bet
   --param p=0.75 --staging probabilistic --seed 0 -o "$out/arch.yaml" --dot "$out/arch.dot"
 build/bin/concnas info "$out/arch.yaml"
 build/bin/concnas info "$out/arch.yaml" --json > "$out/arch.json"
-if command -v dot >/dev/null; then dot -Tsvg "$out/arch.dot" -o "$out/arch.svg"; fi
-echo "demo: results in $out/ (arch.yaml, arch.json, arch.dot, arch.svg)"
+build/bin/concnas score "$out/arch.yaml" --units 4 --dot "$out/parts.dot"
+build/bin/concnas score "$out/arch.yaml" --units 4 --json > "$out/score.json"
+if command -v dot >/dev/null; then
+  dot -Tsvg "$out/arch.dot" -o "$out/arch.svg"
+  dot -Tsvg "$out/parts.dot" -o "$out/parts.svg"
+fi
+echo "demo: results in $out/ (arch.yaml/json/dot/svg, score.json, parts.dot/svg)"
