@@ -313,15 +313,24 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
         best_len = moves.size();
       }
       if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
-      // Other pins' gains change only where a net's pin count on the old unit fell to
-      // 0 or 1, or on the new unit rose to 1 or 2.
+      // Delta gain updates (connectivity metric): only nets whose pin count on the old
+      // unit fell to 0 or 1, or on the new unit rose to 1 or 2, change other pins' gains.
       const int from = moves.back().second;
       for (int e : hg.nets_of[bv]) {
-        const int left = count[e * k + from];
+        const std::int64_t c = hg.nets[e].cost;
+        const int left = count[e * k + from];  // after the move
         const int now = count[e * k + bu];
         if (left > 1 && now > 2) continue;
-        for (int p : hg.nets[e].pins)
-          if (!locked[p]) compute_gains(p);
+        for (int p : hg.nets[e].pins) {
+          if (p == bv || locked[p]) continue;
+          std::int64_t* g = &gain[static_cast<std::size_t>(p) * k];
+          if (now == 1) g[bu] += c;  // joining unit bu no longer adds a unit to e
+          if (left == 0) g[from] -= c;  // joining unit `from` now adds one
+          if (now == 2 && parts[p] == bu)  // p is no longer alone on bu: leaving saves nothing
+            for (int b = 0; b < k; ++b) g[b] -= c;
+          if (left == 1 && parts[p] == from)  // p is now alone on `from`: leaving saves c
+            for (int b = 0; b < k; ++b) g[b] += c;
+        }
       }
     }
     while (moves.size() > best_len) {
@@ -348,6 +357,9 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
   // gains; only pairs sharing a net need the two moves played out.
   auto unit_over = [&](std::int64_t w) { return std::max(0.0, static_cast<double>(w) - cap); };
   std::vector<char> net_of_v(hg.nets.size(), 0);
+  std::vector<std::int64_t> net_cost_of(n, 0);  // Σ cost of the nets a vertex is on
+  for (int v = 0; v < n; ++v)
+    for (int e : hg.nets_of[v]) net_cost_of[v] += hg.nets[e].cost;
   auto swap_sweep = [&] {
     bool improved = false;
     for (int v = 0; v < n; ++v)
@@ -363,11 +375,15 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
         const double before = unit_over(load[a]) + unit_over(load[b]);
         const double after = unit_over(load[a] - shift) + unit_over(load[b] + shift);
         if (after > before) continue;
+        const std::int64_t apart =
+            gain[static_cast<std::size_t>(v) * k + b] + gain[static_cast<std::size_t>(w) * k + a];
+        // Shared nets can add at most twice their cost to the pair's gain.
+        if (after == before && apart + 2 * net_cost_of[v] <= 0) continue;
         bool shared = false;
         for (int e : hg.nets_of[w]) shared = shared || net_of_v[e];
         std::int64_t g = 0;
         if (!shared) {
-          g = gain[static_cast<std::size_t>(v) * k + b] + gain[static_cast<std::size_t>(w) * k + a];
+          g = apart;
         } else {
           g = gain_of(v, b);
           move(v, b);
