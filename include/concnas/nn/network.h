@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// The LibTorch network of an architecture (design.md §3).
+///
+///     auto arch = concnas::config::load_architecture("arch.yaml");
+///     concnas::nn::Network net(arch);
+///     torch::Tensor logits = net->forward(images);  // [B, C, H, W] -> [B, classes]
+///
+/// Stem (3x3 conv + BatchNorm) -> one `Vertex` per compute vertex in topological order ->
+/// the output vertex averages the sinks -> global average pooling -> linear classifier.
+/// Its trainable parameter count equals `arch::compute_cost(arch).total.params`.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "concnas/arch/architecture.h"
+
+namespace concnas::nn {
+
+/// Max-pools an input to the target resolution and/or projects it with a 1x1 conv to the
+/// target channel count (arch::ScalingBlock).
+class ScalingImpl : public torch::nn::Module {
+ public:
+  ScalingImpl(const arch::ScalingBlock& block, const arch::Shape& target);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  bool pool_;
+  std::vector<int64_t> size_;
+  torch::nn::Conv2d project_{nullptr};
+};
+TORCH_MODULE(Scaling);
+
+/// Brings a vertex's inputs to its common shape and combines them: RandWire's
+/// Σ sigmoid(w_i)·x_i or seed 000's Σ w_i·sigmoid(x_i). One input passes through.
+class AggregateImpl : public torch::nn::Module {
+ public:
+  AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind);
+  /// `inputs` in the order of `spec.inputs`.
+  torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
+
+ private:
+  arch::Aggregation kind_;
+  std::vector<Scaling> scaling_;  ///< per input; empty module where none is needed
+  std::vector<bool> scaled_;
+  torch::Tensor weight_;          ///< one per input when there are several
+};
+TORCH_MODULE(Aggregate);
+
+/// A compute vertex: aggregate -> ReLU -> 3x3 depthwise conv (stride 2 when staged) ->
+/// 1x1 pointwise conv -> BatchNorm.
+class VertexImpl : public torch::nn::Module {
+ public:
+  VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& arch);
+  torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
+
+ private:
+  Aggregate aggregate_{nullptr};
+  torch::nn::Conv2d depthwise_{nullptr};
+  torch::nn::Conv2d pointwise_{nullptr};
+  torch::nn::BatchNorm2d norm_{nullptr};
+};
+TORCH_MODULE(Vertex);
+
+class NetworkImpl : public torch::nn::Module {
+ public:
+  explicit NetworkImpl(const arch::Architecture& arch);
+  torch::Tensor forward(const torch::Tensor& images);
+  const arch::Architecture& architecture() const { return arch_; }
+
+ private:
+  arch::Architecture arch_;
+  torch::nn::Conv2d stem_conv_{nullptr};
+  torch::nn::BatchNorm2d stem_norm_{nullptr};
+  std::vector<Vertex> vertices_;            ///< by compute vertex id
+  std::vector<Scaling> output_scaling_;     ///< per sink; empty where none is needed
+  torch::nn::Linear head_{nullptr};
+  std::vector<int> remaining_uses_;         ///< consumers per vertex, to free tensors early
+};
+TORCH_MODULE(Network);
+
+/// Number of trainable parameters of a module.
+int64_t count_parameters(torch::nn::Module& module);
+
+}  // namespace concnas::nn

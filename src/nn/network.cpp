@@ -1,0 +1,138 @@
+#include "concnas/nn/network.h"
+
+#include "concnas/common/error.h"
+
+namespace concnas::nn {
+
+ScalingImpl::ScalingImpl(const arch::ScalingBlock& block, const arch::Shape& target)
+    : pool_(block.pool), size_{target.height, target.width} {
+  if (block.project)
+    project_ = register_module(
+        "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(block.from_shape.channels,
+                                                              target.channels, 1)
+                                         .bias(false)));
+}
+
+torch::Tensor ScalingImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = pool_ ? std::get<0>(torch::adaptive_max_pool2d(x, size_)) : x;
+  return project_ ? project_->forward(y) : y;
+}
+
+AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind)
+    : kind_(kind) {
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    const arch::ScalingBlock* block = nullptr;
+    for (const auto& b : spec.scaling)
+      if (b.from == spec.inputs[i]) block = &b;
+    scaled_.push_back(block != nullptr);
+    scaling_.push_back(block ? register_module("scale" + std::to_string(spec.inputs[i]),
+                                               Scaling(*block, spec.in))
+                             : Scaling(nullptr));
+  }
+  if (spec.inputs.size() > 1) {
+    // RandWire: sigmoid(0) = 1/2 per input; seed 000's form: w_i = 1/k.
+    const double init = kind == arch::Aggregation::kRandWire ? 0.0 : 1.0 / spec.inputs.size();
+    weight_ = register_parameter(
+        "weight", torch::full({static_cast<int64_t>(spec.inputs.size())}, init));
+  }
+}
+
+torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
+  auto at = [&](std::size_t i) { return scaled_[i] ? scaling_[i]->forward(inputs[i]) : inputs[i]; };
+  if (inputs.size() == 1) return at(0);
+  torch::Tensor sum;
+  const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    torch::Tensor x = at(i);
+    if (kind_ == arch::Aggregation::kSigmoidInputs) x = torch::sigmoid(x);
+    torch::Tensor term = x * w[static_cast<int64_t>(i)];
+    sum = i == 0 ? term : sum + term;
+  }
+  return sum;
+}
+
+VertexImpl::VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& arch) {
+  aggregate_ = register_module("aggregate", Aggregate(spec, arch.network.aggregation));
+  const int64_t c = spec.in.channels;
+  depthwise_ = register_module(
+      "depthwise", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3)
+                                         .stride(spec.staged ? 2 : 1)
+                                         .padding(1)
+                                         .groups(c)
+                                         .bias(false)));
+  pointwise_ = register_module(
+      "pointwise",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(c, spec.out.channels, 1).bias(false)));
+  norm_ = register_module("norm", torch::nn::BatchNorm2d(spec.out.channels));
+}
+
+torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs) {
+  return norm_->forward(pointwise_->forward(depthwise_->forward(torch::relu(aggregate_->forward(inputs)))));
+}
+
+NetworkImpl::NetworkImpl(const arch::Architecture& arch) : arch_(arch) {
+  const auto& n = arch.network;
+  stem_conv_ = register_module(
+      "stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(n.input.channels, n.stem_channels, 3)
+                                         .padding(1)
+                                         .bias(false)));
+  stem_norm_ = register_module("stem_norm", torch::nn::BatchNorm2d(n.stem_channels));
+  vertices_.resize(arch.vertices.size(), Vertex(nullptr));
+  for (int v : arch.dag.topological_order())
+    if (arch.dag.is_compute(v))
+      vertices_[v] = register_module("v" + std::to_string(v), Vertex(arch.vertices[v], arch));
+  for (int s : arch.output.inputs) {
+    const arch::ScalingBlock* block = nullptr;
+    for (const auto& b : arch.output.scaling)
+      if (b.from == s) block = &b;
+    output_scaling_.push_back(block ? register_module("out_scale" + std::to_string(s),
+                                                      Scaling(*block, arch.output.in))
+                                    : Scaling(nullptr));
+  }
+  head_ = register_module("head", torch::nn::Linear(arch.output.out.channels, n.classes));
+  remaining_uses_.assign(arch.dag.num_vertices(), 0);
+  for (int v = 0; v < arch.dag.num_vertices(); ++v)
+    remaining_uses_[v] = static_cast<int>(arch.dag.successors(v).size());
+}
+
+torch::Tensor NetworkImpl::forward(const torch::Tensor& images) {
+  const auto& dag = arch_.dag;
+  CONCNAS_CHECK(images.dim() == 4 && images.size(1) == arch_.network.input.channels &&
+                    images.size(2) == arch_.network.input.height &&
+                    images.size(3) == arch_.network.input.width,
+                "network '{}' expects images [B, {}, {}, {}]", arch_.name,
+                arch_.network.input.channels, arch_.network.input.height,
+                arch_.network.input.width);
+  std::vector<torch::Tensor> out(dag.num_vertices());
+  std::vector<int> uses = remaining_uses_;
+  out[dag.input()] = stem_norm_->forward(stem_conv_->forward(images));
+  // Hand an input over, dropping our reference once its last consumer has it.
+  auto take = [&](int p) {
+    torch::Tensor t = out[p];
+    if (--uses[p] == 0) out[p] = torch::Tensor();
+    return t;
+  };
+  for (int v : dag.topological_order()) {
+    if (!dag.is_compute(v)) continue;
+    std::vector<torch::Tensor> inputs;
+    for (int p : dag.predecessors(v)) inputs.push_back(take(p));
+    out[v] = vertices_[v]->forward(inputs);
+  }
+  const auto& sinks = arch_.output.inputs;
+  torch::Tensor sum;
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    torch::Tensor x = take(sinks[i]);
+    if (output_scaling_[i]) x = output_scaling_[i]->forward(x);
+    sum = i == 0 ? x : sum + x;
+  }
+  if (sinks.size() > 1) sum = sum / static_cast<double>(sinks.size());
+  return head_->forward(torch::adaptive_avg_pool2d(sum, {1, 1}).flatten(1));
+}
+
+int64_t count_parameters(torch::nn::Module& module) {
+  int64_t total = 0;
+  for (const auto& p : module.parameters()) total += p.numel();
+  return total;
+}
+
+}  // namespace concnas::nn
