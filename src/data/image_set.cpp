@@ -226,19 +226,20 @@ ImageSet make_synthetic(std::size_t count, int channels, int height, int width, 
   set.num_classes = classes;
   set.name = "synthetic";
   Rng rng(seed);
-  const int side = std::max(2, std::min(height, width) / 4);
   for (std::size_t i = 0; i < count; ++i) {
     const int label = static_cast<int>(rng.below(static_cast<std::uint64_t>(classes)));
     set.labels.push_back(static_cast<std::uint8_t>(label));
-    // Class k: a bright square whose corner walks along the diagonal band.
-    const int y0 = (label * (height - side)) / (classes - 1);
-    const int x0 = ((classes - 1 - label) * (width - side)) / (classes - 1);
+    // Class k: stripes, vertical for even k and horizontal for odd k, of period 2 + k/2,
+    // at a random phase, on noise. Learnable through global pooling, unlike a position.
+    const bool horizontal = label % 2 == 1;
+    const int period = 2 + label / 2;
+    const int phase = static_cast<int>(rng.below(static_cast<std::uint64_t>(period)));
     for (int c = 0; c < channels; ++c)
       for (int y = 0; y < height; ++y)
         for (int x = 0; x < width; ++x) {
-          const bool inside = y >= y0 && y < y0 + side && x >= x0 && x < x0 + side;
+          const bool on = ((horizontal ? y : x) + phase) % period == 0;
           const int noise = static_cast<int>(rng.below(64));
-          set.pixels.push_back(static_cast<std::uint8_t>(inside ? 191 + noise : noise));
+          set.pixels.push_back(static_cast<std::uint8_t>(on ? 160 + noise : noise));
         }
   }
   return set;

@@ -57,8 +57,8 @@ void write_mnist_format(const ImageSet& train, const ImageSet& test, const std::
 /// Writes `set` as one CIFAR-10 binary batch file (3 x 32 x 32 images).
 void write_cifar_batch(const ImageSet& set, const std::string& path);
 
-/// A small deterministic set whose classes are learnable: class k is a bright square at a
-/// class-specific place on seeded noise.
+/// A small deterministic set whose classes are learnable: class k is stripes (vertical for
+/// even k, horizontal for odd k) of period 2 + k/2 at a seeded phase, on seeded noise.
 ImageSet make_synthetic(std::size_t count, int channels, int height, int width, int classes,
                         std::uint64_t seed);
 

@@ -1,0 +1,66 @@
+#pragma once
+/// \file
+/// Training an architecture on real data, resumably.
+///
+///     concnas::train::Trainer trainer(config, arch, "runs/dp40");
+///     auto result = trainer.run(/*resume=*/false);
+///     result.test_accuracy;  // fraction in [0, 1]
+///
+/// The run folder holds `config.yaml` (resolved), `arch.yaml`, `metrics.jsonl` (one line
+/// per epoch), `checkpoint.pt` (weights, optimiser state, epoch: written to a temporary
+/// file and renamed after every epoch), `weights.pt` and `eval.json`. Data order and
+/// augmentation draw from streams derived from (seed, epoch), so a resumed run ends with
+/// the same weights as an uninterrupted one.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "concnas/arch/architecture.h"
+#include "concnas/config/train_config.h"
+
+namespace concnas::train {
+
+struct TrainResult {
+  double test_accuracy = 0;  ///< fraction in [0, 1]
+  double test_loss = 0;
+  std::int64_t params = 0;
+  std::int64_t flops = 0;
+  double seconds = 0;        ///< training wall time of this process
+  int epochs = 0;            ///< epochs completed in all
+  std::int64_t steps = 0;
+  double images_per_s = 0;   ///< training throughput of this process
+};
+
+/// One line of progress, called after every batch (`done` of `total` batches in the epoch).
+using ProgressFn = std::function<void(int epoch, int epochs, std::int64_t done,
+                                      std::int64_t total, double loss)>;
+
+class Trainer {
+ public:
+  Trainer(config::TrainConfig config, arch::Architecture arch, std::string run_dir);
+  void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
+  /// For tests: stop (as if killed) after this many epochs of this process.
+  void set_stop_after_epochs(int epochs) { stop_after_ = epochs; }
+  /// Trains, or with `resume` continues from the run folder's checkpoint. Throws
+  /// `concnas::Error` on a NaN loss (the last good checkpoint is kept).
+  TrainResult run(bool resume);
+
+ private:
+  config::TrainConfig config_;
+  arch::Architecture arch_;
+  std::string dir_;
+  ProgressFn progress_;
+  int stop_after_ = 0;
+};
+
+/// The sequential baseline: a chain of `nodes` vertices staged like the given options.
+arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
+                                      const arch::NetworkOptions& network, std::uint64_t seed);
+
+/// The architecture a config asks for: its file, its generator settings, or the chain
+/// baseline; `network` input shape and classes come from the data set.
+arch::Architecture architecture_from_config(const config::TrainConfig& config,
+                                            const arch::Shape& input, int classes);
+
+}  // namespace concnas::train
