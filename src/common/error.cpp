@@ -10,6 +10,6 @@ std::string located(const std::string& file, int line, const std::string& what) 
 }  // namespace
 
 ParseError::ParseError(const std::string& file, int line, const std::string& what)
-    : Error(located(file, line, what)), file_(file), line_(line) {}
+    : Error(located(file, line, what)), file_(file), line_(line), detail_(what) {}
 
 }  // namespace concnas

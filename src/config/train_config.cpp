@@ -200,6 +200,7 @@ TrainConfig parse_train_config(const std::string& text, const std::string& sourc
   }
   // --set overrides: checked against the schema, then written into the tree, so they are
   // parsed (and rejected) exactly like file values.
+  std::vector<std::string> overridden;
   for (const auto& item : overrides) {
     const auto eq = item.find('=');
     const auto dot = item.find('.');
@@ -221,26 +222,37 @@ TrainConfig parse_train_config(const std::string& text, const std::string& sourc
     if (!root[section]) root[section] = YAML::Node(YAML::NodeType::Map);
     YAML::Node sec = root[section];
     sec[key] = value.IsNull() ? YAML::Node(std::string()) : value;
+    overridden.push_back(section + "." + key);
   }
   TrainConfig config;
   for (const auto& f : schema()) {
     const YAML::Node sec = root[f.section];
     if (!sec) continue;
     const YAML::Node n = sec[f.key];
-    if (n) f.read(config, r, n, f.section + "." + f.key);
+    if (!n) continue;
+    const std::string dotted = f.section + "." + f.key;
+    try {
+      f.read(config, r, n, dotted);
+    } catch (const ParseError& e) {
+      // A value from --set has no line in the file: name the flag instead.
+      if (std::find(overridden.begin(), overridden.end(), dotted) == overridden.end()) throw;
+      throw InvalidArgument(fmt::format("--set {}: {}", dotted, e.detail()));
+    }
   }
   try {
     config.sanity_check();
   } catch (const InvalidArgument& e) {
-    // Point at the offending key's line when the file has it.
+    // Point at the offending key: its line in the file, or the --set that gave it.
     const std::string what = e.what();
     const auto colon = what.find(':');
-    const auto dot = what.find('.');
-    if (colon != std::string::npos && dot != std::string::npos && dot < colon) {
-      const YAML::Node sec = root[what.substr(0, dot)];
+    const std::string dotted = colon == std::string::npos ? "" : what.substr(0, colon);
+    if (std::find(overridden.begin(), overridden.end(), dotted) != overridden.end())
+      throw InvalidArgument("--set " + what);
+    const auto dot = dotted.find('.');
+    if (dot != std::string::npos) {
+      const YAML::Node sec = root[dotted.substr(0, dot)];
       if (sec && sec.IsMap()) {
-        const std::string key = what.substr(dot + 1, colon - dot - 1);
-        const YAML::Node n = sec[key];
+        const YAML::Node n = sec[dotted.substr(dot + 1)];
         if (n && n.Mark().line >= 0) throw ParseError(source, n.Mark().line + 1, what);
       }
     }

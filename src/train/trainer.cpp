@@ -36,6 +36,13 @@ arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& sta
                                      fmt::format("chain-n{}-s{}", nodes, seed));
 }
 
+std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config) {
+  const auto& d = config.data;
+  if (d.dataset == "synthetic") return {{1, d.synthetic_side, d.synthetic_side}, d.synthetic_classes};
+  if (d.dataset == "cifar10") return {{3, 32, 32}, 10};
+  return {{1, 28, 28}, 10};
+}
+
 arch::Architecture architecture_from_config(const config::TrainConfig& config,
                                             const arch::Shape& input, int classes) {
   const auto& a = config.arch;

@@ -241,4 +241,48 @@ TEST_F(TheCli, RejectsBadScoreInput) {
   expect_rejected("score " + path("missing.yaml") + " --units 2", "missing.yaml", 1);
 }
 
+// A tiny synthetic run: seconds on one thread.
+std::string tiny_train_sets() {
+  return " --set data.dataset=synthetic --set data.validation=64 --set data.synthetic_train=256"
+         " --set arch.nodes=6 --set arch.stem_channels=8 --set arch.channel_limit=16"
+         " --set arch.min_resolution=2 --set train.epochs=2 --set train.batch_size=32"
+         " --set train.threads=1";
+}
+
+TEST_F(TheCli, TrainsIntoARunFolderAndResumes) {
+  write("c.yaml", "train:\n  lr: 0.05\n");
+  const auto r = run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " + path("run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("test accuracy"), std::string::npos);
+  const auto eval = nlohmann::json::parse(slurp(path("run/eval.json")));
+  EXPECT_GE(eval["test_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(eval["test_accuracy"].get<double>(), 1.0);
+  EXPECT_NE(slurp(path("run/config.yaml")).find("  lr: 0.05\n"), std::string::npos);
+  EXPECT_NE(slurp(path("run/config.yaml")).find("  epochs: 2\n"), std::string::npos);
+  // The same folder again needs --resume; with it, the finished run just re-evaluates.
+  const auto again = run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " + path("run"));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  const auto resumed = run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " +
+                           path("run") + " --resume");
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(path("run/eval.json")))["test_accuracy"], eval["test_accuracy"]);
+}
+
+TEST_F(TheCli, RejectsBadTrainingInput) {
+  write("c.yaml", "train:\n  epochs: 2\n  epochz: 3\n");
+  expect_rejected("train --config " + path("c.yaml"), "c.yaml:3: unknown key 'train.epochz'", 1);
+  write("ok.yaml", "train:\n  epochs: 2\n");
+  expect_rejected("train --config " + path("ok.yaml") + " --set train.epochs=zero", "--set train.epochs");
+  expect_rejected("train --config " + path("ok.yaml") + " --set train.epoch=3", "--set train.epoch: unknown key");
+  expect_rejected("train --config " + path("ok.yaml") + " --set data.dataset=mnist --set data.path=" +
+                      path("no_mnist") + " --out " + path("r"),
+                  "no_mnist/train-images-idx3-ubyte", 1);
+  expect_rejected("train --config " + path("missing.yaml"), "missing.yaml", 1);
+  ASSERT_EQ(run("generate -g dp -n 8 -o " + path("a.yaml")).code, 0);
+  expect_rejected("train --config " + path("ok.yaml") + tiny_train_sets() + " --arch " + path("a.yaml") +
+                      " --out " + path("r2"),
+                  "takes 1x28x28 images", 2);
+}
+
 }  // namespace

@@ -13,5 +13,6 @@ using Action = std::function<void()>;
 Action add_generate_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
+Action add_train_command(CLI::App& app);
 
 }  // namespace concnas::cli

@@ -36,13 +36,14 @@ int main(int argc, char** argv) {
   const auto generate = concnas::cli::add_generate_command(app);
   const auto info = concnas::cli::add_info_command(app);
   const auto score = concnas::cli::add_score_command(app);
+  const auto train = concnas::cli::add_train_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known)
       return error_line(kExitUsage, std::string("unknown command '") + argv[1] +
-                                        "' (known: generate, info, score; see --help)");
+                                        "' (known: generate, info, score, train; see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("generate")) generate();
     if (app.got_subcommand("info")) info();
     if (app.got_subcommand("score")) score();
+    if (app.got_subcommand("train")) train();
   } catch (const concnas::InvalidArgument& e) {
     return error_line(kExitUsage, e.what());
   } catch (const concnas::Error& e) {

@@ -33,10 +33,13 @@ class ParseError : public Error {
   ParseError(const std::string& file, int line, const std::string& what);
   const std::string& file() const { return file_; }
   int line() const { return line_; }
+  /// The message without the file and line.
+  const std::string& detail() const { return detail_; }
 
  private:
   std::string file_;
   int line_;
+  std::string detail_;
 };
 
 /// A file could not be opened, read or written.

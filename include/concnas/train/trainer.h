@@ -58,6 +58,9 @@ class Trainer {
 arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
                                       const arch::NetworkOptions& network, std::uint64_t seed);
 
+/// Image shape and class count of the config's data set (without reading it).
+std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config);
+
 /// The architecture a config asks for: its file, its generator settings, or the chain
 /// baseline; `network` input shape and classes come from the data set.
 arch::Architecture architecture_from_config(const config::TrainConfig& config,

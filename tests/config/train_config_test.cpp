@@ -1,0 +1,64 @@
+#include "concnas/config/train_config.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/common/error.h"
+
+namespace concnas::config {
+namespace {
+
+void expect_error(const std::string& text, const std::vector<std::string>& sets, int line,
+                  const std::string& what) {
+  try {
+    parse_train_config(text, "t.yaml", sets);
+    ADD_FAILURE() << "accepted; expected '" << what << "'";
+  } catch (const ParseError& e) {
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(line, -1) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(ATrainConfig, TakesDefaultsForEverythingNotStated) {
+  const auto c = parse_train_config("train:\n  epochs: 3\n", "t.yaml");
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.train.batch_size, 128);
+  EXPECT_EQ(c.data.dataset, "fashion-mnist");
+  EXPECT_EQ(c.arch.generator, "dp");
+  EXPECT_DOUBLE_EQ(c.train.label_smoothing, 0.1);
+}
+
+TEST(ATrainConfig, AppliesSetOverridesThroughTheSameParser) {
+  const auto c = parse_train_config("train:\n  epochs: 3\n", "t.yaml",
+                                    {"train.epochs=7", "data.train_subset=1000", "arch.params={p: 0.5}"});
+  EXPECT_EQ(c.train.epochs, 7);
+  EXPECT_EQ(c.data.train_subset, 1000);
+  EXPECT_EQ(c.arch.params.get("p"), 0.5);
+}
+
+TEST(ATrainConfig, RoundTripsThroughItsResolvedYaml) {
+  const auto c = parse_train_config("arch:\n  nodes: 12\n  params: {alpha: 0.5}\ndata:\n  flip: off\n",
+                                    "t.yaml");
+  const auto text = to_yaml(c);
+  EXPECT_EQ(to_yaml(parse_train_config(text, "resolved.yaml")), text);
+  EXPECT_NE(text.find("  nodes: 12\n"), std::string::npos);
+}
+
+TEST(ATrainConfig, NamesFileLineAndKeyOfBadInput) {
+  expect_error("train:\n  epochs: 3\n  epochz: 4\n", {}, 3, "unknown key 'train.epochz'");
+  expect_error("training:\n  epochs: 3\n", {}, 1, "unknown key 'training'");
+  expect_error("train:\n  epochs: many\n", {}, 2, "'train.epochs' must be an integer");
+  expect_error("train:\n  lr: -1\n", {}, 2, "train.lr: -1 must be positive");
+  expect_error("data:\n  dataset: imagenet\n", {}, 2, "data.dataset: 'imagenet' is not one of");
+  expect_error("data:\n  dataset: mnist\n", {}, 0, "data.path: required");
+  expect_error("train: [1, 2\n", {}, 2, "invalid YAML");
+  expect_error("", {"train.epochz=3"}, -1, "--set train.epochz: unknown key");
+  expect_error("", {"epochs=3"}, -1, "section.key=value");
+  expect_error("", {"train.epochs=abc"}, -1, "--set train.epochs: 'train.epochs' must be an integer");
+  expect_error("", {"train.epochs=0"}, -1, "--set train.epochs: 0 must be at least 1");
+}
+
+}  // namespace
+}  // namespace concnas::config
