@@ -265,6 +265,25 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   return parse_train_config(read_file(path), path, overrides);
 }
 
+arch::GenerateOptions generate_options(const ArchSection& a, const arch::Shape& input,
+                                       int classes) {
+  arch::GenerateOptions o;
+  o.generator = a.generator;
+  o.nodes = a.nodes;
+  o.params = a.params;
+  o.orientation = graph::parse_orientation(a.orientation);
+  o.staging.policy = a.staging;
+  o.staging.probability = a.stage_probability;
+  o.seed = a.seed;
+  o.network.input = input;
+  o.network.classes = classes;
+  o.network.stem_channels = a.stem_channels;
+  o.network.channel_limit = a.channel_limit;
+  o.network.min_resolution = a.min_resolution;
+  o.network.aggregation = arch::parse_aggregation(a.aggregation);
+  return o;
+}
+
 std::string to_yaml(const TrainConfig& config) {
   std::string out = "# resolved concnas training config: every key (docs/training.md)\n";
   std::string section;

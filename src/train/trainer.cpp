@@ -56,20 +56,7 @@ arch::Architecture architecture_from_config(const config::TrainConfig& config,
                   input.height, input.width, classes);
     return loaded;
   }
-  arch::GenerateOptions o;
-  o.generator = a.generator;
-  o.nodes = a.nodes;
-  o.params = a.params;
-  o.orientation = graph::parse_orientation(a.orientation);
-  o.staging.policy = a.staging;
-  o.staging.probability = a.stage_probability;
-  o.seed = a.seed;
-  o.network.input = input;
-  o.network.classes = classes;
-  o.network.stem_channels = a.stem_channels;
-  o.network.channel_limit = a.channel_limit;
-  o.network.min_resolution = a.min_resolution;
-  o.network.aggregation = arch::parse_aggregation(a.aggregation);
+  const auto o = config::generate_options(a, input, classes);
   if (a.baseline == "chain") {
     o.network.sanity_check();
     return chain_architecture(a.nodes, o.staging, o.network, a.seed);
@@ -240,15 +227,22 @@ TrainResult Trainer::run(bool resume) {
   std::int64_t step = 0;
   if (resume) {
     CONCNAS_CHECK(fs::exists(checkpoint_path), "nothing to resume: {} not found", checkpoint_path);
-    torch::serialize::InputArchive root, model, optim;
-    root.load_from(checkpoint_path);
-    root.read("model", model);
-    root.read("optimizer", optim);
-    net->load(model);
-    opt.load(optim);
     torch::Tensor e, s;
-    root.read("epoch", e);
-    root.read("step", s);
+    try {
+      torch::serialize::InputArchive root, model, optim;
+      root.load_from(checkpoint_path);
+      root.read("model", model);
+      root.read("optimizer", optim);
+      net->load(model);
+      opt.load(optim);
+      root.read("epoch", e);
+      root.read("step", s);
+    } catch (const c10::Error& err) {
+      // LibTorch's messages run over many lines; the first one says what went wrong.
+      const std::string what = err.what();
+      throw Error(fmt::format("cannot resume from {}: it does not match architecture '{}' ({})",
+                              checkpoint_path, arch_.name, what.substr(0, what.find('\n'))));
+    }
     start_epoch = static_cast<int>(e.item<int64_t>());
     step = s.item<int64_t>();
     truncate_metrics(metrics_path, start_epoch);
@@ -315,7 +309,8 @@ TrainResult Trainer::run(bool resume) {
                                 {"lr", lr_at(std::max<int64_t>(0, step - 1))},
                                 {"train_loss", loss_sum / std::max<int64_t>(1, seen)},
                                 {"train_accuracy", static_cast<double>(correct) / std::max<int64_t>(1, seen)},
-                                {"val_loss", val_loss}, {"val_accuracy", val_acc},
+                                {"val_loss", d.val_x.size(0) ? nlohmann::ordered_json(val_loss) : nlohmann::ordered_json()},
+                                {"val_accuracy", d.val_x.size(0) ? nlohmann::ordered_json(val_acc) : nlohmann::ordered_json()},
                                 {"seconds", epoch_s}, {"images_per_s", seen / std::max(1e-9, epoch_s)}};
     {
       std::ofstream out(metrics_path, std::ios::app);

@@ -12,26 +12,18 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
+#include "concnas/config/train_config.h"
 #include "concnas/graph/edge_file.h"
 
 namespace concnas::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string generator;
+  config::ArchSection arch;  // generator, nodes, staging, network: as in training configs
   std::string from_edges;
-  int nodes = 0;
   std::vector<std::string> params;
-  std::string orientation = "dfs";
-  std::string staging = "probabilistic";
-  double stage_probability = 0.5;
-  std::uint64_t seed = 0;
-  int stem_channels = 16;
-  int channel_limit = 128;
-  int min_resolution = 4;
   std::string input_shape = "1x28x28";
   int classes = 10;
-  std::string aggregation = "randwire";
   std::string name;
   std::string output;
   std::string dot;
@@ -47,47 +39,31 @@ arch::Shape parse_shape(const std::string& text) {
   return {c, h, w};
 }
 
-void run_generate(const GenerateArgs& a) {
-  CONCNAS_CHECK(a.generator.empty() != a.from_edges.empty(),
+void run_generate(GenerateArgs a) {
+  CONCNAS_CHECK(a.arch.generator.empty() != a.from_edges.empty(),
                 "give exactly one of --generator and --from-edges");
-  arch::NetworkOptions network;
-  network.input = parse_shape(a.input_shape);
-  network.stem_channels = a.stem_channels;
-  network.channel_limit = a.channel_limit;
-  network.min_resolution = a.min_resolution;
-  network.classes = a.classes;
-  network.aggregation = arch::parse_aggregation(a.aggregation);
-  arch::StagingOptions staging;
-  staging.policy = a.staging;
-  staging.probability = a.stage_probability;
-  const auto orientation = graph::parse_orientation(a.orientation);
+  a.arch.params = ParamMap::parse(a.params);
+  auto options = config::generate_options(a.arch, parse_shape(a.input_shape), a.classes);
+  options.name = a.name;
   const auto policies = arch::builtin_staging_policies();
 
   arch::Architecture architecture;
   if (!a.from_edges.empty()) {
-    CONCNAS_CHECK(a.params.empty() && a.nodes == 0,
+    CONCNAS_CHECK(a.params.empty() && a.arch.nodes == 0,
                   "--param and --nodes belong to --generator, not --from-edges");
     auto dag = graph::read_edge_file(a.from_edges);
     arch::Provenance provenance;
     provenance.generator = "edges";
-    provenance.seed = a.seed;
+    provenance.seed = a.arch.seed;
     provenance.orientation = "given";  // the file is already directed
     provenance.edge_file = a.from_edges;
-    std::string name = a.name.empty() ? fmt::format("edges-n{}-s{}", dag.num_compute(), a.seed) : a.name;
-    network.sanity_check();
-    architecture = arch::architecture_from_dag(std::move(dag), provenance, staging, network,
-                                               policies, name);
+    std::string name =
+        a.name.empty() ? fmt::format("edges-n{}-s{}", dag.num_compute(), a.arch.seed) : a.name;
+    options.network.sanity_check();
+    architecture = arch::architecture_from_dag(std::move(dag), provenance, options.staging,
+                                               options.network, policies, name);
   } else {
-    CONCNAS_CHECK(a.nodes != 0, "--nodes is required with --generator");
-    arch::GenerateOptions options;
-    options.generator = a.generator;
-    options.nodes = a.nodes;
-    options.params = ParamMap::parse(a.params);
-    options.orientation = orientation;
-    options.staging = staging;
-    options.network = network;
-    options.seed = a.seed;
-    options.name = a.name;
+    CONCNAS_CHECK(a.arch.nodes != 0, "--nodes is required with --generator");
     architecture = arch::generate_architecture(options, graph::builtin_generators(), policies);
   }
 
@@ -109,30 +85,33 @@ void run_generate(const GenerateArgs& a) {
 Action add_generate_command(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "generate an architecture file from a random graph");
-  auto* gen = cmd->add_option("--generator,-g", args->generator, "er, ba, ws or dp");
+  auto& arch = args->arch;
+  arch.generator.clear();  // required unless --from-edges
+  arch.nodes = 0;
+  auto* gen = cmd->add_option("--generator,-g", arch.generator, "er, ba, ws or dp");
   auto* edges = cmd->add_option("--from-edges", args->from_edges,
                                 "a DAG of your own: edge file ('nodes N', then 'u v' lines)");
   gen->excludes(edges);
-  cmd->add_option("--nodes,-n", args->nodes, "number of compute vertices (>= 2)");
+  cmd->add_option("--nodes,-n", arch.nodes, "number of compute vertices (>= 2)");
   cmd->add_option("--param,-p", args->params, "generator parameter KEY=VALUE (repeatable)");
-  cmd->add_option("--orientation", args->orientation, "dfs (seed 000) or index (RandWire)")
+  cmd->add_option("--orientation", arch.orientation, "dfs (seed 000) or index (RandWire)")
       ->capture_default_str();
-  cmd->add_option("--staging", args->staging, "uniform, greedy or probabilistic")
+  cmd->add_option("--staging", arch.staging, "uniform, greedy or probabilistic")
       ->capture_default_str();
-  cmd->add_option("--stage-probability", args->stage_probability,
+  cmd->add_option("--stage-probability", arch.stage_probability,
                   "chance of staging an eligible vertex (probabilistic)")
       ->capture_default_str();
-  cmd->add_option("--seed,-s", args->seed, "random seed")->capture_default_str();
-  cmd->add_option("--stem-channels", args->stem_channels, "channels made by the stem")
+  cmd->add_option("--seed,-s", arch.seed, "random seed")->capture_default_str();
+  cmd->add_option("--stem-channels", arch.stem_channels, "channels made by the stem")
       ->capture_default_str();
-  cmd->add_option("--channel-limit", args->channel_limit, "staging stops at this many channels")
+  cmd->add_option("--channel-limit", arch.channel_limit, "staging stops at this many channels")
       ->capture_default_str();
-  cmd->add_option("--min-resolution", args->min_resolution,
+  cmd->add_option("--min-resolution", arch.min_resolution,
                   "staging stops before the resolution drops below this")
       ->capture_default_str();
   cmd->add_option("--input-shape", args->input_shape, "input image CxHxW")->capture_default_str();
   cmd->add_option("--classes", args->classes, "number of classes")->capture_default_str();
-  cmd->add_option("--aggregation", args->aggregation, "randwire or sigmoid_inputs")
+  cmd->add_option("--aggregation", arch.aggregation, "randwire or sigmoid_inputs")
       ->capture_default_str();
   cmd->add_option("--name", args->name, "architecture name (default: generator-nN-sS)");
   cmd->add_option("--output,-o", args->output, "architecture file to write")->required();

@@ -19,11 +19,18 @@ struct TrainArgs {
   std::string out;
   bool resume = false;
   std::vector<std::string> sets;
+  std::string baseline;
 };
 
 void run_train(const TrainArgs& a) {
   auto cfg = config::load_train_config(a.config, a.sets);
   if (!a.arch.empty()) cfg.arch.file = a.arch;
+  if (!a.baseline.empty()) {
+    CONCNAS_CHECK(a.baseline == "chain", "--baseline '{}': the only baseline is 'chain'", a.baseline);
+    CONCNAS_CHECK(a.arch.empty(), "--baseline chain builds its own architecture; drop --arch");
+    cfg.arch.baseline = a.baseline;
+    cfg.arch.file.clear();
+  }
   const auto [input, classes] = train::dataset_shape(cfg);
   auto architecture = train::architecture_from_config(cfg, input, classes);
   const std::string out = a.out.empty() ? "runs/" + architecture.name : a.out;
@@ -64,6 +71,8 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--out,-o", args->out, "run folder (default: runs/<architecture name>)");
   cmd->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint");
   cmd->add_option("--set", args->sets, "override a config key: section.key=value (repeatable)");
+  cmd->add_option("--baseline", args->baseline,
+                  "train the sequential baseline instead: 'chain' (arch.nodes vertices)");
   return [args] { run_train(*args); };
 }
 

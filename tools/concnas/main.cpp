@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   } catch (const concnas::Error& e) {
     return error_line(kExitFailure, e.what());
   } catch (const std::exception& e) {
-    return error_line(kExitFailure, std::string("unexpected: ") + e.what());
+    // Keep to one line: LibTorch's messages carry a backtrace.
+    const std::string what = e.what();
+    return error_line(kExitFailure, "unexpected: " + what.substr(0, what.find('\n')));
   }
   return 0;
 }

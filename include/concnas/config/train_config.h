@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "concnas/arch/architecture.h"
 #include "concnas/common/param_map.h"
 
 namespace concnas::config {
@@ -91,6 +92,12 @@ TrainConfig parse_train_config(const std::string& text, const std::string& sourc
                                const std::vector<std::string>& overrides = {});
 TrainConfig load_train_config(const std::string& path,
                               const std::vector<std::string>& overrides = {});
+
+/// What `arch::generate_architecture` needs to build the network an arch section
+/// describes, for images of `input` and `classes` classes. Throws `InvalidArgument` on an
+/// unknown orientation or aggregation.
+arch::GenerateOptions generate_options(const ArchSection& arch, const arch::Shape& input,
+                                       int classes);
 
 /// Every key with its value, as YAML (the resolved config of a run folder).
 std::string to_yaml(const TrainConfig& config);

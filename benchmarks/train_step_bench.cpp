@@ -1,0 +1,58 @@
+// Training throughput of one architecture in C++: forward, loss, backward and SGD step on
+// in-memory batches, the same work benchmarks/train_step.py does through PyTorch's Python
+// frontend. Prints one JSON object.
+//
+//   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "concnas/config/architecture_yaml.h"
+#include "concnas/nn/network.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T]\n", argv[0]);
+    return 2;
+  }
+  int batch = 128, steps = 40, warmup = 5, threads = 2;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const int v = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch")) batch = v;
+    else if (!std::strcmp(argv[i], "--steps")) steps = v;
+    else if (!std::strcmp(argv[i], "--warmup")) warmup = v;
+    else if (!std::strcmp(argv[i], "--threads")) threads = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  torch::set_num_threads(threads);
+  torch::manual_seed(0);
+  const auto arch = concnas::config::load_architecture(argv[1]);
+  concnas::nn::Network net(arch);
+  torch::optim::SGD opt(net->parameters(),
+                        torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(5e-5));
+  const auto& in = arch.network.input;
+  const auto x = torch::randn({batch, in.channels, in.height, in.width});
+  const auto y = torch::randint(arch.network.classes, {batch}, torch::kLong);
+  auto step = [&] {
+    opt.zero_grad();
+    const auto logp = torch::log_softmax(net->forward(x), 1);
+    const auto loss = (0.9 * -logp.gather(1, y.unsqueeze(1)).squeeze(1) - 0.1 * logp.mean(1)).mean();
+    loss.backward();
+    opt.step();
+    return loss.item<double>();
+  };
+  for (int i = 0; i < warmup; ++i) step();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
+              "\"steps\": %d, \"threads\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f}\n",
+              arch.name.c_str(), batch, steps, threads, s, steps * static_cast<double>(batch) / s);
+  return 0;
+}
