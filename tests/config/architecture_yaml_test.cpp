@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include <regex>
 
 #include "concnas/common/error.h"
@@ -19,14 +21,10 @@ arch::Architecture sample(const std::string& generator = "dp", std::uint64_t see
 }
 
 void expect_error(const std::string& text, int line, const std::string& fragment) {
-  try {
-    architecture_from_yaml(text, "a.yaml");
-    ADD_FAILURE() << "accepted a bad file; expected '" << fragment << "'";
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    EXPECT_EQ(std::string(e.what()).rfind("a.yaml:", 0), 0u) << e.what();
-  }
+  concnas::testing::expect_parse_error_at([&] { architecture_from_yaml(text, "a.yaml"); }, line,
+                                          fragment);
+  concnas::testing::expect_error_containing<ParseError>([&] { architecture_from_yaml(text, "a.yaml"); },
+                                                        "a.yaml:");
 }
 
 // Replaces the first match of `pattern` in `text`.

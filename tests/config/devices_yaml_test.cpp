@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include "concnas/common/error.h"
 
 namespace concnas::config {
@@ -26,13 +28,7 @@ TEST(ADeviceFile, AppliesOneDeviceToEveryUnit) {
 }
 
 void expect_error(const std::string& text, int units, int line, const std::string& what) {
-  try {
-    devices_from_yaml(text, "d.yaml", units);
-    ADD_FAILURE() << "accepted " << text;
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
-  }
+  concnas::testing::expect_parse_error_at([&] { devices_from_yaml(text, "d.yaml", units); }, line, what);
 }
 
 TEST(ADeviceFile, RejectsBadFilesNamingLineAndKey) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -77,12 +79,7 @@ TEST_F(AnImageSet, ReadsDebiansFashionMnist) {
 }
 
 void expect_parse_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected '" << fragment << "'";
-  } catch (const ParseError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
+  concnas::testing::expect_error_containing<ParseError>(f, fragment);
 }
 
 TEST_F(AnImageSet, RejectsCorruptIdxFiles) {

@@ -2,20 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include "concnas/common/error.h"
 
 namespace concnas::graph {
 namespace {
 
 void expect_parse_error(const std::string& text, int line, const std::string& fragment) {
-  try {
-    parse_edge_list(text, "g.txt");
-    ADD_FAILURE() << "accepted: " << text;
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.file(), "g.txt");
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
+  concnas::testing::expect_parse_error_at([&] { parse_edge_list(text, "g.txt"); }, line, fragment);
+  concnas::testing::expect_error_containing<ParseError>([&] { parse_edge_list(text, "g.txt"); }, "g.txt");
 }
 
 TEST(AnEdgeFile, ReadsEdgesCommentsAndBlankLines) {

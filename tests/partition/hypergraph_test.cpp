@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include "concnas/common/error.h"
 #include "support/tiny_network.h"
 
@@ -56,13 +58,7 @@ TEST(AHypergraph, ReadsPartitionFilesOfEveryVertexOrOfComputeVerticesOnly) {
 }
 
 void expect_parse_error(const std::string& text, int units, int line, const std::string& what) {
-  try {
-    parse_partition(text, "p.txt", tiny(), units);
-    ADD_FAILURE() << "accepted " << text;
-  } catch (const ParseError& e) {
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
-  }
+  concnas::testing::expect_parse_error_at([&] { parse_partition(text, "p.txt", tiny(), units); }, line, what);
 }
 
 TEST(AHypergraph, RejectsBadPartitionFiles) {
