@@ -54,27 +54,6 @@ UndirectedGraph Generator::generate(int nodes, const ParamMap& params,
   return generate_impl(nodes, resolved, seed);
 }
 
-void GeneratorRegistry::add(std::unique_ptr<Generator> generator) {
-  CONCNAS_CHECK(generator != nullptr, "cannot register a null generator");
-  for (const auto& g : generators_)
-    CONCNAS_CHECK(g->name() != generator->name(), "generator '{}' is registered twice",
-                  generator->name());
-  generators_.push_back(std::move(generator));
-}
-
-const Generator& GeneratorRegistry::get(const std::string& name) const {
-  for (const auto& g : generators_)
-    if (g->name() == name) return *g;
-  throw InvalidArgument(fmt::format("unknown generator '{}' (known: {})", name,
-                                    fmt::join(names(), ", ")));
-}
-
-std::vector<std::string> GeneratorRegistry::names() const {
-  std::vector<std::string> out;
-  for (const auto& g : generators_) out.push_back(g->name());
-  return out;
-}
-
 void register_builtin_generators(GeneratorRegistry& registry) {
   registry.add(make_er_generator());
   registry.add(make_ba_generator());

@@ -30,26 +30,6 @@ std::vector<int> Partitioner::partition(const Hypergraph& hg,
   return parts;
 }
 
-void PartitionerRegistry::add(std::unique_ptr<Partitioner> partitioner) {
-  for (const auto& p : partitioners_)
-    CONCNAS_CHECK(p->name() != partitioner->name(), "partitioner '{}' is registered twice",
-                  partitioner->name());
-  partitioners_.push_back(std::move(partitioner));
-}
-
-const Partitioner& PartitionerRegistry::get(const std::string& name) const {
-  for (const auto& p : partitioners_)
-    if (p->name() == name) return *p;
-  throw InvalidArgument(fmt::format("unknown partitioner '{}' (known: {})", name,
-                                    fmt::join(names(), ", ")));
-}
-
-std::vector<std::string> PartitionerRegistry::names() const {
-  std::vector<std::string> out;
-  for (const auto& p : partitioners_) out.push_back(p->name());
-  return out;
-}
-
 void register_builtin_partitioners(PartitionerRegistry& registry) {
   registry.add(make_metis_partitioner());
   registry.add(make_metis_unrefined_partitioner());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "concnas/common/param_map.h"
+#include "concnas/common/registry.h"
 #include "concnas/graph/graph.h"
 
 namespace concnas::graph {
@@ -53,16 +54,9 @@ class Generator {
 };
 
 /// Name -> generator. Filled by explicit `register_*` calls; no self-registration.
-class GeneratorRegistry {
+class GeneratorRegistry : public Registry<Generator> {
  public:
-  /// Adds a generator; throws if its name is taken.
-  void add(std::unique_ptr<Generator> generator);
-  /// The generator called `name`; throws `InvalidArgument` listing the known names.
-  const Generator& get(const std::string& name) const;
-  std::vector<std::string> names() const;
-
- private:
-  std::vector<std::unique_ptr<Generator>> generators_;
+  GeneratorRegistry() : Registry<Generator>("generator") {}
 };
 
 /// Registers er, ba, ws and dp.

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "concnas/common/registry.h"
 #include "concnas/partition/hypergraph.h"
 
 namespace concnas::partition {
@@ -49,15 +50,10 @@ class Partitioner {
                                           const PartitionOptions& options) const = 0;
 };
 
-class PartitionerRegistry {
+/// Name -> partitioner, filled by explicit `register_*` calls.
+class PartitionerRegistry : public Registry<Partitioner> {
  public:
-  void add(std::unique_ptr<Partitioner> partitioner);
-  /// Throws `InvalidArgument` listing the known names.
-  const Partitioner& get(const std::string& name) const;
-  std::vector<std::string> names() const;
-
- private:
-  std::vector<std::unique_ptr<Partitioner>> partitioners_;
+  PartitionerRegistry() : Registry<Partitioner>("partitioner") {}
 };
 
 void register_builtin_partitioners(PartitionerRegistry& registry);
