@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/temp_dir.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -19,18 +21,8 @@ struct Result {
   std::string err;
 };
 
-class TheCli : public ::testing::Test {
+class TheCli : public concnas::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("concnas_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   static std::string slurp(const std::string& p) {
     std::ifstream in(p);
     std::stringstream ss;
@@ -66,8 +58,6 @@ class TheCli : public ::testing::Test {
     for (const auto& entry : fs::directory_iterator(dir_))
       EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(TheCli, GeneratesAnArchitectureAndDescribesItAsJson) {

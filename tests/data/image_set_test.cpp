@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/expect_error.h"
+#include "support/temp_dir.h"
 
 #include <cmath>
 #include <filesystem>
@@ -17,18 +18,7 @@ namespace concnas::data {
 namespace {
 namespace fs = std::filesystem;
 
-class AnImageSet : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("concnas_data_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class AnImageSet : public concnas::testing::TempDirTest {};
 
 void expect_same(const ImageSet& a, const ImageSet& b) {
   EXPECT_EQ(a.channels, b.channels);

@@ -10,6 +10,7 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/nn/network.h"
+#include "support/temp_dir.h"
 
 namespace concnas::train {
 namespace {
@@ -39,16 +40,9 @@ arch::Architecture tiny_arch(const config::TrainConfig& c) {
                                   c.data.synthetic_classes);
 }
 
-class ATrainer : public ::testing::Test {
+class ATrainer : public concnas::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("concnas_train_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string run(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string run(const std::string& name) const { return path(name); }
 };
 
 std::vector<torch::Tensor> weights_of(const arch::Architecture& a, const std::string& path) {
