@@ -225,6 +225,10 @@ TrainResult Trainer::run(bool resume) {
                                                .weight_decay(t.weight_decay));
   int start_epoch = 0;
   std::int64_t step = 0;
+  // Training time and images of earlier (interrupted) runs of this folder, so that a
+  // resumed run reports the whole run's figures.
+  double seconds_before = 0;
+  std::int64_t images_before = 0;
   if (resume) {
     CONCNAS_CHECK(fs::exists(checkpoint_path), "nothing to resume: {} not found", checkpoint_path);
     torch::Tensor e, s;
@@ -237,6 +241,9 @@ TrainResult Trainer::run(bool resume) {
       opt.load(optim);
       root.read("epoch", e);
       root.read("step", s);
+      torch::Tensor secs, imgs;
+      if (root.try_read("seconds", secs)) seconds_before = secs.item<double>();
+      if (root.try_read("images", imgs)) images_before = imgs.item<int64_t>();
     } catch (const c10::Error& err) {
       // LibTorch's messages run over many lines; the first one says what went wrong.
       const std::string what = err.what();
@@ -263,6 +270,7 @@ TrainResult Trainer::run(bool resume) {
 
   const auto started = std::chrono::steady_clock::now();
   std::int64_t images = 0;
+  double seconds_total = seconds_before;  // as of the last checkpoint
   int epoch = start_epoch;
   int epochs_this_run = 0;
   net->train();
@@ -325,6 +333,10 @@ TrainResult Trainer::run(bool resume) {
     root.write("optimizer", optim);
     root.write("epoch", torch::tensor(static_cast<int64_t>(epoch)));
     root.write("step", torch::tensor(step));
+    seconds_total =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    root.write("seconds", torch::tensor(seconds_total, torch::kDouble));
+    root.write("images", torch::tensor(images_before + images));
     root.save_to(checkpoint_path + ".tmp");
     fs::rename(checkpoint_path + ".tmp", checkpoint_path);
     if (stop_after_ > 0 && epochs_this_run >= stop_after_) {
@@ -336,8 +348,8 @@ TrainResult Trainer::run(bool resume) {
   }
 
   TrainResult r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  r.images_per_s = r.seconds > 0 ? images / r.seconds : 0;
+  r.seconds = seconds_total;
+  r.images_per_s = r.seconds > 0 ? (images_before + images) / r.seconds : 0;
   r.epochs = epoch;
   r.steps = step;
   std::tie(r.test_loss, r.test_accuracy) = evaluate(net, d.test_x, d.test_y, t.eval_batch_size);

@@ -89,6 +89,11 @@ TEST_F(ATrainer, ResumesAnInterruptedRunToTheSameWeights) {
   const auto resumed = rest.run(true);
   EXPECT_EQ(resumed.epochs, 3);
   EXPECT_EQ(resumed.test_accuracy, full.test_accuracy);
+  // Re-evaluating a finished run keeps the time of the runs that trained it.
+  const double trained_for = resumed.seconds;
+  EXPECT_GT(trained_for, 0.0);
+  Trainer again(c, a, run("split"));
+  EXPECT_DOUBLE_EQ(again.run(true).seconds, trained_for);
   const auto w1 = weights_of(a, run("whole") + "/weights.pt");
   const auto w2 = weights_of(a, run("split") + "/weights.pt");
   ASSERT_EQ(w1.size(), w2.size());

@@ -26,10 +26,10 @@ struct TrainResult {
   double test_loss = 0;
   std::int64_t params = 0;
   std::int64_t flops = 0;
-  double seconds = 0;        ///< training wall time of this process
+  double seconds = 0;        ///< training wall time, summed over resumed runs
   int epochs = 0;            ///< epochs completed in all
   std::int64_t steps = 0;
-  double images_per_s = 0;   ///< training throughput of this process
+  double images_per_s = 0;   ///< training images / seconds, over resumed runs
 };
 
 /// One line of progress, called after every batch (`done` of `total` batches in the epoch).
