@@ -12,6 +12,7 @@
 
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/nn/network.h"
+#include "concnas/train/trainer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  torch::set_num_threads(threads);
+  concnas::train::configure_cpu_runtime(threads);  // as concnas train does
   torch::manual_seed(0);
   const auto arch = concnas::config::load_architecture(argv[1]);
   concnas::nn::Network net(arch);

@@ -3,9 +3,19 @@
 #include "concnas/common/error.h"
 
 namespace concnas::nn {
+namespace {
+
+/// Integer factor by which `from` shrinks to `to`, or 0 when it does not divide evenly.
+int64_t pool_factor(int64_t from, int64_t to) { return from % to == 0 ? from / to : 0; }
+
+}  // namespace
 
 ScalingImpl::ScalingImpl(const arch::ScalingBlock& block, const arch::Shape& target)
     : pool_(block.pool), size_{target.height, target.width} {
+  // max_pool2d has a faster kernel than the adaptive form; same result where sizes divide.
+  const int64_t fh = pool_factor(block.from_shape.height, target.height);
+  const int64_t fw = pool_factor(block.from_shape.width, target.width);
+  if (fh > 0 && fw > 0) kernel_ = {fh, fw};
   if (block.project)
     project_ = register_module(
         "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(block.from_shape.channels,
@@ -14,7 +24,10 @@ ScalingImpl::ScalingImpl(const arch::ScalingBlock& block, const arch::Shape& tar
 }
 
 torch::Tensor ScalingImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = pool_ ? std::get<0>(torch::adaptive_max_pool2d(x, size_)) : x;
+  torch::Tensor y = x;
+  if (pool_)
+    y = kernel_.empty() ? std::get<0>(torch::adaptive_max_pool2d(x, size_))
+                        : torch::max_pool2d(x, kernel_, kernel_);
   return project_ ? project_->forward(y) : y;
 }
 
@@ -40,14 +53,14 @@ AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kin
 torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
   auto at = [&](std::size_t i) { return scaled_[i] ? scaling_[i]->forward(inputs[i]) : inputs[i]; };
   if (inputs.size() == 1) return at(0);
-  torch::Tensor sum;
   const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    torch::Tensor x = at(i);
-    if (kind_ == arch::Aggregation::kSigmoidInputs) x = torch::sigmoid(x);
-    torch::Tensor term = x * w[static_cast<int64_t>(i)];
-    sum = i == 0 ? term : sum + term;
-  }
+  auto term = [&](std::size_t i) {
+    return kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(at(i)) : at(i);
+  };
+  // One buffer accumulated in place: k - 1 fewer temporaries than a sum of products.
+  torch::Tensor sum = term(0) * w[0];
+  for (std::size_t i = 1; i < inputs.size(); ++i)
+    sum.addcmul_(term(i), w[static_cast<int64_t>(i)]);
   return sum;
 }
 
@@ -67,7 +80,10 @@ VertexImpl::VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& a
 }
 
 torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs) {
-  return norm_->forward(pointwise_->forward(depthwise_->forward(torch::relu(aggregate_->forward(inputs)))));
+  torch::Tensor x = aggregate_->forward(inputs);
+  // A single input is another vertex's output, still needed elsewhere: no in-place ReLU then.
+  x = inputs.size() > 1 ? x.relu_() : torch::relu(x);
+  return norm_->forward(pointwise_->forward(depthwise_->forward(x)));
 }
 
 NetworkImpl::NetworkImpl(const arch::Architecture& arch) : arch_(arch) {

@@ -7,8 +7,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +27,16 @@
 
 namespace concnas::train {
 namespace fs = std::filesystem;
+
+void configure_cpu_runtime(int threads) {
+  torch::set_num_threads(threads > 0 ? threads
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+#ifdef __GLIBC__
+  // Serve blocks up to 32 MiB (glibc's ceiling) from the heap and never trim it.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
 
 arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
                                       const arch::NetworkOptions& network, std::uint64_t seed) {
@@ -209,8 +224,7 @@ TrainResult Trainer::run(bool resume) {
   write_file_atomic(dir_ + "/config.yaml", config::to_yaml(config_));
   config::save_architecture(arch_, dir_ + "/arch.yaml");
 
-  torch::set_num_threads(t.threads > 0 ? t.threads
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  configure_cpu_runtime(t.threads);
   const Data d = load_data(config_);
   CONCNAS_CHECK(d.train_x.size(1) == arch_.network.input.channels &&
                     d.train_x.size(2) == arch_.network.input.height &&

@@ -84,3 +84,22 @@ TEST(ANetwork, LearnsToSeparateTwoSyntheticClasses) {
 
 }  // namespace
 }  // namespace concnas::nn
+
+namespace concnas::nn {
+namespace {
+
+TEST(AScalingBlock, PoolsLikeAdaptiveMaxPoolingWhetherOrNotTheSizesDivide) {
+  torch::manual_seed(3);
+  for (const auto& [from, to] : std::vector<std::pair<int, int>>{{28, 14}, {28, 7}, {7, 4}, {14, 4}}) {
+    arch::ScalingBlock block;
+    block.from_shape = {8, from, from};
+    block.pool = true;
+    Scaling scaling(block, arch::Shape{8, to, to});
+    const torch::Tensor x = torch::randn({2, 8, from, from});
+    const torch::Tensor expected = std::get<0>(torch::adaptive_max_pool2d(x, {to, to}));
+    EXPECT_TRUE(torch::equal(scaling->forward(x), expected)) << from << " -> " << to;
+  }
+}
+
+}  // namespace
+}  // namespace concnas::nn

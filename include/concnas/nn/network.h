@@ -28,6 +28,7 @@ class ScalingImpl : public torch::nn::Module {
  private:
   bool pool_;
   std::vector<int64_t> size_;
+  std::vector<int64_t> kernel_;  ///< max_pool2d kernel = stride where sizes divide evenly
   torch::nn::Conv2d project_{nullptr};
 };
 TORCH_MODULE(Scaling);

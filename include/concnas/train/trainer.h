@@ -54,6 +54,12 @@ class Trainer {
   int stop_after_ = 0;
 };
 
+/// Sets LibTorch's intra-op threads (0: all cores) and, with glibc, keeps freed tensor
+/// memory in the heap: by default glibc hands large blocks back to the kernel and every
+/// training step page-faults them in again, which cost this project 15-25% of its training
+/// throughput (docs/benchmarks.md). Process-wide; `Trainer::run` calls it.
+void configure_cpu_runtime(int threads);
+
 /// The sequential baseline: a chain of `nodes` vertices staged like the given options.
 arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
                                       const arch::NetworkOptions& network, std::uint64_t seed);
