@@ -116,8 +116,9 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
   prov.seed = r.scalar<std::uint64_t>(r.need(src, "seed", "source"), "source.seed",
                                       "a non-negative integer");
   prov.orientation = r.string(r.need(src, "orientation", "source"), "source.orientation");
-  // An edge file is directed already ("given"); generated graphs name their orientation.
-  if (prov.generator != "edges" || prov.orientation != "given")
+  // Edge files and baselines are directed already ("given"); generated graphs name their
+  // orientation.
+  if (prov.orientation != "given")
     r.located(src["orientation"], [&] { return graph::parse_orientation(prov.orientation); });
   if (src["edge_file"]) prov.edge_file = r.string(src["edge_file"], "source.edge_file");
 
@@ -125,7 +126,9 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
   r.check_map(st, "staging", {"policy", "probability"});
   arch::StagingOptions staging;
   staging.policy = r.string(r.need(st, "policy", "staging"), "staging.policy");
-  if (staging.policy != "uniform" && staging.policy != "greedy" && staging.policy != "probabilistic")
+  // "stages": staged at fixed stage boundaries (the RandWire baseline, arch/baselines.h).
+  if (staging.policy != "uniform" && staging.policy != "greedy" &&
+      staging.policy != "probabilistic" && staging.policy != "stages")
     r.fail(st["policy"], fmt::format("unknown staging policy '{}'", staging.policy));
   staging.probability = r.number(r.need(st, "probability", "staging"), "staging.probability");
   r.located(st["probability"], [&] { staging.sanity_check(); });

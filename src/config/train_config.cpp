@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "concnas/common/atomic_file.h"
+#include "train_sections.h"
 #include "yaml_reader.h"
 
 namespace concnas::config {
@@ -178,15 +179,20 @@ void TrainConfig::sanity_check() const {
                 train.eval_batch_size);
 }
 
-TrainConfig parse_train_config(const std::string& text, const std::string& source,
-                               const std::vector<std::string>& overrides) {
-  detail::Reader r(source);
+namespace detail {
+
+YAML::Node load_config_root(const std::string& text, const std::string& source) {
   YAML::Node root = text.find_first_not_of(" \t\r\n") == std::string::npos
                         ? YAML::Node(YAML::NodeType::Map)
-                        : detail::load_yaml(text, source);
+                        : load_yaml(text, source);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ParseError(source, 0, "not a config (expected a mapping)");
-  r.check_map(root, "", {"arch", "data", "train"});
+  return root;
+}
+
+TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
+                                 const std::vector<std::string>& overrides) {
+  detail::Reader r(source);
   for (const char* section : kSections) {
     if (!root[section]) continue;
     const auto keys = keys_of(section);
@@ -261,6 +267,15 @@ TrainConfig parse_train_config(const std::string& text, const std::string& sourc
   return config;
 }
 
+}  // namespace detail
+
+TrainConfig parse_train_config(const std::string& text, const std::string& source,
+                               const std::vector<std::string>& overrides) {
+  YAML::Node root = detail::load_config_root(text, source);
+  detail::Reader(source).check_map(root, "", {"arch", "data", "train"});
+  return detail::parse_train_sections(root, source, overrides);
+}
+
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
   return parse_train_config(read_file(path), path, overrides);
 }
@@ -285,9 +300,16 @@ arch::GenerateOptions generate_options(const ArchSection& a, const arch::Shape& 
 }
 
 std::string to_yaml(const TrainConfig& config) {
-  std::string out = "# resolved concnas training config: every key (docs/training.md)\n";
+  return "# resolved concnas training config: every key (docs/training.md)\n" +
+         detail::sections_to_yaml(config, {"arch", "data", "train"});
+}
+
+std::string detail::sections_to_yaml(const TrainConfig& config,
+                                     const std::vector<std::string>& sections) {
+  std::string out;
   std::string section;
   for (const auto& f : schema()) {
+    if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) continue;
     if (f.section != section) {
       section = f.section;
       out += section + ":\n";

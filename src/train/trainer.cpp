@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "concnas/arch/baselines.h"
 #include "concnas/arch/cost.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
@@ -36,19 +37,6 @@ void configure_cpu_runtime(int threads) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 #endif
-}
-
-arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
-                                      const arch::NetworkOptions& network, std::uint64_t seed) {
-  std::vector<graph::Arc> arcs;
-  for (int v = 0; v + 1 < nodes; ++v) arcs.push_back({v, v + 1});
-  arch::Provenance p;
-  p.generator = "chain";
-  p.seed = seed;
-  p.orientation = "given";
-  return arch::architecture_from_dag(graph::Dag::from_compute_edges(nodes, arcs), p, staging,
-                                     network, arch::builtin_staging_policies(),
-                                     fmt::format("chain-n{}-s{}", nodes, seed));
 }
 
 std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config) {
@@ -74,7 +62,7 @@ arch::Architecture architecture_from_config(const config::TrainConfig& config,
   const auto o = config::generate_options(a, input, classes);
   if (a.baseline == "chain") {
     o.network.sanity_check();
-    return chain_architecture(a.nodes, o.staging, o.network, a.seed);
+    return arch::chain_architecture(a.nodes, o.staging, o.network, a.seed);
   }
   return arch::generate_architecture(o, graph::builtin_generators(),
                                      arch::builtin_staging_policies());
@@ -367,13 +355,17 @@ TrainResult Trainer::run(bool resume) {
   r.epochs = epoch;
   r.steps = step;
   std::tie(r.test_loss, r.test_accuracy) = evaluate(net, d.test_x, d.test_y, t.eval_batch_size);
+  if (d.val_x.size(0) > 0)
+    std::tie(r.val_loss, r.val_accuracy) = evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
   const auto cost = arch::compute_cost(arch_);
   r.params = nn::count_parameters(*net);
   r.flops = cost.total.flops;
   torch::save(net, dir_ + "/weights.pt.tmp");
   fs::rename(dir_ + "/weights.pt.tmp", dir_ + "/weights.pt");
   nlohmann::ordered_json eval{{"architecture", arch_.name}, {"test_accuracy", r.test_accuracy},
-                              {"test_loss", r.test_loss}, {"params", r.params}, {"flops", r.flops},
+                              {"test_loss", r.test_loss},
+                              {"val_accuracy", d.val_x.size(0) ? nlohmann::ordered_json(r.val_accuracy) : nlohmann::ordered_json()},
+                              {"params", r.params}, {"flops", r.flops},
                               {"epochs", r.epochs}, {"steps", r.steps},
                               {"train_seconds", r.seconds}, {"images_per_s", r.images_per_s},
                               {"threads", torch::get_num_threads()}};

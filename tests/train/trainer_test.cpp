@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "concnas/arch/baselines.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/nn/network.h"
@@ -142,7 +143,7 @@ TEST(AChainBaseline, IsOneChainStagedLikeTheSearchSpace) {
   arch::NetworkOptions n;
   arch::StagingOptions s;
   s.policy = "greedy";
-  const auto a = chain_architecture(10, s, n, 0);
+  const auto a = arch::chain_architecture(10, s, n, 0);
   EXPECT_EQ(a.dag.num_compute_arcs(), 9);
   EXPECT_EQ(a.num_staged(), 3);  // 16 -> 32 -> 64 -> 128 channels
 }

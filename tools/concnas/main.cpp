@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "concnas/common/error.h"
+#include "concnas/search/runner.h"
 
 namespace {
 
@@ -37,13 +38,14 @@ int main(int argc, char** argv) {
   const auto info = concnas::cli::add_info_command(app);
   const auto score = concnas::cli::add_score_command(app);
   const auto train = concnas::cli::add_train_command(app);
+  const auto search = concnas::cli::add_search_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known)
       return error_line(kExitUsage, std::string("unknown command '") + argv[1] +
-                                        "' (known: generate, info, score, train; see --help)");
+                                        "' (known: generate, info, score, train, search; see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) info();
     if (app.got_subcommand("score")) score();
     if (app.got_subcommand("train")) train();
+    if (app.got_subcommand("search")) search();
+  } catch (const concnas::search::Interrupted& e) {
+    return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {
     return error_line(kExitUsage, e.what());
   } catch (const concnas::Error& e) {

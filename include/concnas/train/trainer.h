@@ -24,6 +24,10 @@ namespace concnas::train {
 struct TrainResult {
   double test_accuracy = 0;  ///< fraction in [0, 1]
   double test_loss = 0;
+  /// On the held-out validation split (data.validation images; 0 when there is none): what
+  /// a search may select by without looking at the test set.
+  double val_accuracy = 0;
+  double val_loss = 0;
   std::int64_t params = 0;
   std::int64_t flops = 0;
   double seconds = 0;        ///< training wall time, summed over resumed runs
@@ -59,10 +63,6 @@ class Trainer {
 /// training step page-faults them in again, which cost this project 15-25% of its training
 /// throughput (docs/benchmarks.md). Process-wide; `Trainer::run` calls it.
 void configure_cpu_runtime(int threads);
-
-/// The sequential baseline: a chain of `nodes` vertices staged like the given options.
-arch::Architecture chain_architecture(int nodes, const arch::StagingOptions& staging,
-                                      const arch::NetworkOptions& network, std::uint64_t seed);
 
 /// Image shape and class count of the config's data set (without reading it).
 std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config);

@@ -1,0 +1,25 @@
+#pragma once
+// The data/train (and arch) sections of a config, shared by the train and search config
+// parsers (private to src/config).
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
+
+#include "concnas/config/train_config.h"
+
+namespace concnas::config::detail {
+
+/// The document of a config file as a mapping (an empty file is an empty mapping).
+YAML::Node load_config_root(const std::string& text, const std::string& source);
+
+/// Reads the arch, data and train sections of `root` (other keys are the caller's to
+/// check) with `overrides` (section.key=value for those sections) applied on top.
+TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
+                                 const std::vector<std::string>& overrides);
+
+/// The given sections ("arch", "data", "train") with every key, as YAML.
+std::string sections_to_yaml(const TrainConfig& config, const std::vector<std::string>& sections);
+
+}  // namespace concnas::config::detail

@@ -1,0 +1,87 @@
+// concnas search: the end-to-end search (sample, score, select, train, report), resumable.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "commands.h"
+#include "concnas/common/error.h"
+#include "concnas/search/runner.h"
+
+namespace concnas::cli {
+namespace {
+
+struct SearchArgs {
+  std::string config;
+  std::string out;
+  bool resume = false;
+  std::vector<std::string> sets;
+};
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_interrupt(int) { g_stop.store(true); }
+
+void run_search(const SearchArgs& a) {
+  // Every config error surfaces here, before any work.
+  auto cfg = search::load_search_config(a.config, a.sets);
+  const std::string out = a.out.empty() ? "runs/search" : a.out;
+  std::printf("search: %d candidates + %zu baselines for n = %d units, %zu rungs -> %s\n",
+              cfg.search.candidates, cfg.space.baselines.size(), cfg.search.units,
+              cfg.search.rungs.size(), out.c_str());
+  std::fflush(stdout);
+  search::SearchRunner runner(std::move(cfg), out);
+  // A live line on a terminal; a plain line per finished item otherwise (CI logs).
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  auto last_done = std::make_shared<std::map<std::string, std::int64_t>>();
+  runner.set_progress([tty, last_done](const std::string& stage, std::int64_t done, std::int64_t total,
+                                       const std::string& detail) {
+    if (tty) {
+      const int width = 24;
+      const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\r\033[K[%s] [%s%s] %lld/%lld %s", stage.c_str(), std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), static_cast<long long>(done),
+                   static_cast<long long>(total), detail.substr(0, 60).c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    } else {
+      auto& last = (*last_done)[stage];
+      const bool first = !last_done->count(stage + "#");
+      (*last_done)[stage + "#"] = 1;
+      // Scoring can hold thousands of items: print every tenth of the way.
+      const std::int64_t step = stage == "score" ? std::max<std::int64_t>(1, total / 10) : 1;
+      if (first || done == total || done >= last + step) {
+        std::fprintf(stderr, "[%s] %lld/%lld %s\n", stage.c_str(), static_cast<long long>(done),
+                     static_cast<long long>(total), detail.c_str());
+        last = done;
+      }
+    }
+    std::fflush(stderr);
+  });
+  g_stop.store(false);
+  runner.set_stop_flag(&g_stop);
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  const auto summary = runner.run(a.resume);
+  std::printf("%zu candidates scored, %zu trainings; Pareto front: %zu -> %s/report.html\n",
+              summary.candidates.size(), summary.trials.size(), summary.front.size(), out.c_str());
+  for (const auto& [stage, s] : summary.stage_seconds) std::printf("  %-7s %8.1f s\n", stage.c_str(), s);
+}
+
+}  // namespace
+
+Action add_search_command(CLI::App& app) {
+  auto args = std::make_shared<SearchArgs>();
+  auto* cmd = app.add_subcommand("search", "search for concurrent architectures (score, train, report)");
+  cmd->add_option("--config,-c", args->config, "search config (YAML)")->required();
+  cmd->add_option("--out,-o", args->out, "run folder (default: runs/search)");
+  cmd->add_flag("--resume", args->resume, "continue the search in --out (same config and --set)");
+  cmd->add_option("--set", args->sets, "override a config key: section.key=value (repeatable)");
+  return [args] { run_search(*args); };
+}
+
+}  // namespace concnas::cli
