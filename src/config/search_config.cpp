@@ -86,11 +86,11 @@ ParamRange range_of(const Reader& r, const YAML::Node& n, const std::string& key
   }
   if (n.IsScalar()) {
     const double v = r.number(n, key);
-    return {v, v};
+    return {v, v, {}};
   }
   if (!n.IsSequence() || n.size() != 2)
     r.fail(n, fmt::format("'{}' must be a number, a range [low, high] or {{choices: [...]}}", key));
-  ParamRange p{r.number(n[0], key), r.number(n[1], key)};
+  ParamRange p{r.number(n[0], key), r.number(n[1], key), {}};
   if (p.lo > p.hi) r.fail(n, fmt::format("'{}': range [{}, {}] runs backwards", key,
                                          format_number(p.lo), format_number(p.hi)));
   return p;
@@ -266,6 +266,12 @@ void SearchConfig::sanity_check() const {
     CONCNAS_CHECK(space.baseline_nodes >= 15,
                   "space.baseline_nodes: {} is too few for the randwire baseline (3 stages of WS k=4 "
                   "need at least 15)", space.baseline_nodes);
+  if (std::find(space.baselines.begin(), space.baselines.end(), "randwire") != space.baselines.end())
+    CONCNAS_CHECK(2 * space.baseline_stem_channels < space.baseline_channel_limit,
+                  "space.baseline_channel_limit: {} leaves the randwire baseline no room to stage twice "
+                  "(its stages have {}, {} and {} channels: the limit must exceed {})",
+                  space.baseline_channel_limit, space.baseline_stem_channels, 2 * space.baseline_stem_channels,
+                  4 * space.baseline_stem_channels, 2 * space.baseline_stem_channels);
   CONCNAS_CHECK(constraints.max_params >= 0, "constraints.max_params: must be >= 0 (0 = no limit)");
   CONCNAS_CHECK(constraints.max_flops >= 0, "constraints.max_flops: must be >= 0 (0 = no limit)");
   CONCNAS_CHECK(constraints.max_latency_ms >= 0, "constraints.max_latency_ms: must be >= 0 (0 = no limit)");

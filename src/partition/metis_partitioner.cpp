@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <mutex>
 
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
@@ -61,6 +62,11 @@ std::vector<int> run_metis(const Hypergraph& hg, const PartitionOptions& options
   metis_options[METIS_OPTION_NITER] = 1;
   idx_t objval = 0;
   std::vector<idx_t> part(n, 0);
+  // METIS (GKlib) keeps its random generator in process-wide state: concurrent calls would
+  // interleave their draws and partition differently from run to run. One call at a time
+  // keeps every partition a function of its seed; the refinement around it runs in parallel.
+  static std::mutex metis_mutex;
+  std::lock_guard<std::mutex> lock(metis_mutex);
   const int status = METIS_PartGraphRecursive(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.data(),
                                          nullptr, adjwgt.data(), &nparts, nullptr, &ubvec,
                                          metis_options, &objval, part.data());

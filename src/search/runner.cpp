@@ -77,6 +77,12 @@ SearchSummary SearchRunner::run(bool resume) {
                   "{} already holds a search; use --resume or another --out", dir_);
   }
   check_data(cfg.base);
+  // The baselines are fixed networks: if they do not fit the data, say so before any work.
+  {
+    const auto [input, classes] = train::dataset_shape(cfg.base);
+    for (const auto& c : sample_candidates(cfg))
+      if (c.kind != "sampled") build_candidate(c, cfg, input, classes);
+  }
   fs::create_directories(dir_);
   write_file_atomic(config_path, resolved);
 

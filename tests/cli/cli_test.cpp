@@ -275,4 +275,78 @@ TEST_F(TheCli, RejectsBadTrainingInput) {
                   "takes 1x28x28 images", 2);
 }
 
+// A search small enough for a test: synthetic data, 10-vertex candidates.
+const char* kTinySearch = R"(search:
+  candidates: 4
+  units: 3
+  select: 2
+  rungs: [{train_subset: 64, epochs: 1}, {train_subset: 0, epochs: EPOCHS}]
+space:
+  generators: {dp: {}, ws: {k: {choices: [2, 4]}}}
+  nodes: [10]
+  stem_channels: [8]
+  channel_limit: [16]
+  baseline_nodes: 15
+  baseline_stem_channels: 8
+  baseline_channel_limit: 32
+data: {dataset: synthetic, validation: 32, synthetic_train: TRAIN, synthetic_test: 48}
+train: {batch_size: 32, threads: 1}
+)";
+
+std::string tiny_search(int train, int epochs) {
+  std::string s = kTinySearch;
+  s.replace(s.find("TRAIN"), 5, std::to_string(train));
+  s.replace(s.find("EPOCHS"), 6, std::to_string(epochs));
+  return s;
+}
+
+TEST_F(TheCli, SearchesEndToEndAndReportsEachStage) {
+  write("s.yaml", tiny_search(160, 1));
+  const auto r = run("search --config " + path("s.yaml") + " --out " + path("run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("6 candidates scored"), std::string::npos) << r.out;
+  // Not a terminal: plain progress lines per stage.
+  EXPECT_NE(r.err.find("[score] 6/6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[train rung 2/2]"), std::string::npos) << r.err;
+  for (const char* f : {"report.html", "pareto.csv", "candidates.jsonl", "trials.jsonl", "summary.json"})
+    EXPECT_TRUE(fs::exists(path("run/") + f)) << f;
+  // Same folder without --resume: refused, nothing touched.
+  const auto before = slurp(path("run/trials.jsonl"));
+  const auto again = run("search --config " + path("s.yaml") + " --out " + path("run"));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  EXPECT_EQ(slurp(path("run/trials.jsonl")), before);
+}
+
+TEST_F(TheCli, StopsASearchOnCtrlCAndResumesIt) {
+  write("s.yaml", tiny_search(3000, 3));
+  const std::string args = "search --config " + path("s.yaml") + " --out " + path("run");
+  // In the background, interrupted after 2 s as by Ctrl-C; the shell returns its status.
+  const std::string err = path("stopped.txt");
+  const int status = std::system((std::string(CONCNAS_CLI) + " " + args + " >/dev/null 2>" + err +
+                                  " & pid=$!; sleep 2; kill -INT $pid; wait $pid")
+                                     .c_str());
+  const std::string stopped = slurp(err);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 130) << stopped;
+  EXPECT_NE(stopped.find("concnas: error: interrupted"), std::string::npos) << stopped;
+  EXPECT_NE(stopped.find("--resume"), std::string::npos) << stopped;
+  EXPECT_TRUE(fs::exists(path("run/candidates.jsonl")));
+  const auto resumed = run(args + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(fs::exists(path("run/report.html")));
+}
+
+TEST_F(TheCli, RejectsBadSearchInputBeforeAnyWork) {
+  write("s.yaml", "search:\n  units: 4\n  unitz: 3\n");
+  expect_rejected("search --config " + path("s.yaml") + " --out " + path("r"), "s.yaml:3: unknown key 'search.unitz'", 1);
+  EXPECT_FALSE(fs::exists(path("r")));
+  write("ok.yaml", tiny_search(160, 1));
+  expect_rejected("search --config " + path("ok.yaml") + " --set search.units=one --out " + path("r"),
+                  "search.units", 1);
+  expect_rejected("search --config " + path("ok.yaml") + " --set data.dataset=mnist --set data.path=" +
+                      path("no_mnist") + " --out " + path("r"),
+                  "no_mnist/t10k-images-idx3-ubyte", 1);
+  EXPECT_FALSE(fs::exists(path("r/candidates.jsonl")));
+}
+
 }  // namespace

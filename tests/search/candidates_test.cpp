@@ -1,0 +1,151 @@
+#include "concnas/search/candidates.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "concnas/search/results.h"
+#include "support/temp_dir.h"
+
+namespace concnas::search {
+namespace {
+
+SearchConfig small_config(int candidates, int threads) {
+  auto c = parse_search_config(R"(search:
+  units: 3
+  select: 3
+space:
+  generators:
+    er: {p: [0.1, 0.3]}
+    ws: {k: {choices: [2, 4]}}
+    dp: {}
+  nodes: [16, 20]
+data:
+  dataset: synthetic
+  validation: 32
+)",
+                               "s.yaml");
+  c.search.candidates = candidates;
+  c.search.threads = threads;
+  return c;
+}
+
+const arch::Shape kInput{1, 28, 28};
+
+TEST(ACandidateSample, PutsTheBaselinesFirstAndIsReproducible) {
+  const auto cfg = small_config(10, 1);
+  const auto a = sample_candidates(cfg);
+  ASSERT_EQ(a.size(), 12u);
+  EXPECT_EQ(a[0].kind, "chain");
+  EXPECT_EQ(a[1].kind, "randwire");
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, static_cast<int>(i));
+  const auto b = sample_candidates(cfg);
+  for (std::size_t i = 2; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].arch.generator, b[i].arch.generator);
+    EXPECT_EQ(a[i].arch.seed, b[i].arch.seed);
+    EXPECT_EQ(a[i].arch.params, b[i].arch.params);
+    EXPECT_TRUE(a[i].arch.nodes == 16 || a[i].arch.nodes == 20);
+    if (a[i].arch.generator == "ws") {
+      const double k = a[i].arch.params.get("k");
+      EXPECT_TRUE(k == 2 || k == 4) << k;
+    }
+    if (a[i].arch.generator == "er") {
+      EXPECT_GE(a[i].arch.params.get("p"), 0.1);
+      EXPECT_LE(a[i].arch.params.get("p"), 0.3);
+    }
+  }
+  // Another search seed samples other candidates.
+  auto other = cfg;
+  other.search.seed = 1;
+  EXPECT_NE(sample_candidates(other)[5].arch.seed, a[5].arch.seed);
+}
+
+TEST(ACandidateEvaluation, GivesTheSameRecordsOnOneThreadAndOnSeveral) {
+  const auto serial_cfg = small_config(30, 1);
+  const auto parallel_cfg = small_config(30, 3);
+  const auto candidates = sample_candidates(serial_cfg);
+  std::vector<int> order;
+  const auto serial = evaluate_candidates(serial_cfg, candidates, kInput, 10);
+  const auto parallel = evaluate_candidates(parallel_cfg, candidates, kInput, 10,
+                                            [&](const CandidateRecord& r) { order.push_back(r.candidate.id); });
+  ASSERT_EQ(serial.size(), parallel.size());
+  for (std::size_t i = 0; i < serial.size(); ++i) EXPECT_EQ(to_json_line(serial[i]), to_json_line(parallel[i]));
+  // Handed over in candidate order, each once.
+  ASSERT_EQ(order.size(), candidates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], static_cast<int>(i));
+  // A record evaluated alone (as on --resume) equals the one from the batch.
+  EXPECT_EQ(to_json_line(evaluate_candidate(serial_cfg, candidates[17], kInput, 10)), to_json_line(serial[17]));
+}
+
+TEST(ACandidateRecord, RoundTripsThroughItsJsonLine) {
+  const auto cfg = small_config(3, 1);
+  const auto records = evaluate_candidates(cfg, sample_candidates(cfg), kInput, 10);
+  for (const auto& r : records) {
+    const std::string line = to_json_line(r);
+    EXPECT_EQ(to_json_line(candidate_from_json_line(line, "c.jsonl")), line);
+  }
+  EXPECT_THROW(candidate_from_json_line("{\"id\": 3}", "c.jsonl line 2"), ParseError);
+}
+
+TEST(ACandidateRecord, IsRejectedByTheFirstConstraintItBreaks) {
+  auto cfg = small_config(4, 1);
+  cfg.constraints.max_params = 1;
+  for (const auto& r : evaluate_candidates(cfg, sample_candidates(cfg), kInput, 10)) {
+    EXPECT_FALSE(r.feasible());
+    EXPECT_NE(r.rejected.find("max_params"), std::string::npos) << r.rejected;
+  }
+  cfg.constraints = {};
+  cfg.constraints.max_latency_ms = 1e-9;
+  for (const auto& r : evaluate_candidates(cfg, sample_candidates(cfg), kInput, 10))
+    EXPECT_NE(r.rejected.find("max_latency_ms"), std::string::npos) << r.rejected;
+}
+
+TEST(AParetoFront, KeepsExactlyThePointsNothingDominates) {
+  const std::vector<std::vector<double>> points{{1, 5}, {2, 2}, {5, 1}, {3, 3}, {2, 2}, {6, 6}, {1, 6}};
+  // (3,3) and (6,6) are dominated by (2,2); (1,6) by (1,5); equal points do not dominate each other.
+  EXPECT_EQ(pareto_front(points), (std::vector<std::size_t>{0, 1, 2, 4}));
+}
+
+TEST(ATrainingSelection, TakesFrontsInTurnAndEveryFeasibleBaseline) {
+  auto cfg = small_config(0, 1);
+  cfg.search.select = 3;
+  auto record = [](int id, const char* kind, double latency, std::int64_t params, bool ok = true) {
+    CandidateRecord r;
+    r.candidate.id = id;
+    r.candidate.kind = kind;
+    r.params = params;
+    r.options = {{1.03, 1.0, 0, 1.0, latency, 1.0}};
+    if (!ok) r.rejected = "params";
+    return r;
+  };
+  const std::vector<CandidateRecord> records{
+      record(0, "chain", 9, 9),        record(1, "randwire", 9, 9, false), record(2, "sampled", 1, 5),
+      record(3, "sampled", 5, 1),      record(4, "sampled", 2, 6),         record(5, "sampled", 3, 3),
+      record(6, "sampled", 0.5, 1, false)};
+  // Front 1: 2, 3, 5 (4 is dominated by 2); the infeasible 6 and randwire never train.
+  EXPECT_EQ(select_for_training(cfg, records), (std::vector<int>{0, 2, 3, 5}));
+  cfg.search.select = 4;
+  EXPECT_EQ(select_for_training(cfg, records), (std::vector<int>{0, 2, 3, 4, 5}));
+  cfg.search.select = 1;  // within a front, the lowest objective first
+  EXPECT_EQ(select_for_training(cfg, records), (std::vector<int>{0, 2}));
+}
+
+class AJsonlLog : public testing::TempDirTest {};
+
+TEST_F(AJsonlLog, DropsALineCutShortByACrashAndKeepsTheRest) {
+  const std::string p = path("log.jsonl");
+  append_jsonl(p, "{\"a\":1}");
+  append_jsonl(p, "{\"a\":2}");
+  {
+    std::ofstream out(p, std::ios::app);
+    out << "{\"a\":3, \"tor";  // killed mid-write
+  }
+  EXPECT_EQ(read_jsonl(p, /*repair=*/false).size(), 2u);
+  EXPECT_EQ(read_jsonl(p, /*repair=*/true), (std::vector<std::string>{"{\"a\":1}", "{\"a\":2}"}));
+  append_jsonl(p, "{\"a\":4}");
+  EXPECT_EQ(read_jsonl(p, false), (std::vector<std::string>{"{\"a\":1}", "{\"a\":2}", "{\"a\":4}"}));
+  EXPECT_TRUE(read_jsonl(path("missing.jsonl"), true).empty());
+}
+
+}  // namespace
+}  // namespace concnas::search
