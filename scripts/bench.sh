@@ -17,6 +17,10 @@ done
 echo "bench: partition quality"
 taskset -c 0 build/benchmarks/concnas_partition_quality --samples 20 --json "$out/partition_quality.json"
 
+# The search's sample-build-score stage on both cores (candidates/s, JSON).
+echo "bench: search throughput"
+build/benchmarks/concnas_search_throughput --candidates 2000 --threads 2 | tee "$out/search_throughput.json"
+
 # Python baseline for the generate stage (NetworkX, Debian's interpreter).
 if /usr/bin/python3 -c "import networkx" 2>/dev/null; then
   echo "bench: networkx baseline"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST runs of docs/results.md, one after another (each ~15-25 min on 2 cores):
+# the same 40-vertex budget (probabilistic staging, stem 16, channel limit 64, 15 epochs)
+# for DP, ER, BA and WS with their default parameters, and the chain baseline. A run
+# folder that exists is resumed, so the script can be stopped and started again.
+#   benchmarks/fmnist_runs.sh [RUNS_DIR] [which ...]     which: dp er ba ws chain
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-runs}
+shift || true
+which=("$@")
+[[ ${#which[@]} -gt 0 ]] || which=(dp er ba ws chain)
+for w in "${which[@]}"; do
+  out=$runs/fmnist_${w}40
+  args=(--config configs/train_fmnist.yaml --out "$out")
+  case $w in
+    dp) ;;
+    er|ba|ws) args+=(--set arch.generator="$w" --set "arch.params={}") ;;
+    chain) args+=(--baseline chain) ;;
+    *) echo "unknown run '$w'" >&2; exit 2 ;;
+  esac
+  [[ -f $out/checkpoint.pt ]] && args+=(--resume)
+  echo "== $w -> $out"
+  build/bin/concnas train "${args[@]}"
+done
