@@ -109,8 +109,8 @@ void read_search(SearchSection& s, const Reader& r, const YAML::Node& n) {
   if (n["select"]) s.select = r.integer(n["select"], "search.select");
   if (n["keep"]) s.keep = r.number(n["keep"], "search.keep");
   if (const auto rungs = n["rungs"]) {
-    if (!rungs.IsSequence() || rungs.size() == 0)
-      r.fail(rungs, "'search.rungs' must be a non-empty list of {train_subset, epochs}");
+    if (!rungs.IsSequence())
+      r.fail(rungs, "'search.rungs' must be a list of {train_subset, epochs} ([] = score only)");
     s.rungs.clear();
     for (const auto& item : rungs) {
       r.check_map(item, "search.rungs[]", {"train_subset", "epochs"});

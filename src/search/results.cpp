@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -218,6 +219,8 @@ std::string report_html(const ReportInput& in) {
     h += "</p>";
   }
 
+  if (in.final.empty())
+    h += "<p>No trainings: a score-only search (<code>search.rungs: []</code>) or nothing feasible.</p>";
   h += "<h2>Final candidates</h2><p>Trained at the last rung; red rows are on the Pareto front of "
        "(test accuracy, predicted latency, params), green rows are baselines.</p><table><tr><th>id</th>"
        "<th>name</th><th>test acc.</th><th>val acc.</th><th>latency (ms)</th><th>speedup</th><th>CS</th>"
@@ -250,6 +253,36 @@ std::string report_html(const ReportInput& in) {
        "</div>";
   h += "<div class=\"fig\">" + scatter_svg(by_cs, "concurrency score CS (lower is better)", "test accuracy (%)") +
        "</div>";
+
+  // Per generator (and baseline): what seed 000's Fig. 9 compares.
+  struct Group {
+    int count = 0, feasible = 0;
+    double cs_sum = 0, cs_best = 1e300, latency_sum = 0, latency_best = 1e300, speedup_sum = 0, params_sum = 0;
+  };
+  std::map<std::string, Group> groups;
+  for (const auto& c : *in.candidates) {
+    auto& g = groups[c.candidate.kind == "sampled" ? c.candidate.arch.generator : c.candidate.kind + " (baseline)"];
+    const auto& o = c.best_option();
+    ++g.count;
+    g.feasible += c.feasible() ? 1 : 0;
+    g.cs_sum += o.cs;
+    g.cs_best = std::min(g.cs_best, o.cs);
+    g.latency_sum += o.latency_ms;
+    g.latency_best = std::min(g.latency_best, o.latency_ms);
+    g.speedup_sum += o.speedup;
+    g.params_sum += static_cast<double>(c.params);
+  }
+  h += fmt::format("<h2>Scores per generator</h2><p>n = {} units; the best of the balance bounds per "
+                   "candidate.</p><table><tr><th>generator</th><th>candidates</th><th>feasible</th>"
+                   "<th>mean CS</th><th>best CS</th><th>mean latency (ms)</th><th>best latency (ms)</th>"
+                   "<th>mean speedup</th><th>mean params</th></tr>",
+                   cfg.search.units);
+  for (const auto& [name, g] : groups)
+    h += fmt::format("<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{:.3f}</td><td>{:.4f}</td>"
+                     "<td>{:.4f}</td><td>{:.2f}</td><td>{:.0f}</td></tr>",
+                     escape(name), g.count, g.feasible, g.cs_sum / g.count, g.cs_best, g.latency_sum / g.count,
+                     g.latency_best, g.speedup_sum / g.count, g.params_sum / g.count);
+  h += "</table>";
 
   // Every scored candidate: where the search looked.
   std::vector<Point> scored;

@@ -76,7 +76,7 @@ SearchSummary SearchRunner::run(bool resume) {
     CONCNAS_CHECK(!fs::exists(candidates_path) && !fs::exists(trials_path),
                   "{} already holds a search; use --resume or another --out", dir_);
   }
-  check_data(cfg.base);
+  if (!cfg.search.rungs.empty()) check_data(cfg.base);  // a score-only search reads no images
   // The baselines are fixed networks: if they do not fit the data, say so before any work.
   {
     const auto [input, classes] = train::dataset_shape(cfg.base);
