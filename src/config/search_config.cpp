@@ -235,7 +235,8 @@ void SearchConfig::sanity_check() const {
     const auto& generator = registry.get(g.name);
     for (const auto& [name, range] : g.params) {
       std::vector<double> values = range.choices;
-      const bool whole = std::floor(range.lo) == range.lo && std::floor(range.hi) == range.hi;
+      const bool whole = std::floor(range.lo) == range.lo && std::floor(range.hi) == range.hi &&
+                         std::abs(range.lo) <= 1e9 && std::abs(range.hi) <= 1e9;
       if (values.empty() && whole && range.hi - range.lo <= 64)
         for (double v = range.lo; v <= range.hi; ++v) values.push_back(v);
       else if (values.empty())
@@ -258,6 +259,16 @@ void SearchConfig::sanity_check() const {
                 "space.stage_probability: {} must lie in [0, 1]", format_number(space.stage_probability));
   for (int c : space.stem_channels) CONCNAS_CHECK(c >= 1, "space.stem_channels: {} must be positive", c);
   for (int c : space.channel_limit) CONCNAS_CHECK(c >= 1, "space.channel_limit: {} must be positive", c);
+  // Every combination must be a valid network: the smallest limit holds the widest stem.
+  const int widest_stem = *std::max_element(space.stem_channels.begin(), space.stem_channels.end());
+  const int lowest_limit = *std::min_element(space.channel_limit.begin(), space.channel_limit.end());
+  CONCNAS_CHECK(lowest_limit >= widest_stem,
+                "space.channel_limit: {} is below stem_channels {} (every combination is sampled)", lowest_limit,
+                widest_stem);
+  if (base.data.dataset == "synthetic")
+    CONCNAS_CHECK(base.data.validation < base.data.synthetic_train,
+                  "data.validation: {} leaves nothing of the {} synthetic training images", base.data.validation,
+                  base.data.synthetic_train);
   check_one_of(space.orientation, {"dfs", "index"}, "space.orientation");
   check_one_of(space.aggregation, {"randwire", "sigmoid_inputs"}, "space.aggregation");
   for (const auto& b : space.baselines) check_one_of(b, {"chain", "randwire"}, "space.baselines");
@@ -291,13 +302,29 @@ SearchConfig parse_search_config(const std::string& text, const std::string& sou
   // Defaults that suit a search better than a single run.
   if (!root["space"] || !root["space"]["generators"])
     c.space.generators = {{"er", {}}, {"ba", {}}, {"ws", {}}, {"dp", {}}};
-  if (root["search"]) read_search(c.search, r, root["search"]);
-  if (root["space"]) read_space(c.space, r, root["space"]);
-  if (root["constraints"]) read_constraints(c.constraints, r, root["constraints"]);
+  // A bad value that came from --set has no line in the file: name the flag instead.
+  auto from_set = [&](const std::string& message) -> std::string {
+    for (const auto& item : overrides) {
+      const std::string key = item.substr(0, item.find('='));
+      if (message.find(key) != std::string::npos) return key;
+    }
+    return "";
+  };
+  try {
+    if (root["search"]) read_search(c.search, r, root["search"]);
+    if (root["space"]) read_space(c.space, r, root["space"]);
+    if (root["constraints"]) read_constraints(c.constraints, r, root["constraints"]);
+  } catch (const ParseError& e) {
+    const std::string key = from_set(e.detail());
+    if (key.empty()) throw;
+    throw InvalidArgument(fmt::format("--set {}: {}", key, e.detail()));
+  }
   try {
     c.sanity_check();
   } catch (const InvalidArgument& e) {
     const std::string what = e.what();
+    const std::string key = from_set(what);
+    if (!key.empty()) throw InvalidArgument("--set " + what);
     const std::string dotted = what.substr(0, what.find(':'));
     const YAML::Node n = node_at(root, dotted);
     throw ParseError(source, n && n.Mark().line >= 0 ? n.Mark().line + 1 : 0, what);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <cmath>
 #include <numeric>
@@ -29,7 +30,7 @@ const T& pick(const std::vector<T>& choices, Rng& rng) {
 double draw(const ParamRange& r, Rng& rng) {
   if (!r.choices.empty()) return pick(r.choices, rng);
   if (r.lo == r.hi) return r.lo;
-  if (std::floor(r.lo) == r.lo && std::floor(r.hi) == r.hi)
+  if (std::floor(r.lo) == r.lo && std::floor(r.hi) == r.hi && std::abs(r.lo) <= 1e9 && std::abs(r.hi) <= 1e9)
     return r.lo + static_cast<double>(rng.below(static_cast<std::uint64_t>(r.hi - r.lo) + 1));
   return r.lo + rng.uniform() * (r.hi - r.lo);
 }
@@ -147,62 +148,80 @@ std::vector<CandidateRecord> evaluate_candidates(
     int classes, const std::function<void(const CandidateRecord&)>& done) {
   const std::size_t n = candidates.size();
   std::vector<CandidateRecord> records(n);
-  int threads = config.search.threads > 0
-                    ? config.search.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<std::size_t>(threads, std::max<std::size_t>(n, 1)));
-  // Workers take candidates in blocks; the calling thread hands records to `done` in order
-  // as soon as every earlier one is ready.
-  constexpr std::size_t kBlock = 16;
-  std::atomic<std::size_t> next{0};
-  std::vector<std::atomic<bool>> ready(n);
-  for (auto& r : ready) r.store(false);
+  if (n == 0) return records;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = static_cast<int>(
+      std::min<std::size_t>(config.search.threads > 0 ? std::min(config.search.threads, 4 * cores) : cores, n));
+
+  // Workers take one candidate at a time; the calling thread sleeps until the next record
+  // in candidate order is ready and hands it to `done` at once, so records reach the log
+  // as soon as every earlier one has.
+  std::mutex mutex;
+  std::condition_variable ready_cv;
+  std::vector<char> ready(n, 0);
   std::exception_ptr failure;
-  std::mutex failure_mutex;
-  std::atomic<bool> failed{false};
-  std::size_t handed = 0;
-  auto hand_over = [&] {
-    while (handed < n && ready[handed].load(std::memory_order_acquire)) {
-      if (done) done(records[handed]);
-      ++handed;
-    }
-  };
-  // Every thread evaluates blocks; the calling thread also hands finished records over
-  // between its blocks.
-  auto work = [&](bool caller) {
-    Evaluator evaluator;
-    while (!failed.load()) {
-      const std::size_t begin = next.fetch_add(kBlock);
-      if (begin >= n) return;
-      for (std::size_t i = begin; i < std::min(n, begin + kBlock); ++i) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    try {
+      Evaluator evaluator;
+      while (!stop.load()) {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= n) return;
+        CandidateRecord r;
         try {
-          records[i] = evaluator.evaluate(config, candidates[i], input, classes);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-          failed.store(true);
-          return;
+          r = evaluator.evaluate(config, candidates[i], input, classes);
+        } catch (const Error& e) {
+          throw Error(fmt::format("candidate {} ({} {}): {}", candidates[i].id, candidates[i].kind,
+                                  candidates[i].arch.generator, e.what()));
         }
-        ready[i].store(true, std::memory_order_release);
+        std::lock_guard<std::mutex> lock(mutex);
+        records[i] = std::move(r);
+        ready[i] = 1;
+        ready_cv.notify_one();
       }
-      if (caller) {
-        try {
-          hand_over();
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-          failed.store(true);
-          return;
-        }
-      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!failure) failure = std::current_exception();
+      stop.store(true);
+      ready_cv.notify_one();
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, false);
-  work(true);
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-  hand_over();
+  auto finish = [&] {
+    stop.store(true);
+    for (auto& t : pool) t.join();
+  };
+  try {
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  } catch (...) {
+    finish();
+    throw;
+  }
+  std::size_t handed = 0;
+  try {
+    while (handed < n) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        ready_cv.wait(lock, [&] { return ready[handed] || failure; });
+        if (!ready[handed]) break;  // a worker failed before this record was ready
+      }
+      if (done) done(records[handed]);
+      ++handed;
+    }
+  } catch (...) {
+    finish();  // `done` failed (or was interrupted): stop the workers, keep its error
+    throw;
+  }
+  finish();
+  if (failure) {
+    // Hand over every record finished before the failure, then report it.
+    while (handed < n && ready[handed]) {
+      if (done) done(records[handed]);
+      ++handed;
+    }
+    std::rethrow_exception(failure);
+  }
   return records;
 }
 

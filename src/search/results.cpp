@@ -25,6 +25,7 @@ std::string to_json_line(const TrialRecord& t) {
                            {"val_accuracy", t.val_accuracy},   {"test_accuracy", t.test_accuracy},
                            {"test_loss", t.test_loss},         {"params", t.params},
                            {"seconds", t.seconds}};
+  if (!t.failed.empty()) j["failed"] = t.failed;
   return j.dump();
 }
 
@@ -41,6 +42,7 @@ TrialRecord trial_from_json_line(const std::string& line, const std::string& whe
     t.test_loss = j.at("test_loss").get<double>();
     t.params = j.at("params").get<std::int64_t>();
     t.seconds = j.at("seconds").get<double>();
+    if (j.contains("failed")) t.failed = j.at("failed").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw ParseError(where, 0, fmt::format("not a trial record: {}", e.what()));
   }
@@ -148,7 +150,12 @@ std::string scatter_svg(const std::vector<Point>& points, const std::string& x_l
     y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
   }
   if (points.empty()) x0 = y0 = 0, x1 = y1 = 1;
-  const double dx = std::max(1e-12, x1 - x0) * 0.08, dy = std::max(1e-12, y1 - y0) * 0.08;
+  // Pad by 8% of the span; a single value (or equal ones) gets a span of its own size.
+  auto pad = [](double lo, double hi) {
+    const double span = hi - lo;
+    return (span > 0 && std::isfinite(span) ? span : std::max(1.0, std::abs(lo))) * 0.08;
+  };
+  const double dx = pad(x0, x1), dy = pad(y0, y1);
   x0 -= dx, x1 += dx, y0 -= dy, y1 += dy;
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (w - left - right); };
   auto py = [&](double y) { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); };
@@ -234,7 +241,8 @@ std::string report_html(const ReportInput& in) {
         "<td>{:.2f}</td><td>{:.3f}</td><td>{}</td><td>{}</td><td>{:.2f}</td><td>{:.1f}</td></tr>",
         e.on_front ? "front" : (baseline ? "baseline" : ""), c.candidate.id, escape(c.name),
         100 * e.trial->test_accuracy, 100 * e.trial->val_accuracy, o.latency_ms, o.speedup, o.cs,
-        o.comm_bytes, c.params, c.flops / 1e6, 100 * e.trial->test_accuracy / (c.params / 1e6));
+        o.comm_bytes, c.params, c.flops / 1e6,
+        c.params > 0 ? 100 * e.trial->test_accuracy / (c.params / 1e6) : 0.0);
   }
   h += "</table>";
 

@@ -33,17 +33,29 @@ double seconds_since(Clock::time_point t) {
 // before any work starts.
 void check_data(const config::TrainConfig& c) {
   const auto& d = c.data;
-  if (d.dataset == "synthetic") return;
+  std::size_t train_images = static_cast<std::size_t>(d.synthetic_train);
   if (d.dataset == "cifar10") {
     data::load_cifar10(d.path, data::Split::kTest);
-    return;
+    train_images = data::load_cifar10(d.path, data::Split::kTrain).size();
+  } else if (d.dataset != "synthetic") {
+    const std::string dir = d.path.empty() ? data::kFashionMnistDir : d.path;
+    data::load_mnist_format(dir, data::Split::kTest, d.dataset);
+    train_images = data::load_mnist_format(dir, data::Split::kTrain, d.dataset).size();
   }
-  data::load_mnist_format(d.path.empty() ? data::kFashionMnistDir : d.path, data::Split::kTest, d.dataset);
+  CONCNAS_CHECK(static_cast<std::size_t>(d.validation) < train_images,
+                "data.validation: {} leaves nothing of the {} training images", d.validation, train_images);
 }
 
 bool same_candidate(const Candidate& a, const Candidate& b) {
   return a.id == b.id && a.kind == b.kind && a.arch.generator == b.arch.generator &&
          a.arch.seed == b.arch.seed && a.arch.nodes == b.arch.nodes && a.arch.params == b.arch.params;
+}
+
+// A path as one single-quoted shell word.
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 bool have_graphviz() { return std::system("command -v dot >/dev/null 2>&1") == 0; }
@@ -80,8 +92,15 @@ SearchSummary SearchRunner::run(bool resume) {
   // The baselines are fixed networks: if they do not fit the data, say so before any work.
   {
     const auto [input, classes] = train::dataset_shape(cfg.base);
-    for (const auto& c : sample_candidates(cfg))
-      if (c.kind != "sampled") build_candidate(c, cfg, input, classes);
+    for (const auto& c : sample_candidates(cfg)) {
+      if (c.kind == "sampled") continue;
+      try {
+        build_candidate(c, cfg, input, classes);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(fmt::format("space.baselines: the {} baseline does not fit this data and the "
+                                          "baseline_* settings: {}", c.kind, e.what()));
+      }
+    }
   }
   fs::create_directories(dir_);
   write_file_atomic(config_path, resolved);
@@ -110,11 +129,12 @@ SearchSummary SearchRunner::run(bool resume) {
   std::int64_t done = static_cast<std::int64_t>(by_id.size());
   if (progress_) progress_("score", done, total, "");
   evaluate_candidates(cfg, todo, input, classes, [&](const CandidateRecord& r) {
-    check_stop();
+    // Saved first: a stop request keeps every finished record.
     append_jsonl(candidates_path, to_json_line(r));
     by_id[r.candidate.id] = r;
     ++done;
     if (progress_) progress_("score", done, total, r.name);
+    check_stop();
   });
   for (auto& [id, r] : by_id) summary.candidates.push_back(r);
   summary.stage_seconds.push_back({"score", seconds_since(t0)});
@@ -167,25 +187,43 @@ SearchSummary SearchRunner::run(bool resume) {
                     fmt::format("{} epoch {}/{} batch {}/{} loss {:.3f}", record.name, epoch, epochs, b,
                                 batches, loss));
       });
-      const auto r = trainer.run(fs::exists(trial_dir + "/checkpoint.pt"));
-      TrialRecord t{id, rung, spec.train_subset, spec.epochs, r.val_accuracy, r.test_accuracy,
-                    r.test_loss, r.params, r.seconds};
+      TrialRecord t{id, rung, spec.train_subset, spec.epochs, 0, 0, 0, record.params, 0, ""};
+      try {
+        const auto r = trainer.run(fs::exists(trial_dir + "/checkpoint.pt"));
+        t.val_accuracy = r.val_accuracy;
+        t.test_accuracy = r.test_accuracy;
+        t.test_loss = r.test_loss;
+        t.params = r.params;
+        t.seconds = r.seconds;
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const Error& e) {
+        // A training that fails (a NaN loss) is recorded, not retried on every resume:
+        // it ranks last and is never promoted.
+        t.failed = e.what();
+        if (t.failed.empty()) t.failed = "failed";
+      }
       append_jsonl(trials_path, to_json_line(t));
       trials[{id, rung}] = t;
       ++finished;
       if (progress_)
         progress_(stage, finished, static_cast<std::int64_t>(entrants.size()),
-                  fmt::format("{}: val {:.2f}% test {:.2f}%", record.name, 100 * r.val_accuracy,
-                              100 * r.test_accuracy));
+                  t.failed.empty() ? fmt::format("{}: val {:.2f}% test {:.2f}%", record.name,
+                                                 100 * t.val_accuracy, 100 * t.test_accuracy)
+                                   : fmt::format("{}: training failed: {}", record.name, t.failed));
     }
     if (rung + 1 == rungs) break;
     // Promote the best fraction of the sampled by validation accuracy; baselines always go on.
     std::vector<int> sampled, next;
-    for (int id : entrants) (by_id.at(id).candidate.kind == "sampled" ? sampled : next).push_back(id);
+    for (int id : entrants) {
+      if (!trials.at({id, rung}).failed.empty()) continue;
+      (by_id.at(id).candidate.kind == "sampled" ? sampled : next).push_back(id);
+    }
     std::stable_sort(sampled.begin(), sampled.end(), [&](int a, int b) {
       return trials.at({a, rung}).val_accuracy > trials.at({b, rung}).val_accuracy;
     });
-    const auto keep = static_cast<std::size_t>(std::ceil(cfg.search.keep * sampled.size()));
+    // The tolerance keeps 0.55 x 100 at 55 despite binary rounding.
+    const auto keep = static_cast<std::size_t>(std::ceil(cfg.search.keep * sampled.size() - 1e-9));
     next.insert(next.end(), sampled.begin(), sampled.begin() + std::min(keep, sampled.size()));
     std::sort(next.begin(), next.end());
     entrants = next;
@@ -224,14 +262,18 @@ SearchSummary SearchRunner::run(bool resume) {
     const auto& parts = score.best().parts;
     dot.unit_of.assign(parts.begin(), parts.begin() + a.dag.num_compute());
     write_file_atomic(out + "/arch.dot", arch::to_dot(a, dot));
-    if (graphviz &&
-        std::system(fmt::format("dot -Tsvg '{0}/arch.dot' -o '{0}/arch.svg.tmp' && mv '{0}/arch.svg.tmp' '{0}/arch.svg'", out).c_str()) == 0) {
+    const std::string q = shell_quote(out);
+    if (graphviz && std::system(fmt::format("dot -Tsvg {0}/arch.dot -o {0}/arch.svg.tmp && mv {0}/arch.svg.tmp {0}/arch.svg",
+                                            q).c_str()) == 0) {
       std::string svg = read_file(out + "/arch.svg");
       const auto at = svg.find("<svg");
       report.pictures[c.candidate.id] = at == std::string::npos ? svg : svg.substr(at);
     }
     const std::string weights = fmt::format("{}/trials/c{}-r{}/weights.pt", dir_, c.candidate.id, last_rung + 1);
-    if (fs::exists(weights)) fs::copy_file(weights, out + "/weights.pt", fs::copy_options::overwrite_existing);
+    if (fs::exists(weights)) {
+      fs::copy_file(weights, out + "/weights.pt.tmp", fs::copy_options::overwrite_existing);
+      fs::rename(out + "/weights.pt.tmp", out + "/weights.pt");
+    }
   }
   summary.stage_seconds.push_back({"report", seconds_since(t0)});
   report.stage_seconds = summary.stage_seconds;

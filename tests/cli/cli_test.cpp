@@ -342,7 +342,9 @@ TEST_F(TheCli, RejectsBadSearchInputBeforeAnyWork) {
   EXPECT_FALSE(fs::exists(path("r")));
   write("ok.yaml", tiny_search(160, 1));
   expect_rejected("search --config " + path("ok.yaml") + " --set search.units=one --out " + path("r"),
-                  "search.units", 1);
+                  "--set search.units: 'search.units' must be an integer");
+  expect_rejected("search --config " + path("ok.yaml") + " --set search.units=1 --out " + path("r"),
+                  "--set search.units: 1 must be at least 2");
   expect_rejected("search --config " + path("ok.yaml") + " --set data.dataset=mnist --set data.path=" +
                       path("no_mnist") + " --out " + path("r"),
                   "no_mnist/t10k-images-idx3-ubyte", 1);

@@ -77,6 +77,12 @@ TEST(ASearchConfig, NamesTheFileLineAndKeyOfABadValue) {
   testing::expect_parse_error_at(
       [] { parse_search_config("space:\n  baseline_stem_channels: 16\n  baseline_channel_limit: 32\n", "s.yaml"); },
       3, "no room to stage twice");
+  testing::expect_parse_error_at(
+      [] { parse_search_config("space:\n  stem_channels: [16, 64]\n  channel_limit: [32, 64]\n", "s.yaml"); }, 3,
+      "every combination");
+  testing::expect_parse_error_at(
+      [] { parse_search_config("data:\n  dataset: synthetic\n  validation: 600\n", "s.yaml"); }, 3,
+      "synthetic training images");
   testing::expect_parse_error_at([] { parse_search_config("data:\n  validation: 0\n", "s.yaml"); }, 2,
                                  "data.validation");
 }
@@ -86,6 +92,10 @@ TEST(ASearchConfig, RejectsABadSetFlagByName) {
       [] { parse_search_config(kSmall, "s.yaml", {"model.depth=3"}); }, "unknown section 'model'");
   testing::expect_error_containing<InvalidArgument>(
       [] { parse_search_config(kSmall, "s.yaml", {"search.units"}); }, "must be section.key=value");
+  testing::expect_error_containing<InvalidArgument>(
+      [] { parse_search_config(kSmall, "s.yaml", {"search.candidates=abc"}); }, "--set search.candidates:");
+  testing::expect_error_containing<InvalidArgument>(
+      [] { parse_search_config(kSmall, "s.yaml", {"space.channel_limit=[8]"}); }, "--set space.channel_limit:");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ struct TrialRecord {
   double test_loss = 0;
   std::int64_t params = 0;
   double seconds = 0;            ///< training wall time
+  std::string failed;            ///< why the training failed (e.g. a NaN loss); empty if it ran
 };
 
 std::string to_json_line(const TrialRecord& trial);

@@ -1,0 +1,54 @@
+#pragma once
+/// \file
+/// Per-unit TorchScript modules of a trained, partitioned network (design.md §6).
+///
+///     auto plan = concnas::deploy::make_plan(arch, parts, 2);
+///     concnas::deploy::export_deployment(arch, *net, plan, "deploy/");
+///     concnas::deploy::LocalExecutor run(plan, "deploy/");
+///     torch::Tensor logits = run.forward(images);  // equals net->forward(images) in eval mode
+///
+/// `deploy/unit_K.pt` is a self-contained TorchScript module (loadable by
+/// `torch::jit::load` and Python's `torch.jit.load` without concnas) with one method per
+/// vertex the unit runs: `stem(images)` and `head(sinks)` on unit 0, and `v<id>(xs)` for
+/// compute vertex <id>, `xs` being its inputs in `arch.vertices[id].inputs` order (the
+/// stem output stands for the input vertex). BatchNorm uses its running statistics
+/// (inference). `deploy/plan.yaml` records the plan and a hash of plan and weights.
+
+#include <torch/script.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "concnas/deploy/plan.h"
+#include "concnas/nn/network.h"
+
+namespace concnas::deploy {
+
+/// The TorchScript module of `unit` (weights copied from `net`).
+torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan,
+                               int unit);
+
+/// FNV-1a over the plan's text and every weight the units hold: what workers compare at
+/// the handshake.
+std::uint64_t deployment_hash(const std::string& plan_text, nn::NetworkImpl& net);
+
+/// Writes unit_0.pt .. unit_{N-1}.pt, plan.yaml and parts.dot into `dir` (created);
+/// returns the hash recorded in plan.yaml.
+std::uint64_t export_deployment(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan,
+                                const std::string& dir);
+
+/// Runs an exported deployment in one process, vertex by vertex in topological order,
+/// handing tensors between the unit modules as the network would carry them.
+class LocalExecutor {
+ public:
+  LocalExecutor(const arch::Architecture& arch, Plan plan, const std::string& dir);
+  torch::Tensor forward(const torch::Tensor& images);
+
+ private:
+  arch::Architecture arch_;
+  Plan plan_;
+  std::vector<torch::jit::Module> units_;
+};
+
+}  // namespace concnas::deploy

@@ -1,0 +1,138 @@
+#include "concnas/deploy/export.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "concnas/arch/cost.h"
+#include "concnas/common/rng.h"
+#include "concnas/partition/hypergraph.h"
+#include "support/temp_dir.h"
+
+namespace concnas::deploy {
+namespace {
+
+// A 24-vertex DP network on 12x12 images with both aggregations' worth of structure:
+// scaling blocks, staged vertices, several sinks.
+arch::Architecture test_architecture(arch::Aggregation aggregation) {
+  arch::GenerateOptions o;
+  o.generator = "dp";
+  o.nodes = 24;
+  o.seed = 5;
+  o.network.input = {1, 12, 12};
+  o.network.stem_channels = 4;
+  o.network.channel_limit = 16;
+  o.network.min_resolution = 3;
+  o.network.aggregation = aggregation;
+  return arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+}
+
+// Random weights and batch-norm statistics, so that the comparison can fail.
+nn::Network randomised(const arch::Architecture& a) {
+  torch::manual_seed(11);
+  nn::Network net(a);
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters()) p.uniform_(-0.5, 0.5);
+  for (auto& b : net->named_buffers())
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+    else if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.3, 0.3);
+  net->eval();
+  return net;
+}
+
+std::vector<int> random_parts(const arch::Architecture& a, int units, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int> parts(a.dag.num_vertices(), 0);
+  for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = static_cast<int>(rng.below(units));
+  return parts;
+}
+
+class ADeployment : public testing::TempDirTest {};
+
+TEST_F(ADeployment, GivesTheSingleModelsLogitsOnOneToFourUnits) {
+  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs}) {
+    const auto a = test_architecture(aggregation);
+    auto net = randomised(a);
+    const auto images = torch::randn({5, 1, 12, 12});
+    const auto expected = net->forward(images);
+    for (int units = 1; units <= 4; ++units) {
+      const auto plan = make_plan(a, random_parts(a, units, units), units);
+      const std::string dir = path("u" + std::to_string(units));
+      export_deployment(a, *net, plan, dir);
+      LocalExecutor run(a, plan, dir);
+      const auto got = run.forward(images);
+      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units";
+    }
+  }
+}
+
+TEST_F(ADeployment, PlansExactlyTheTrafficThePartitionCosts) {
+  const auto a = test_architecture(arch::Aggregation::kRandWire);
+  const auto hg = partition::build_hypergraph(a, arch::compute_cost(a));
+  for (int units = 1; units <= 4; ++units) {
+    const auto parts = random_parts(a, units, 40 + units);
+    const auto plan = make_plan(a, parts, units);
+    EXPECT_EQ(plan.bytes_per_image(), partition::connectivity_cost(hg, parts, units)) << units;
+    // Every vertex runs on exactly one unit; every cross-unit input is received.
+    int placed = 0;
+    for (int u = 0; u < units; ++u) {
+      placed += static_cast<int>(plan.units[u].vertices.size());
+      for (int v : plan.units[u].vertices)
+        for (int p : a.vertices[v].inputs)
+          if (parts[p] != u) {
+            const auto& r = plan.units[u].receives;
+            EXPECT_TRUE(std::find(r.begin(), r.end(), p) != r.end()) << "unit " << u << " misses v" << p;
+          }
+    }
+    EXPECT_EQ(placed, a.dag.num_compute());
+  }
+  auto bad = random_parts(a, 2, 1);
+  bad[a.dag.output()] = 1;
+  EXPECT_THROW(make_plan(a, bad, 2), InvalidArgument);
+  EXPECT_THROW(make_plan(a, std::vector<int>(3, 0), 2), InvalidArgument);
+}
+
+TEST_F(ADeployment, WritesAPlanWithAHashThatFollowsTheWeights) {
+  const auto a = test_architecture(arch::Aggregation::kRandWire);
+  auto net = randomised(a);
+  const auto plan = make_plan(a, random_parts(a, 3, 9), 3);
+  const auto h1 = export_deployment(a, *net, plan, path("d"));
+  std::ifstream in(path("d/plan.yaml"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(fmt::format("hash: \"{:016x}\"", h1)), std::string::npos) << text;
+  EXPECT_NE(text.find("unit_plans:"), std::string::npos);
+  {
+    torch::NoGradGuard no_grad;
+    net->parameters()[3].add_(1e-3);
+  }
+  EXPECT_NE(export_deployment(a, *net, plan, path("d2")), h1);
+}
+
+TEST_F(ADeployment, LoadsInPythonWithoutConcnas) {
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const auto a = test_architecture(arch::Aggregation::kRandWire);
+  auto net = randomised(a);
+  const auto plan = make_plan(a, random_parts(a, 2, 3), 2);
+  export_deployment(a, *net, plan, path("py"));
+  const auto expected = net->forward(torch::ones({1, 1, 12, 12}));
+  // Python runs unit 0's stem and reports unit 1's vertex list.
+  const std::string script = path("check.py");
+  std::ofstream(script) << "import sys, torch\n"
+                           "u0 = torch.jit.load(sys.argv[1] + '/unit_0.pt')\n"
+                           "u1 = torch.jit.load(sys.argv[1] + '/unit_1.pt')\n"
+                           "x = u0.stem(torch.ones(1, 1, 12, 12))\n"
+                           "print(list(x.shape), u1.vertices())\n";
+  const std::string out = path("py.txt");
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + path("py") + " >" + out + " 2>&1").c_str()), 0);
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string ids;
+  for (int v : plan.units[1].vertices) ids += (ids.empty() ? "" : ", ") + std::to_string(v);
+  EXPECT_NE(text.find(fmt::format("[1, 4, 12, 12] [{}]", ids)), std::string::npos) << text;
+  (void)expected;
+}
+
+}  // namespace
+}  // namespace concnas::deploy
