@@ -351,4 +351,21 @@ TEST_F(TheCli, RejectsBadSearchInputBeforeAnyWork) {
   EXPECT_FALSE(fs::exists(path("r/candidates.jsonl")));
 }
 
+TEST_F(TheCli, ExportsATrainedNetworkPerUnit) {
+  write("c.yaml", "train:\n  epochs: 1\n");
+  ASSERT_EQ(run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " + path("run")).code, 0);
+  const std::string args = "export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt");
+  const auto r = run(args + " --units 3 -o " + path("deploy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"unit_0.pt", "unit_1.pt", "unit_2.pt", "plan.yaml", "parts.dot"})
+    EXPECT_TRUE(fs::exists(path("deploy/") + f)) << f;
+  EXPECT_NE(slurp(path("deploy/plan.yaml")).find("units: 3"), std::string::npos);
+  // Weights of another architecture: one line, nothing written.
+  ASSERT_EQ(run("generate -g ws -n 6 --input-shape 1x16x16 --classes 4 -o " + path("other.yaml")).code, 0);
+  expect_rejected("export --arch " + path("other.yaml") + " --weights " + path("run/weights.pt") + " --units 2 -o " +
+                      path("bad"),
+                  "cannot load weights", 1);
+  EXPECT_FALSE(fs::exists(path("bad")));
+}
+
 }  // namespace

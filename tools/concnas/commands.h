@@ -15,5 +15,6 @@ Action add_info_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
 Action add_train_command(CLI::App& app);
 Action add_search_command(CLI::App& app);
+Action add_export_command(CLI::App& app);
 
 }  // namespace concnas::cli

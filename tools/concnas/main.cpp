@@ -39,13 +39,14 @@ int main(int argc, char** argv) {
   const auto score = concnas::cli::add_score_command(app);
   const auto train = concnas::cli::add_train_command(app);
   const auto search = concnas::cli::add_search_command(app);
+  const auto export_ = concnas::cli::add_export_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known)
       return error_line(kExitUsage, std::string("unknown command '") + argv[1] +
-                                        "' (known: generate, info, score, train, search; see --help)");
+                                        "' (known: generate, info, score, train, search, export; see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("score")) score();
     if (app.got_subcommand("train")) train();
     if (app.got_subcommand("search")) search();
+    if (app.got_subcommand("export")) export_();
   } catch (const concnas::search::Interrupted& e) {
     return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {
