@@ -23,28 +23,20 @@ const std::vector<std::string> kOwnSections{"search", "space", "constraints"};
 std::vector<std::string> apply_own_overrides(YAML::Node root, const std::vector<std::string>& overrides) {
   std::vector<std::string> rest;
   for (const auto& item : overrides) {
-    const auto eq = item.find('=');
-    const auto dot = item.find('.');
-    CONCNAS_CHECK(eq != std::string::npos && dot != std::string::npos && dot < eq,
-                  "--set '{}' must be section.key=value", item);
-    const std::string section = item.substr(0, dot);
+    const auto flag = config::detail::split_set_flag(item);
+    const std::string& section = flag.section;
     if (std::find(kOwnSections.begin(), kOwnSections.end(), section) == kOwnSections.end()) {
       CONCNAS_CHECK(section == "data" || section == "train",
-                    "--set {}: unknown section '{}' (sections: search, space, constraints, data, train)",
-                    item.substr(0, eq), section);
+                    "--set {}.{}: unknown section '{}' (sections: search, space, constraints, data, train)",
+                    section, flag.key, section);
       rest.push_back(item);
       continue;
     }
-    YAML::Node value;
-    try {
-      value = YAML::Load(item.substr(eq + 1));
-    } catch (const YAML::Exception&) {
-      throw InvalidArgument(fmt::format("--set {}: cannot read '{}'", item.substr(0, eq), item.substr(eq + 1)));
-    }
+    const YAML::Node value = flag.value;
     // Walk section.a.b, creating maps on the way.
     std::vector<std::string> path;
     std::size_t start = 0;
-    const std::string dotted = item.substr(0, eq);
+    const std::string dotted = section + "." + flag.key;
     while (true) {
       const auto next = dotted.find('.', start);
       path.push_back(dotted.substr(start, next - start));

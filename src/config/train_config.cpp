@@ -181,6 +181,20 @@ void TrainConfig::sanity_check() const {
 
 namespace detail {
 
+SetFlag split_set_flag(const std::string& item) {
+  const auto eq = item.find('=');
+  const auto dot = item.find('.');
+  CONCNAS_CHECK(eq != std::string::npos && dot != std::string::npos && dot < eq,
+                "--set '{}' must be section.key=value", item);
+  SetFlag flag{item.substr(0, dot), item.substr(dot + 1, eq - dot - 1), YAML::Node()};
+  try {
+    flag.value = YAML::Load(item.substr(eq + 1));
+  } catch (const YAML::Exception&) {
+    throw InvalidArgument(fmt::format("--set {}: cannot read '{}'", item.substr(0, eq), item.substr(eq + 1)));
+  }
+  return flag;
+}
+
 YAML::Node load_config_root(const std::string& text, const std::string& source) {
   YAML::Node root = text.find_first_not_of(" \t\r\n") == std::string::npos
                         ? YAML::Node(YAML::NodeType::Map)
@@ -208,23 +222,15 @@ TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
   // parsed (and rejected) exactly like file values.
   std::vector<std::string> overridden;
   for (const auto& item : overrides) {
-    const auto eq = item.find('=');
-    const auto dot = item.find('.');
-    CONCNAS_CHECK(eq != std::string::npos && dot != std::string::npos && dot < eq,
-                  "--set '{}' must be section.key=value", item);
-    const std::string section = item.substr(0, dot);
-    const std::string key = item.substr(dot + 1, eq - dot - 1);
+    const auto flag = split_set_flag(item);
+    const std::string& section = flag.section;
+    const std::string& key = flag.key;
     const auto keys = keys_of(section);
     CONCNAS_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
                   "--set {}.{}: unknown key{}", section, key,
                   keys.empty() ? " (sections: arch, data, train)"
                                : fmt::format(" (known in '{}': {})", section, fmt::join(keys, ", ")));
-    YAML::Node value;
-    try {
-      value = YAML::Load(item.substr(eq + 1));
-    } catch (const YAML::Exception&) {
-      throw InvalidArgument(fmt::format("--set {}.{}: cannot read '{}'", section, key, item.substr(eq + 1)));
-    }
+    const YAML::Node value = flag.value;
     if (!root[section]) root[section] = YAML::Node(YAML::NodeType::Map);
     YAML::Node sec = root[section];
     sec[key] = value.IsNull() ? YAML::Node(std::string()) : value;

@@ -11,6 +11,15 @@
 
 namespace concnas::config::detail {
 
+/// One `--set section.key=value` flag, split; `value` parsed as YAML. Throws
+/// `InvalidArgument` naming the flag when it is not of that form or its value is not YAML.
+struct SetFlag {
+  std::string section;
+  std::string key;     ///< everything between the first dot and the '='
+  YAML::Node value;
+};
+SetFlag split_set_flag(const std::string& item);
+
 /// The document of a config file as a mapping (an empty file is an empty mapping).
 YAML::Node load_config_root(const std::string& text, const std::string& source);
 
