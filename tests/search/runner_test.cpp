@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-SearchConfig tiny_config() {
+SearchConfig tiny_config(const std::vector<std::string>& sets = {}) {
   return parse_search_config(R"(search:
   candidates: 6
   units: 3
@@ -40,7 +40,7 @@ train:
   batch_size: 32
   threads: 1
 )",
-                             "tiny.yaml");
+                             "tiny.yaml", sets);
 }
 
 // trials.jsonl without the wall times, which differ between runs.
@@ -127,6 +127,27 @@ TEST_F(ASearchRun, RefusesToOverwriteOrToResumeWithAnotherConfig) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("different config"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(ASearchRun, RecordsAFailedTrainingAndGoesOn) {
+  // A learning rate this large turns the loss into inf/NaN in the first steps.
+  SearchRunner runner(tiny_config({"train.lr=1e30"}), path("nan"));
+  const auto s = runner.run(false);
+  ASSERT_FALSE(s.trials.empty());
+  for (const auto& t : s.trials) EXPECT_NE(t.failed.find("loss became"), std::string::npos) << t.failed;
+  // Nothing is promoted past a failure; the report still gets written.
+  for (const auto& t : s.trials) EXPECT_EQ(t.rung, 0);
+  EXPECT_TRUE(fs::exists(path("nan/report.html")));
+  const auto lines = read_jsonl(path("nan/trials.jsonl"), false);
+  EXPECT_EQ(trial_from_json_line(lines.front(), "t").failed, s.trials.front().failed);
+}
+
+TEST_F(ASearchRun, ScoresOnlyWhenThereAreNoRungs) {
+  SearchRunner runner(tiny_config({"search.rungs=[]"}), path("score"));
+  const auto s = runner.run(false);
+  EXPECT_EQ(s.candidates.size(), 8u);
+  EXPECT_TRUE(s.trials.empty());
+  EXPECT_NE(read_file(path("score/report.html")).find("score-only"), std::string::npos);
 }
 
 }  // namespace
