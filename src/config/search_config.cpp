@@ -14,6 +14,7 @@
 namespace concnas::search {
 namespace {
 
+using config::detail::check_one_of;
 using config::detail::Reader;
 
 const std::vector<std::string> kOwnSections{"search", "space", "constraints"};
@@ -165,13 +166,6 @@ void read_constraints(Constraints& c, const Reader& r, const YAML::Node& n) {
   if (n["max_flops"])
     c.max_flops = r.scalar<std::int64_t>(n["max_flops"], "constraints.max_flops", "an integer");
   if (n["max_latency_ms"]) c.max_latency_ms = r.number(n["max_latency_ms"], "constraints.max_latency_ms");
-}
-
-void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,
-                  const std::string& key) {
-  for (const char* a : allowed)
-    if (value == a) return;
-  throw InvalidArgument(fmt::format("{}: '{}' is not one of {}", key, value, fmt::join(allowed, ", ")));
 }
 
 // The YAML node a dotted key came from, to locate a sanity-check error.

@@ -11,6 +11,7 @@
 #include "yaml_reader.h"
 
 namespace concnas::config {
+using detail::check_one_of;
 namespace {
 
 // One schema drives parsing, `--set` validation and the resolved YAML, so a key cannot be
@@ -132,13 +133,6 @@ std::vector<std::string> keys_of(const std::string& section) {
   return out;
 }
 
-void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,
-                  const std::string& key) {
-  for (const char* a : allowed)
-    if (value == a) return;
-  throw InvalidArgument(fmt::format("{}: '{}' is not one of {}", key, value, fmt::join(allowed, ", ")));
-}
-
 }  // namespace
 
 void TrainConfig::sanity_check() const {
@@ -180,6 +174,13 @@ void TrainConfig::sanity_check() const {
 }
 
 namespace detail {
+
+void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,
+                  const std::string& key) {
+  for (const char* a : allowed)
+    if (value == a) return;
+  throw InvalidArgument(fmt::format("{}: '{}' is not one of {}", key, value, fmt::join(allowed, ", ")));
+}
 
 SetFlag split_set_flag(const std::string& item) {
   const auto eq = item.find('=');

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct SetFlag {
   YAML::Node value;
 };
 SetFlag split_set_flag(const std::string& item);
+
+/// Throws `InvalidArgument` naming `key` when `value` is not one of `allowed`.
+void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,
+                  const std::string& key);
 
 /// The document of a config file as a mapping (an empty file is an empty mapping).
 YAML::Node load_config_root(const std::string& text, const std::string& source);
