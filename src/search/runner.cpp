@@ -89,10 +89,11 @@ SearchSummary SearchRunner::run(bool resume) {
                   "{} already holds a search; use --resume or another --out", dir_);
   }
   if (!cfg.search.rungs.empty()) check_data(cfg.base);  // a score-only search reads no images
+  const auto candidates = sample_candidates(cfg);
   // The baselines are fixed networks: if they do not fit the data, say so before any work.
   {
     const auto [input, classes] = train::dataset_shape(cfg.base);
-    for (const auto& c : sample_candidates(cfg)) {
+    for (const auto& c : candidates) {
       if (c.kind == "sampled") continue;
       try {
         build_candidate(c, cfg, input, classes);
@@ -110,7 +111,6 @@ SearchSummary SearchRunner::run(bool resume) {
 
   // Stage 1: sample, build, cost and score; every record appended as it completes.
   auto t0 = Clock::now();
-  const auto candidates = sample_candidates(cfg);
   std::map<int, CandidateRecord> by_id;
   {
     const auto lines = read_jsonl(candidates_path, /*repair=*/true);
