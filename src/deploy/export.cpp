@@ -137,8 +137,7 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
   try {
     m.define(dedented);
   } catch (const c10::Error& e) {
-    const std::string what = e.what();
-    throw Error(fmt::format("cannot compile unit {}'s TorchScript: {}", unit, what.substr(0, what.find('\n'))));
+    throw Error(fmt::format("cannot compile unit {}'s TorchScript: {}", unit, first_line(e.what())));
   }
   m.eval();
   return m;
@@ -222,8 +221,7 @@ LocalExecutor::LocalExecutor(const arch::Architecture& arch, Plan plan, const st
     try {
       units_.push_back(torch::jit::load(path));
     } catch (const c10::Error& e) {
-      const std::string what = e.what();
-      throw IoError(fmt::format("cannot load {}: {}", path, what.substr(0, what.find('\n'))));
+      throw IoError(fmt::format("cannot load {}: {}", path, first_line(e.what())));
     }
   }
 }

@@ -248,9 +248,8 @@ TrainResult Trainer::run(bool resume) {
       if (root.try_read("images", imgs)) images_before = imgs.item<int64_t>();
     } catch (const c10::Error& err) {
       // LibTorch's messages run over many lines; the first one says what went wrong.
-      const std::string what = err.what();
       throw Error(fmt::format("cannot resume from {}: it does not match architecture '{}' ({})",
-                              checkpoint_path, arch_.name, what.substr(0, what.find('\n'))));
+                              checkpoint_path, arch_.name, first_line(err.what())));
     }
     start_epoch = static_cast<int>(e.item<int64_t>());
     step = s.item<int64_t>();

@@ -28,9 +28,8 @@ void run_export(const ExportArgs& a) {
   try {
     torch::load(net, a.weights);
   } catch (const c10::Error& e) {
-    const std::string what = e.what();
     throw Error(fmt::format("cannot load weights {} into architecture '{}': {}", a.weights, architecture.name,
-                            what.substr(0, what.find('\n'))));
+                            first_line(e.what())));
   }
   net->eval();
   partition::ScoreOptions o;

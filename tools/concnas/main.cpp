@@ -82,8 +82,7 @@ int main(int argc, char** argv) {
     return error_line(kExitFailure, e.what());
   } catch (const std::exception& e) {
     // Keep to one line: LibTorch's messages carry a backtrace.
-    const std::string what = e.what();
-    return error_line(kExitFailure, "unexpected: " + what.substr(0, what.find('\n')));
+    return error_line(kExitFailure, "unexpected: " + concnas::first_line(e.what()));
   }
   return 0;
 }

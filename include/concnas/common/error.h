@@ -48,6 +48,9 @@ class IoError : public Error {
   using Error::Error;
 };
 
+/// The first line of `text`: LibTorch's messages carry a backtrace after it.
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 }  // namespace concnas
 
 /// Throws `concnas::InvalidArgument` with a fmt-formatted message when `cond` is false.
