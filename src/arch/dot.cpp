@@ -39,18 +39,13 @@ std::string to_dot(const Architecture& arch, const DotOptions& options) {
   }
   out += fmt::format("  n{} [label=\"output\\n{}\", shape=ellipse, fillcolor=\"#eeeeee\"];\n",
                      g.output(), shape_text(arch.output.out));
-  auto scaled_edge = [](const VertexSpec& to, int from) {
-    for (const auto& b : to.scaling)
-      if (b.from == from) return true;
-    return false;
-  };
   auto spec_of = [&](int v) -> const VertexSpec& {
     return v == g.output() ? arch.output : arch.vertices[v];
   };
   for (int v : g.topological_order())
     for (int w : g.successors(v))
       out += fmt::format("  n{} -> n{}{};\n", v, w,
-                         scaled_edge(spec_of(w), v) ? " [style=dashed, label=\"scale\", fontsize=8]" : "");
+                         spec_of(w).scaling_from(v) ? " [style=dashed, label=\"scale\", fontsize=8]" : "");
   out += "}\n";
   return out;
 }

@@ -59,19 +59,13 @@ class UnitWriter {
   std::map<std::string, torch::Tensor> tensors_;
 };
 
-const arch::ScalingBlock* block_for(const std::vector<arch::ScalingBlock>& blocks, int from) {
-  for (const auto& b : blocks)
-    if (b.from == from) return &b;
-  return nullptr;
-}
-
 std::string vertex_method(UnitWriter& w, const arch::Architecture& arch, int v) {
   const auto& spec = arch.vertices[v];
   const std::string p = fmt::format("v{}", v);
   std::string s = fmt::format("  def v{}(self, xs: List[Tensor]) -> Tensor:\n", v);
   const std::size_t k = spec.inputs.size();
   for (std::size_t i = 0; i < k; ++i) {
-    const auto* b = block_for(spec.scaling, spec.inputs[i]);
+    const auto* b = spec.scaling_from(spec.inputs[i]);
     std::string x = fmt::format("xs[{}]", i);
     if (b) x = w.scale(x, *b, spec.in, fmt::format("{}.aggregate.scale{}", p, spec.inputs[i]));
     if (k > 1 && arch.network.aggregation == arch::Aggregation::kSigmoidInputs) x = "torch.sigmoid(" + x + ")";
@@ -109,7 +103,7 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
     const auto& out = arch.output;
     src += "  def head(self, sinks: List[Tensor]) -> Tensor:\n";
     for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-      const auto* b = block_for(out.scaling, out.inputs[i]);
+      const auto* b = out.scaling_from(out.inputs[i]);
       std::string x = fmt::format("sinks[{}]", i);
       if (b) x = w.scale(x, *b, out.in, fmt::format("out_scale{}", out.inputs[i]));
       src += i == 0 ? fmt::format("    s = {}\n", x) : fmt::format("    s = s + {}\n", x);

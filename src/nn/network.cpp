@@ -34,9 +34,7 @@ torch::Tensor ScalingImpl::forward(const torch::Tensor& x) {
 AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind)
     : kind_(kind) {
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-    const arch::ScalingBlock* block = nullptr;
-    for (const auto& b : spec.scaling)
-      if (b.from == spec.inputs[i]) block = &b;
+    const arch::ScalingBlock* block = spec.scaling_from(spec.inputs[i]);
     scaled_.push_back(block != nullptr);
     scaling_.push_back(block ? register_module("scale" + std::to_string(spec.inputs[i]),
                                                Scaling(*block, spec.in))
@@ -98,9 +96,7 @@ NetworkImpl::NetworkImpl(const arch::Architecture& arch) : arch_(arch) {
     if (arch.dag.is_compute(v))
       vertices_[v] = register_module("v" + std::to_string(v), Vertex(arch.vertices[v], arch));
   for (int s : arch.output.inputs) {
-    const arch::ScalingBlock* block = nullptr;
-    for (const auto& b : arch.output.scaling)
-      if (b.from == s) block = &b;
+    const arch::ScalingBlock* block = arch.output.scaling_from(s);
     output_scaling_.push_back(block ? register_module("out_scale" + std::to_string(s),
                                                       Scaling(*block, arch.output.in))
                                     : Scaling(nullptr));

@@ -103,6 +103,12 @@ struct VertexSpec {
   bool staged = false;                 ///< stride 2 and doubled channels
   Shape out;                           ///< output shape
   std::vector<ScalingBlock> scaling;   ///< one per input whose shape differs from `in`
+  /// The scaling block of the input from vertex `from`, or nullptr when it needs none.
+  const ScalingBlock* scaling_from(int from) const {
+    for (const auto& b : scaling)
+      if (b.from == from) return &b;
+    return nullptr;
+  }
   bool operator==(const VertexSpec& o) const {
     return id == o.id && inputs == o.inputs && in == o.in && staged == o.staged &&
            out == o.out && scaling == o.scaling;
