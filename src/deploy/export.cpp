@@ -42,9 +42,9 @@ class UnitWriter {
                     const std::string& prefix) {
     std::string y = x;
     if (b.pool) {
-      const int h = b.from_shape.height, w = b.from_shape.width;
-      if (h % target.height == 0 && w % target.width == 0)
-        y = fmt::format("torch.max_pool2d({0}, [{1}, {2}], [{1}, {2}])", y, h / target.height, w / target.width);
+      const auto kernel = nn::pool_kernel(b.from_shape, target);
+      if (!kernel.empty())
+        y = fmt::format("torch.max_pool2d({0}, [{1}, {2}], [{1}, {2}])", y, kernel[0], kernel[1]);
       else
         y = fmt::format("torch.adaptive_max_pool2d({}, [{}, {}])[0]", y, target.height, target.width);
     }

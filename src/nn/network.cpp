@@ -3,19 +3,13 @@
 #include "concnas/common/error.h"
 
 namespace concnas::nn {
-namespace {
-
-/// Integer factor by which `from` shrinks to `to`, or 0 when it does not divide evenly.
-int64_t pool_factor(int64_t from, int64_t to) { return from % to == 0 ? from / to : 0; }
-
-}  // namespace
+std::vector<int64_t> pool_kernel(const arch::Shape& from, const arch::Shape& to) {
+  if (from.height % to.height != 0 || from.width % to.width != 0) return {};
+  return {from.height / to.height, from.width / to.width};
+}
 
 ScalingImpl::ScalingImpl(const arch::ScalingBlock& block, const arch::Shape& target)
-    : pool_(block.pool), size_{target.height, target.width} {
-  // max_pool2d has a faster kernel than the adaptive form; same result where sizes divide.
-  const int64_t fh = pool_factor(block.from_shape.height, target.height);
-  const int64_t fw = pool_factor(block.from_shape.width, target.width);
-  if (fh > 0 && fw > 0) kernel_ = {fh, fw};
+    : pool_(block.pool), size_{target.height, target.width}, kernel_(pool_kernel(block.from_shape, target)) {
   if (block.project)
     project_ = register_module(
         "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(block.from_shape.channels,

@@ -18,6 +18,11 @@
 
 namespace concnas::nn {
 
+/// The max_pool2d kernel (= stride, {height, width}) that takes `from` to `to`, or empty
+/// when the sizes do not divide evenly and adaptive max pooling is needed. max_pool2d has
+/// the faster kernel; both give the same result where the sizes divide.
+std::vector<int64_t> pool_kernel(const arch::Shape& from, const arch::Shape& to);
+
 /// Max-pools an input to the target resolution and/or projects it with a 1x1 conv to the
 /// target channel count (arch::ScalingBlock).
 class ScalingImpl : public torch::nn::Module {
