@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -274,6 +275,7 @@ TrainResult Trainer::run(bool resume) {
   double seconds_total = seconds_before;  // as of the last checkpoint
   int epoch = start_epoch;
   int epochs_this_run = 0;
+  std::optional<std::pair<double, double>> last_val;  // (loss, accuracy) after the latest epoch
   net->train();
   while (epoch < t.epochs && step < total_steps) {
     Rng rng = Rng::derive(t.seed, 0x65706f6368ULL + static_cast<std::uint64_t>(epoch));
@@ -314,6 +316,7 @@ TrainResult Trainer::run(bool resume) {
     ++epochs_this_run;
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const auto [val_loss, val_acc] = evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
+    last_val = {val_loss, val_acc};
     nlohmann::ordered_json line{{"epoch", epoch}, {"step", step},
                                 {"lr", lr_at(std::max<int64_t>(0, step - 1))},
                                 {"train_loss", loss_sum / std::max<int64_t>(1, seen)},
@@ -354,8 +357,11 @@ TrainResult Trainer::run(bool resume) {
   r.epochs = epoch;
   r.steps = step;
   std::tie(r.test_loss, r.test_accuracy) = evaluate(net, d.test_x, d.test_y, t.eval_batch_size);
+  // The last epoch of this process evaluated these weights already; a run resumed after
+  // its last epoch has not.
   if (d.val_x.size(0) > 0)
-    std::tie(r.val_loss, r.val_accuracy) = evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
+    std::tie(r.val_loss, r.val_accuracy) =
+        last_val ? *last_val : evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
   const auto cost = arch::compute_cost(arch_);
   r.params = nn::count_parameters(*net);
   r.flops = cost.total.flops;
