@@ -53,3 +53,11 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace concnas
+
+#include "concnas/common/hash.h"
+
+namespace concnas {
+
+std::uint64_t file_fnv1a(const std::string& path) { return Fnv1a().feed(read_file(path)).value(); }
+
+}  // namespace concnas

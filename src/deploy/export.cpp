@@ -8,6 +8,8 @@
 #include "concnas/arch/dot.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
+#include "concnas/common/hash.h"
+#include "concnas/config/architecture_yaml.h"
 
 namespace concnas::deploy {
 namespace fs = std::filesystem;
@@ -138,68 +140,32 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
 }
 
 std::uint64_t deployment_hash(const std::string& plan_text, nn::NetworkImpl& net) {
-  std::uint64_t h = 1469598103934665603ULL;
-  auto feed = [&](const void* data, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
-  };
-  feed(plan_text.data(), plan_text.size());
+  Fnv1a h;
+  h.feed(plan_text);
   for (const auto& p : net.named_parameters()) {
     const auto t = p.value().detach().contiguous().to(torch::kFloat);
-    feed(p.key().data(), p.key().size());
-    feed(t.data_ptr(), static_cast<std::size_t>(t.numel()) * sizeof(float));
+    h.feed(p.key()).feed(t.data_ptr(), static_cast<std::size_t>(t.numel()) * sizeof(float));
   }
   for (const auto& b : net.named_buffers()) {
     const auto t = b.value().detach().contiguous();
-    feed(b.key().data(), b.key().size());
-    feed(t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+    h.feed(b.key()).feed(t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
   }
-  return h;
+  return h.value();
 }
-
-namespace {
-
-std::string plan_yaml(const Plan& plan) {
-  std::string s = "format: concnas-plan\nversion: 1\n";
-  s += fmt::format("architecture: \"{}\"\nunits: {}\n", plan.architecture, plan.num_units);
-  s += fmt::format("bytes_per_image: {}\n", plan.bytes_per_image());
-  s += "parts: [";
-  for (std::size_t i = 0; i < plan.parts.size(); ++i) s += (i ? ", " : "") + std::to_string(plan.parts[i]);
-  s += "]\nunit_plans:\n";
-  for (int u = 0; u < plan.num_units; ++u) {
-    s += fmt::format("  - unit: {}\n    file: unit_{}.pt\n    vertices: [", u, u);
-    const auto& up = plan.units[u];
-    for (std::size_t i = 0; i < up.vertices.size(); ++i) s += (i ? ", " : "") + std::to_string(up.vertices[i]);
-    s += "]\n    receives:\n";
-    for (const auto& t : plan.transfers)
-      for (int to : t.to)
-        if (to == u)
-          s += fmt::format("      - {{vertex: {}, from: {}, name: v{}, shape: [{}, {}, {}], dtype: float32}}\n",
-                           t.vertex, t.from, t.vertex, t.shape.channels, t.shape.height, t.shape.width);
-    s += "    sends:\n";
-    for (const auto& t : plan.transfers)
-      if (t.from == u) {
-        std::string to;
-        for (std::size_t i = 0; i < t.to.size(); ++i) to += (i ? ", " : "") + std::to_string(t.to[i]);
-        s += fmt::format("      - {{vertex: {}, to: [{}], name: v{}, shape: [{}, {}, {}], dtype: float32}}\n",
-                         t.vertex, to, t.vertex, t.shape.channels, t.shape.height, t.shape.width);
-      }
-  }
-  return s;
-}
-
-}  // namespace
 
 std::uint64_t export_deployment(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan,
-                                const std::string& dir) {
+                                const std::string& dir, const InputSpec& input) {
+  std::string text = plan_yaml(arch, plan, input);  // checks the input spec before any file is written
   fs::create_directories(dir);
+  config::save_architecture(arch, dir + "/arch.yaml");
+  text += "unit_files:\n";
   for (int u = 0; u < plan.num_units; ++u) {
     auto m = unit_module(arch, net, plan, u);
     const std::string path = fmt::format("{}/unit_{}.pt", dir, u);
     m.save(path + ".tmp");
     fs::rename(path + ".tmp", path);
+    text += fmt::format("  - {{file: unit_{}.pt, fnv1a: \"{:016x}\"}}\n", u, file_fnv1a(path));
   }
-  const std::string text = plan_yaml(plan);
   const std::uint64_t hash = deployment_hash(text, net);
   write_file_atomic(dir + "/plan.yaml", text + fmt::format("hash: \"{:016x}\"\n", hash));
   arch::DotOptions dot;

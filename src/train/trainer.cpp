@@ -73,7 +73,12 @@ namespace {
 
 struct Data {
   torch::Tensor train_x, train_y, val_x, val_y, test_x, test_y;
+  std::vector<double> mean, std;  // the normalisation, from the training part
   bool flip = false;
+};
+
+struct Parts {
+  data::ImageSet train, val, test;
 };
 
 torch::Tensor to_tensor(const data::ImageSet& set, const std::vector<double>& mean,
@@ -92,7 +97,8 @@ torch::Tensor labels_of(const data::ImageSet& set) {
   return torch::tensor(std::vector<int64_t>(set.labels.begin(), set.labels.end()), torch::kLong);
 }
 
-Data load_data(const config::TrainConfig& c) {
+// The training part (subset applied), the validation part and the test set of a config.
+Parts load_parts(const config::TrainConfig& c) {
   const auto& d = c.data;
   data::ImageSet train, test;
   if (d.dataset == "synthetic") {
@@ -118,10 +124,16 @@ Data load_data(const config::TrainConfig& c) {
     train_idx.resize(d.train_subset);
     std::sort(train_idx.begin(), train_idx.end());
   }
-  const auto train_part = train.subset(train_idx);
-  const auto val_part = train.subset(val_idx);
+  return {train.subset(train_idx), train.subset(val_idx), std::move(test)};
+}
+
+Data load_data(const config::TrainConfig& c) {
+  const auto& d = c.data;
+  const auto [train_part, val_part, test] = load_parts(c);
   const auto [mean, std] = data::channel_stats(train_part);
   Data out;
+  out.mean = mean;
+  out.std = std;
   out.train_x = to_tensor(train_part, mean, std);
   out.train_y = labels_of(train_part);
   out.val_x = to_tensor(val_part, mean, std);
@@ -195,6 +207,10 @@ void truncate_metrics(const std::string& path, int epochs) {
 }
 
 }  // namespace
+
+std::pair<std::vector<double>, std::vector<double>> input_normalisation(const config::TrainConfig& config) {
+  return data::channel_stats(load_parts(config).train);
+}
 
 Trainer::Trainer(config::TrainConfig config, arch::Architecture arch, std::string run_dir)
     : config_(std::move(config)), arch_(std::move(arch)), dir_(std::move(run_dir)) {
@@ -373,7 +389,8 @@ TrainResult Trainer::run(bool resume) {
                               {"params", r.params}, {"flops", r.flops},
                               {"epochs", r.epochs}, {"steps", r.steps},
                               {"train_seconds", r.seconds}, {"images_per_s", r.images_per_s},
-                              {"threads", torch::get_num_threads()}};
+                              {"threads", torch::get_num_threads()},
+                              {"input_mean", d.mean}, {"input_std", d.std}};
   write_file_atomic(dir_ + "/eval.json", eval.dump(2) + "\n");
   return r;
 }

@@ -8,45 +8,16 @@
 #include "concnas/arch/cost.h"
 #include "concnas/common/rng.h"
 #include "concnas/partition/hypergraph.h"
+#include "support/deploy_network.h"
 #include "support/temp_dir.h"
 
 namespace concnas::deploy {
 namespace {
 
-// A 24-vertex DP network on 12x12 images with both aggregations' worth of structure:
-// scaling blocks, staged vertices, several sinks.
-arch::Architecture test_architecture(arch::Aggregation aggregation) {
-  arch::GenerateOptions o;
-  o.generator = "dp";
-  o.nodes = 24;
-  o.seed = 5;
-  o.network.input = {1, 12, 12};
-  o.network.stem_channels = 4;
-  o.network.channel_limit = 16;
-  o.network.min_resolution = 3;
-  o.network.aggregation = aggregation;
-  return arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
-}
+using testing::random_parts;
 
-// Random weights and batch-norm statistics, so that the comparison can fail.
-nn::Network randomised(const arch::Architecture& a) {
-  torch::manual_seed(11);
-  nn::Network net(a);
-  torch::NoGradGuard no_grad;
-  for (auto& p : net->parameters()) p.uniform_(-0.5, 0.5);
-  for (auto& b : net->named_buffers())
-    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
-    else if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.3, 0.3);
-  net->eval();
-  return net;
-}
-
-std::vector<int> random_parts(const arch::Architecture& a, int units, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int> parts(a.dag.num_vertices(), 0);
-  for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = static_cast<int>(rng.below(units));
-  return parts;
-}
+arch::Architecture test_architecture(arch::Aggregation aggregation) { return testing::deploy_architecture(aggregation); }
+nn::Network randomised(const arch::Architecture& a) { return testing::randomised_network(a); }
 
 class ADeployment : public testing::TempDirTest {};
 

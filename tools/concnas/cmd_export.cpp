@@ -3,7 +3,14 @@
 #include <cstdio>
 #include <memory>
 
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
+#include "concnas/common/atomic_file.h"
+#include "concnas/config/train_config.h"
+#include "concnas/train/trainer.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/deploy/export.h"
@@ -11,6 +18,7 @@
 
 namespace concnas::cli {
 namespace {
+namespace fs = std::filesystem;
 
 struct ExportArgs {
   std::string arch;
@@ -19,8 +27,40 @@ struct ExportArgs {
   std::string partitioner = "metis";
   double epsilon = 0;  // 0: the best of the default balance bounds
   std::uint64_t seed = 0;
+  std::vector<double> mean;
+  std::vector<double> std;
   std::string out;
 };
+
+// The normalisation the weights were trained with: --mean/--std, else eval.json beside
+// the weights (written by concnas train), else that run's config.yaml (read again).
+deploy::InputSpec input_spec(const ExportArgs& a) {
+  deploy::InputSpec in;
+  if (!a.mean.empty() || !a.std.empty()) {
+    CONCNAS_CHECK(!a.mean.empty() && !a.std.empty(), "give both --mean and --std, or neither");
+    in.mean = a.mean;
+    in.std = a.std;
+    return in;
+  }
+  const fs::path run = fs::path(a.weights).parent_path();
+  const fs::path eval = run / "eval.json";
+  if (fs::exists(eval)) {
+    const auto j = nlohmann::json::parse(read_file(eval.string()), nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("input_mean") && j.contains("input_std")) {
+      in.mean = j["input_mean"].get<std::vector<double>>();
+      in.std = j["input_std"].get<std::vector<double>>();
+      return in;
+    }
+  }
+  const fs::path config = run / "config.yaml";
+  if (fs::exists(config)) {
+    std::tie(in.mean, in.std) = train::input_normalisation(config::load_train_config(config.string(), {}));
+    return in;
+  }
+  throw InvalidArgument(fmt::format("cannot tell how the input was normalised in training: {} has no eval.json or "
+                                    "config.yaml; give --mean and --std (per channel, pixels scaled to [0, 1])",
+                                    run.empty() ? "." : run.string()));
+}
 
 void run_export(const ExportArgs& a) {
   const auto architecture = config::load_architecture(a.arch);
@@ -39,8 +79,9 @@ void run_export(const ExportArgs& a) {
   if (a.epsilon > 0) o.epsilons = {a.epsilon};
   const auto score = partition::score_architecture(architecture, o, partition::builtin_partitioners());
   const auto& best = score.best();
+  const auto input = input_spec(a);
   const auto plan = deploy::make_plan(architecture, best.parts, a.units);
-  const auto hash = deploy::export_deployment(architecture, *net, plan, a.out);
+  const auto hash = deploy::export_deployment(architecture, *net, plan, a.out, input);
   std::printf("exported %s for %d units (epsilon %.2f, CS %.3f, %lld bytes per image between units, "
               "predicted %.3f ms) -> %s (unit_0..%d.pt, plan.yaml hash %016llx, parts.dot)\n",
               architecture.name.c_str(), a.units, best.epsilon, best.metrics.cs,
@@ -59,6 +100,10 @@ Action add_export_command(CLI::App& app) {
   cmd->add_option("--partitioner", args->partitioner, "metis, metis-unrefined, components, single or exact");
   cmd->add_option("--epsilon", args->epsilon, "balance bound (default: the best of 1.03, 1.1, 1.3)");
   cmd->add_option("--seed", args->seed, "partitioner seed");
+  cmd->add_option("--mean", args->mean, "input normalisation mean per channel (default: from the training run)")
+      ->delimiter(',');
+  cmd->add_option("--std", args->std, "input normalisation std per channel (default: from the training run)")
+      ->delimiter(',');
   cmd->add_option("--out,-o", args->out, "output folder")->required();
   return [args] { run_export(*args); };
 }

@@ -33,10 +33,11 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
 /// the handshake.
 std::uint64_t deployment_hash(const std::string& plan_text, nn::NetworkImpl& net);
 
-/// Writes unit_0.pt .. unit_{N-1}.pt, plan.yaml and parts.dot into `dir` (created);
-/// returns the hash recorded in plan.yaml.
+/// Writes unit_0.pt .. unit_{N-1}.pt, arch.yaml, plan.yaml (with `input`, the
+/// normalisation the network was trained with, and every file's checksum) and parts.dot
+/// into `dir` (created); returns the hash recorded in plan.yaml.
 std::uint64_t export_deployment(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan,
-                                const std::string& dir);
+                                const std::string& dir, const InputSpec& input = {});
 
 /// Runs an exported deployment in one process, vertex by vertex in topological order,
 /// handing tensors between the unit modules as the network would carry them.

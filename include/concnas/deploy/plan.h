@@ -48,4 +48,38 @@ struct Plan {
 /// [0, units) or does not put the input and output vertices on unit 0.
 Plan make_plan(const arch::Architecture& arch, const std::vector<int>& parts, int units);
 
+/// How unit 0 turns image bytes into the network's input, as in training:
+/// x[c] = (byte / 255 - mean[c]) / std[c]. Empty mean and std: mean 0, std 1.
+struct InputSpec {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
+/// A deployment folder as `concnas export` writes it and `concnas run` reads it:
+/// `plan.yaml`, `arch.yaml` and `unit_K.pt` for every unit.
+struct Deployment {
+  std::string dir;
+  arch::Architecture arch;
+  Plan plan;
+  InputSpec input;                           ///< one mean and std per input channel
+  std::vector<std::uint64_t> unit_checksums; ///< FNV-1a of each unit_K.pt
+  std::uint64_t weights_hash = 0;            ///< plan.yaml's `hash` (plan and weights)
+  /// FNV-1a of plan.yaml's bytes: equal on two workers only when they run the same plan,
+  /// architecture and weights. Workers compare it at the handshake.
+  std::uint64_t identity = 0;
+};
+
+/// plan.yaml's text up to (not including) the unit checksums and the hash.
+std::string plan_yaml(const arch::Architecture& arch, const Plan& plan, const InputSpec& input);
+
+/// Reads and checks `dir`/plan.yaml and the architecture it names: a plan whose unit
+/// lists do not follow from its `parts`, or whose architecture file's checksum differs,
+/// is a `ParseError` naming plan.yaml and the line. Unit files are checked by
+/// `check_unit_file` (a worker needs only its own).
+Deployment read_deployment(const std::string& dir);
+
+/// Throws `Error` when `dir`/unit_`unit`.pt is missing or is not the file the plan was
+/// exported with (another export's weights).
+void check_unit_file(const Deployment& d, int unit);
+
 }  // namespace concnas::deploy

@@ -67,6 +67,10 @@ void configure_cpu_runtime(int threads);
 /// Image shape and class count of the config's data set (without reading it).
 std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config);
 
+/// The per-channel (mean, std) a config's training normalises its images with: those of
+/// its training part, scaled to [0, 1]. Reads the data set.
+std::pair<std::vector<double>, std::vector<double>> input_normalisation(const config::TrainConfig& config);
+
 /// The architecture a config asks for: its file, its generator settings, or the chain
 /// baseline; `network` input shape and classes come from the data set.
 arch::Architecture architecture_from_config(const config::TrainConfig& config,
