@@ -1,6 +1,11 @@
 // Runs the concnas binary as a user would and checks outputs, exit codes and messages.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "concnas/data/image_set.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -366,6 +372,89 @@ TEST_F(TheCli, ExportsATrainedNetworkPerUnit) {
                       path("bad"),
                   "cannot load weights", 1);
   EXPECT_FALSE(fs::exists(path("bad")));
+}
+
+// A trained tiny network exported for `units` into deploy/, and the test set it was
+// evaluated on written as IDX files into data/ (the synthetic set concnas train made).
+class TheRunCommand : public TheCli {
+ protected:
+  void SetUp() override {
+    TheCli::SetUp();
+    write("c.yaml", "train:\n  epochs: 1\n");
+    ASSERT_EQ(run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " + path("run")).code, 0);
+    const auto test = concnas::data::make_synthetic(128, 1, 16, 16, 4, /*train.seed + 1=*/1);
+    concnas::data::write_mnist_format(test, test, path("data"), false);
+  }
+  void export_units(int units) {
+    const auto r = run("export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt") +
+                       " --units " + std::to_string(units) + " -o " + path("deploy"));
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  std::string input() const {
+    return " --input " + path("data/t10k-images-idx3-ubyte") + " --labels " + path("data/t10k-labels-idx1-ubyte");
+  }
+  static int free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+  }
+};
+
+TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
+  const double trained = nlohmann::json::parse(slurp(path("run/eval.json")))["test_accuracy"].get<double>();
+  export_units(3);
+  const auto r = run("run --plan " + path("deploy") + " --local --all --batch 16 --check" + input() + " --json " +
+                     path("r.json") + " --logits " + path("logits.csv"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 units, batch 16"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(slurp(path("r.json")));
+  EXPECT_EQ(j["units"], 3);
+  EXPECT_EQ(j["images"], 128);
+  EXPECT_LT(j["max_abs_diff"].get<double>(), 1e-4);
+  // The normalisation recorded at export is the training one: the same accuracy.
+  EXPECT_NEAR(j["accuracy"].get<double>(), trained, 1e-9);
+  EXPECT_GT(j["latency_ms"]["p95"].get<double>(), 0);
+  const auto csv = slurp(path("logits.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 129);
+  EXPECT_EQ(csv.rfind("image,label,logit0,logit1,logit2,logit3\n", 0), 0u);
+}
+
+TEST_F(TheRunCommand, StopsTheOtherWorkerWhenOneIsKilled) {
+  export_units(2);
+  const std::string plan = " --plan " + path("deploy") + " --world 2 --timeout 20 --master 127.0.0.1:" +
+                           std::to_string(free_port());
+  const std::string script = "CLI=" + std::string(CONCNAS_CLI) + "; $CLI run" + plan + " --rank 1 2>" +
+                             path("r1.err") + " & p1=$!; $CLI run" + plan + " --rank 0 --runs 100000000" + input() +
+                             " >" + path("r0.out") + " 2>" + path("r0.err") + " & p0=$!; sleep 3; kill -9 $p1; " +
+                             "wait $p0; echo $? >" + path("code0");
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(slurp(path("code0")), "1\n");
+  const auto err = slurp(path("r0.err"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("concnas: error: worker 0:"), std::string::npos) << err;
+  EXPECT_NE(err.find("worker 1"), std::string::npos) << err;
+  EXPECT_LT(took, 3 + 15.0) << "worker 0 took too long to notice";  // a dropped connection is seen at once
+}
+
+TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
+  export_units(2);
+  expect_rejected("run --plan " + path("deploy") + " --rank 0 --world 3 --master 127.0.0.1:1234" + input(),
+                  "--world 3 does not match");
+  expect_rejected("run --plan " + path("nowhere") + " --local", "nowhere/plan.yaml does not exist", 1);
+  expect_rejected("run --plan " + path("deploy") + " --local --master 127.0.0.1:1", "excludes", 2);
+  auto text = slurp(path("deploy/plan.yaml"));
+  text.replace(text.find("units: 2"), 8, "units: two");
+  write("deploy/plan.yaml", text);
+  expect_rejected("run --plan " + path("deploy") + " --local" + input(), "plan.yaml:6: 'units' must be an integer",
+                  1);
 }
 
 }  // namespace

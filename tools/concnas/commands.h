@@ -16,5 +16,6 @@ Action add_score_command(CLI::App& app);
 Action add_train_command(CLI::App& app);
 Action add_search_command(CLI::App& app);
 Action add_export_command(CLI::App& app);
+Action add_run_command(CLI::App& app);
 
 }  // namespace concnas::cli

@@ -40,13 +40,14 @@ int main(int argc, char** argv) {
   const auto train = concnas::cli::add_train_command(app);
   const auto search = concnas::cli::add_search_command(app);
   const auto export_ = concnas::cli::add_export_command(app);
+  const auto run = concnas::cli::add_run_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known)
       return error_line(kExitUsage, std::string("unknown command '") + argv[1] +
-                                        "' (known: generate, info, score, train, search, export; see --help)");
+                                        "' (known: generate, info, score, train, search, export, run; see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) train();
     if (app.got_subcommand("search")) search();
     if (app.got_subcommand("export")) export_();
+    if (app.got_subcommand("run")) run();
   } catch (const concnas::search::Interrupted& e) {
     return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {

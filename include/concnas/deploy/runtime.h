@@ -1,0 +1,136 @@
+#pragma once
+/// \file
+/// The model-parallel runtime: one worker process per unit of an exported deployment,
+/// joined through LibTorch's c10d (a TCPStore for rendezvous, a Gloo process group for the
+/// tensors). design.md §6.
+///
+///     auto d = concnas::deploy::read_deployment("deploy/");
+///     concnas::deploy::WorkerOptions o;
+///     o.rank = rank; o.world = d.plan.num_units; o.master = {"10.0.0.1", 29500};
+///     concnas::deploy::Worker w(d, o);      // loads its unit, joins, checks the others
+///     if (rank == 0) { auto logits = w.infer(images); w.finish(); } else { w.serve(); }
+///
+/// Every unit runs its vertices in topological order; a vertex output needed elsewhere is
+/// sent as soon as it is computed (the send is asynchronous: the unit keeps computing),
+/// and receives are posted at the start of an inference. Unit 0 starts each inference by
+/// telling the others the batch size, runs the stem and, at the end, the head.
+///
+/// Faults: a peer that is not there within `timeout` (at the rendezvous, the handshake or
+/// any receive), or whose connection drops, makes `Worker` throw `RuntimeFault` naming the
+/// peer; a peer running another deployment is refused at the handshake.
+
+#include <torch/script.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "concnas/common/error.h"
+#include "concnas/data/image_set.h"
+#include "concnas/deploy/plan.h"
+
+namespace concnas::deploy {
+
+/// A peer failed, never came, or runs another deployment.
+class RuntimeFault : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  int port = 29500;
+};
+
+/// "HOST:PORT" -> Endpoint; throws `InvalidArgument` naming `flag` otherwise.
+Endpoint parse_endpoint(const std::string& text, const std::string& flag);
+
+struct WorkerOptions {
+  int rank = 0;
+  int world = 1;
+  Endpoint master;
+  /// Rank 0 serves the TCPStore at `master` unless someone else does (`concnas run
+  /// --local` serves it from the launcher).
+  bool serve_store = true;
+  /// Address Gloo listens on; empty: the local address that routes to the master.
+  std::string bind;
+  std::chrono::milliseconds timeout{30000};
+  int threads = 1;     ///< intra-op threads of this worker
+  bool fp16 = false;   ///< send activations as float16 (halves the traffic)
+};
+
+/// A TCPStore server for workers that do not host it themselves.
+class StoreServer {
+ public:
+  /// Listens on `host`:`port` (0: any free port).
+  StoreServer(const std::string& host, int port, std::chrono::milliseconds timeout);
+  ~StoreServer();
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Worker {
+ public:
+  /// Loads this rank's unit (checking its checksum), joins the rendezvous and checks that
+  /// every peer runs the same deployment; throws `RuntimeFault` when one does not, or does
+  /// not come within the timeout.
+  Worker(const Deployment& deployment, const WorkerOptions& options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Rank 0: one inference of normalised images (N x C x H x W) across all units.
+  torch::Tensor infer(const torch::Tensor& images);
+  /// Rank 0: tells the other workers that no inference follows.
+  void finish();
+  /// Ranks > 0: runs inferences as rank 0 starts them until it calls `finish`.
+  /// Returns the number of inferences served.
+  std::int64_t serve();
+
+  int rank() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The images a deployment is fed, normalised as in training.
+torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::size_t first, std::size_t count);
+
+struct BenchmarkOptions {
+  int runs = 200;       ///< timed inferences (ignored with `all`)
+  int warmup = 10;      ///< untimed inferences first
+  int batch = 1;        ///< images per inference
+  bool all = false;     ///< every image of the set once, in batches
+  bool check = false;   ///< compare every output with the single-process execution
+  bool labelled = true; ///< the set's labels are real (accuracy is reported)
+  std::string logits_csv;  ///< when set, every output row (image index, label, logits)
+};
+
+struct BenchmarkReport {
+  int units = 1;
+  int batch = 1;
+  bool fp16 = false;
+  std::int64_t inferences = 0;
+  std::int64_t images = 0;
+  double p50_ms = 0, p95_ms = 0, mean_ms = 0, min_ms = 0;
+  double images_per_s = 0;
+  std::int64_t bytes_per_image = 0;   ///< sent between units per image (the plan's, halved by fp16)
+  std::optional<double> accuracy;     ///< over the images run, when the set has labels
+  std::optional<double> max_abs_diff; ///< against the single-process execution (`check`)
+  std::string to_json() const;
+  std::string to_text() const;
+};
+
+/// Rank 0: runs the images of `set` through the deployment, timing each inference, then
+/// calls `finish`. Needs every unit file locally when `check` is set.
+BenchmarkReport run_benchmark(Worker& worker, const Deployment& deployment, const data::ImageSet& set,
+                              const BenchmarkOptions& options, bool fp16);
+
+}  // namespace concnas::deploy

@@ -1,0 +1,433 @@
+#include "concnas/deploy/runtime.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+// c10d declares its Gloo process group only under this macro (Debian builds it in).
+#define USE_C10D_GLOO 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "concnas/common/atomic_file.h"
+#include "concnas/deploy/export.h"
+
+namespace concnas::deploy {
+namespace {
+
+constexpr int kHeaderTag = 0;
+int tag_of(int vertex) { return vertex + 1; }
+
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+// The local IPv4 address the kernel would use to reach `host` (no packet is sent).
+std::string address_towards(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), "9", &hints, &found) != 0 || found == nullptr)
+    throw InvalidArgument(fmt::format("cannot resolve the master host '{}'", host));
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  std::string out;
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    char text[INET_ADDRSTRLEN] = {};
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+        inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text)) != nullptr)
+      out = text;
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  if (out.empty()) throw InvalidArgument(fmt::format("no route to the master host '{}'", host));
+  return out;
+}
+
+c10d::TCPStoreOptions store_options(int port, bool server, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions o;
+  o.port = static_cast<std::uint16_t>(port);
+  o.isServer = server;
+  o.waitWorkers = false;
+  o.timeout = timeout;
+  return o;
+}
+
+std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+Endpoint parse_endpoint(const std::string& text, const std::string& flag) {
+  const auto colon = text.rfind(':');
+  Endpoint e;
+  if (colon != std::string::npos && colon > 0) {
+    e.host = text.substr(0, colon);
+    const std::string port = text.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) {
+      e.port = std::stoi(port);
+      if (e.port >= 1 && e.port <= 65535) return e;
+    }
+  }
+  throw InvalidArgument(fmt::format("{}: '{}' is not HOST:PORT with a port in 1..65535", flag, text));
+}
+
+struct StoreServer::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+StoreServer::StoreServer(const std::string& host, int port, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  try {
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(host, store_options(port, true, timeout));
+  } catch (const std::exception& e) {
+    throw RuntimeFault(fmt::format("cannot serve the rendezvous on {}:{}: {}", host, port, first_line(e.what())));
+  }
+}
+StoreServer::~StoreServer() = default;
+int StoreServer::port() const { return impl_->store->getPort(); }
+
+struct Worker::Impl {
+  Deployment d;
+  WorkerOptions o;
+  torch::jit::Module unit;
+  std::map<int, torch::jit::Method> methods;  // v<id> of this unit's vertices
+  std::map<int, const Transfer*> sent;        // transfers this unit sends, by vertex
+  std::map<int, const Transfer*> received;    // transfers this unit receives, by vertex
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+
+  [[noreturn]] void fault(const std::string& what) const {
+    throw RuntimeFault(fmt::format("worker {}: {}", o.rank, what));
+  }
+
+  void wait(c10d::Work& work, const std::string& what, int peer) const {
+    try {
+      if (!work.wait(o.timeout)) fault(fmt::format("{} (worker {}) did not complete within {} s", what, peer,
+                                                   seconds(o.timeout)));
+    } catch (const RuntimeFault&) {
+      throw;
+    } catch (const std::exception& e) {
+      fault(fmt::format("{} (worker {}) failed: {} (did worker {} stop?)", what, peer, first_line(e.what()), peer));
+    }
+  }
+
+  // Posting a send or receive fails at once when the peer's connection is gone.
+  c10::intrusive_ptr<c10d::Work> post(bool send, std::vector<torch::Tensor>& t, int peer, int tag,
+                                      const std::string& what) {
+    try {
+      return send ? pg->send(t, peer, tag) : pg->recv(t, peer, tag);
+    } catch (const std::exception& e) {
+      fault(fmt::format("{} (worker {}) failed: {} (did worker {} stop?)", what, peer, first_line(e.what()), peer));
+    }
+  }
+
+  void join() {
+    const std::string where = fmt::format("{}:{}", o.master.host, o.master.port);
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(o.master.host,
+                                                   store_options(o.master.port, o.rank == 0 && o.serve_store, o.timeout));
+    } catch (const std::exception& e) {
+      fault(fmt::format("cannot reach the rendezvous at {} within {} s: {}", where, seconds(o.timeout),
+                        first_line(e.what())));
+    }
+    // Handshake: every worker publishes what it runs and checks every other worker's.
+    const std::string mine = fmt::format("{:016x} units {}", d.identity, o.world);
+    try {
+      if (store->add(fmt::format("concnas/rank{}", o.rank), 1) != 1)
+        fault(fmt::format("another worker has already joined {} as rank {}", where, o.rank));
+      store->set(fmt::format("concnas/identity{}", o.rank), bytes_of(mine));
+    } catch (const RuntimeFault&) {
+      throw;
+    } catch (const std::exception& e) {
+      fault(fmt::format("rendezvous at {} failed: {}", where, first_line(e.what())));
+    }
+    for (int r = 0; r < o.world; ++r) {
+      if (r == o.rank) continue;
+      const std::string key = fmt::format("concnas/identity{}", r);
+      std::vector<std::uint8_t> theirs;
+      try {
+        store->wait({key}, o.timeout);
+        theirs = store->get(key);
+      } catch (const std::exception&) {
+        fault(fmt::format("worker {} did not join the rendezvous at {} within {} s", r, where, seconds(o.timeout)));
+      }
+      if (std::string(theirs.begin(), theirs.end()) != mine)
+        fault(fmt::format("worker {} runs another deployment (plan {} there, {} here): refused at the handshake", r,
+                          std::string(theirs.begin(), theirs.end()), mine));
+    }
+    auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
+    const std::string bind = o.bind.empty() ? address_towards(o.master.host) : o.bind;
+    try {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(bind));
+      pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", store),
+                                                       o.rank, o.world, options);
+    } catch (const std::exception& e) {
+      fault(fmt::format("cannot connect to the other workers from {}: {}", bind, first_line(e.what())));
+    }
+  }
+
+  // One inference on this unit; rank 0 passes the images and gets the logits.
+  void run(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
+    c10::InferenceMode inference;
+    const auto& dag = d.arch.dag;
+    const auto wire = o.fp16 ? torch::kHalf : torch::kFloat;
+    std::vector<torch::Tensor> out(dag.num_vertices());
+    std::map<int, std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>> incoming;
+    for (const auto& [v, t] : received) {
+      std::vector<torch::Tensor> buf{torch::empty({batch, t->shape.channels, t->shape.height, t->shape.width}, wire)};
+      incoming[v] = {buf[0], post(false, buf, t->from, tag_of(v), fmt::format("receiving v{}", v))};
+    }
+    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
+    auto input = [&](int v) -> const torch::Tensor& {
+      if (!out[v].defined()) {
+        auto& [buf, work] = incoming.at(v);
+        wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
+        out[v] = o.fp16 ? buf.to(torch::kFloat) : buf;
+      }
+      return out[v];
+    };
+    auto publish = [&](int v) {
+      const auto it = sent.find(v);
+      if (it == sent.end()) return;
+      std::vector<torch::Tensor> t{out[v].to(wire).contiguous()};
+      for (int to : it->second->to) sends.emplace_back(post(true, t, to, tag_of(v), fmt::format("sending v{}", v)), to);
+    };
+    if (o.rank == 0) {
+      out[dag.input()] = unit.get_method("stem")({*images}).toTensor();
+      publish(dag.input());
+    }
+    for (int v : d.plan.units[o.rank].vertices) {
+      c10::List<torch::Tensor> xs;
+      for (int p : d.arch.vertices[v].inputs) xs.push_back(input(p));
+      out[v] = methods.at(v)({xs}).toTensor();
+      publish(v);
+    }
+    if (o.rank == 0) {
+      c10::List<torch::Tensor> sinks;
+      for (int s : d.arch.output.inputs) sinks.push_back(input(s));
+      *logits = unit.get_method("head")({sinks}).toTensor();
+    }
+    for (auto& [work, to] : sends) wait(*work, "sending", to);
+  }
+
+  void send_header(std::int64_t batch) {
+    std::vector<torch::Tensor> header{torch::tensor({batch}, torch::kLong)};
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (int r = 1; r < o.world; ++r) works.push_back(post(true, header, r, kHeaderTag, "starting an inference"));
+    for (int r = 1; r < o.world; ++r) wait(*works[r - 1], "starting an inference", r);
+  }
+};
+
+Worker::Worker(const Deployment& deployment, const WorkerOptions& options) : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.d = deployment;
+  m.o = options;
+  CONCNAS_CHECK(options.world == deployment.plan.num_units,
+                "--world {} does not match {}/plan.yaml, which has {} units", options.world, deployment.dir,
+                deployment.plan.num_units);
+  CONCNAS_CHECK(options.rank >= 0 && options.rank < options.world, "--rank {} outside 0..{}", options.rank,
+                options.world - 1);
+  CONCNAS_CHECK(options.threads >= 1, "--threads must be at least 1, got {}", options.threads);
+  CONCNAS_CHECK(options.timeout.count() > 0, "the timeout must be positive");
+  check_unit_file(deployment, options.rank);
+  const std::string path = fmt::format("{}/unit_{}.pt", deployment.dir, options.rank);
+  try {
+    m.unit = torch::jit::load(path);
+  } catch (const c10::Error& e) {
+    throw IoError(fmt::format("cannot load {}: {}", path, first_line(e.what())));
+  }
+  m.unit.eval();
+  for (int v : deployment.plan.units[options.rank].vertices)
+    m.methods.emplace(v, m.unit.get_method(fmt::format("v{}", v)));
+  for (const auto& t : m.d.plan.transfers) {
+    if (t.from == options.rank) m.sent[t.vertex] = &t;
+    if (std::find(t.to.begin(), t.to.end(), options.rank) != t.to.end()) m.received[t.vertex] = &t;
+  }
+  torch::set_num_threads(options.threads);
+  if (options.world > 1) m.join();
+}
+
+Worker::~Worker() {
+  // A process group whose peer vanished can block in its destructor; the process is
+  // about to report the fault and exit, so leave it to the operating system.
+  if (impl_ && impl_->pg && std::uncaught_exceptions() > 0) impl_->pg.release();
+}
+
+int Worker::rank() const { return impl_->o.rank; }
+
+torch::Tensor Worker::infer(const torch::Tensor& images) {
+  auto& m = *impl_;
+  CONCNAS_CHECK(m.o.rank == 0, "only worker 0 starts inferences");
+  const auto& in = m.d.arch.network.input;
+  CONCNAS_CHECK(images.dim() == 4 && images.size(0) >= 1 && images.size(1) == in.channels &&
+                    images.size(2) == in.height && images.size(3) == in.width,
+                "images must be N x {} x {} x {}, got {}", in.channels, in.height, in.width, images.sizes());
+  if (m.o.world > 1) m.send_header(images.size(0));
+  torch::Tensor logits;
+  m.run(images.size(0), &images, &logits);
+  return logits;
+}
+
+void Worker::finish() {
+  auto& m = *impl_;
+  if (m.o.rank == 0 && m.o.world > 1) m.send_header(0);
+}
+
+std::int64_t Worker::serve() {
+  auto& m = *impl_;
+  CONCNAS_CHECK(m.o.rank > 0, "worker 0 starts inferences; it does not serve");
+  std::int64_t served = 0;
+  for (;;) {
+    std::vector<torch::Tensor> header{torch::empty({1}, torch::kLong)};
+    auto work = m.post(false, header, 0, kHeaderTag, "waiting for the next inference");
+    m.wait(*work, "waiting for the next inference", 0);
+    const std::int64_t batch = header[0].item<std::int64_t>();
+    if (batch == 0) return served;
+    m.run(batch, nullptr, nullptr);
+    ++served;
+  }
+}
+
+torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::size_t first, std::size_t count) {
+  CONCNAS_CHECK(first + count <= set.size(), "images {}..{} outside the {} of the set", first, first + count,
+                set.size());
+  const int c = set.channels;
+  auto x = torch::from_blob(const_cast<std::uint8_t*>(set.image(first)),
+                            {static_cast<std::int64_t>(count), c, set.height, set.width}, torch::kUInt8)
+               .to(torch::kFloat)
+               .div_(255.0);
+  std::vector<float> mean(c, 0.0F), std(c, 1.0F);
+  for (int i = 0; i < c && i < static_cast<int>(input.mean.size()); ++i) mean[i] = static_cast<float>(input.mean[i]);
+  for (int i = 0; i < c && i < static_cast<int>(input.std.size()); ++i) std[i] = static_cast<float>(input.std[i]);
+  return x.sub_(torch::tensor(mean).view({1, c, 1, 1})).div_(torch::tensor(std).view({1, c, 1, 1}));
+}
+
+BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::ImageSet& set,
+                              const BenchmarkOptions& options, bool fp16) {
+  const auto& in = d.arch.network.input;
+  CONCNAS_CHECK(set.channels == in.channels && set.height == in.height && set.width == in.width,
+                "the input images are {}x{}x{}; architecture '{}' takes {}x{}x{}", set.channels, set.height,
+                set.width, d.arch.name, in.channels, in.height, in.width);
+  CONCNAS_CHECK(set.size() >= 1, "the input set has no images");
+  CONCNAS_CHECK(options.batch >= 1 && static_cast<std::size_t>(options.batch) <= set.size(),
+                "--batch {} must be in 1..{} (the images in the set)", options.batch, set.size());
+  CONCNAS_CHECK(options.all || options.runs >= 1, "--runs must be at least 1");
+  CONCNAS_CHECK(options.warmup >= 0, "--warmup must be at least 0");
+  const std::size_t batch = static_cast<std::size_t>(options.batch);
+  const std::int64_t runs = options.all ? static_cast<std::int64_t>((set.size() + batch - 1) / batch) : options.runs;
+  std::optional<LocalExecutor> reference;
+  if (options.check) reference.emplace(d.arch, d.plan, d.dir);
+  std::ofstream csv;
+  const std::string csv_tmp = options.logits_csv + ".tmp";
+  if (!options.logits_csv.empty()) {
+    csv.open(csv_tmp);
+    if (!csv) throw IoError("cannot write " + csv_tmp);
+    csv << "image,label";
+    for (int k = 0; k < d.arch.network.classes; ++k) csv << ",logit" << k;
+    csv << "\n";
+  }
+  auto slice = [&](std::int64_t i) {
+    std::size_t first = (static_cast<std::size_t>(i) * batch) % set.size();
+    std::size_t count = std::min(batch, set.size() - first);
+    return std::pair{first, count};
+  };
+  for (int i = 0; i < options.warmup; ++i) {
+    const auto [first, count] = slice(i);
+    worker.infer(normalise(set, d.input, first, count));
+  }
+  BenchmarkReport r;
+  r.units = d.plan.num_units;
+  r.batch = options.batch;
+  r.fp16 = fp16;
+  r.bytes_per_image = fp16 ? d.plan.bytes_per_image() / 2 : d.plan.bytes_per_image();
+  std::vector<double> ms;
+  std::int64_t correct = 0;
+  double max_diff = 0;
+  double busy_s = 0;
+  for (std::int64_t i = 0; i < runs; ++i) {
+    const auto [first, count] = slice(i);
+    const auto x = normalise(set, d.input, first, count);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto logits = worker.infer(x);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    busy_s += s;
+    ms.push_back(s * 1e3);
+    r.images += static_cast<std::int64_t>(count);
+    const auto predicted = logits.argmax(1);
+    for (std::size_t k = 0; k < count; ++k)
+      correct += predicted[static_cast<std::int64_t>(k)].item<std::int64_t>() == set.labels[first + k];
+    if (reference) max_diff = std::max(max_diff, (logits - reference->forward(x)).abs().max().item<double>());
+    if (csv.is_open()) {
+      const auto rows = logits.contiguous();
+      const float* p = rows.data_ptr<float>();
+      for (std::size_t k = 0; k < count; ++k) {
+        csv << first + k << "," << static_cast<int>(set.labels[first + k]);
+        for (int c = 0; c < d.arch.network.classes; ++c)
+          csv << "," << fmt::format("{:.9g}", p[k * d.arch.network.classes + c]);
+        csv << "\n";
+      }
+    }
+  }
+  worker.finish();
+  if (csv.is_open()) {
+    csv.close();
+    if (!csv) throw IoError("cannot write " + csv_tmp);
+    std::rename(csv_tmp.c_str(), options.logits_csv.c_str());
+  }
+  r.inferences = runs;
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  auto quantile = [&](double q) {
+    const auto at = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size()))) - 1;
+    return sorted[std::min(at, sorted.size() - 1)];
+  };
+  r.p50_ms = quantile(0.5);
+  r.p95_ms = quantile(0.95);
+  r.min_ms = sorted.front();
+  double total = 0;
+  for (double v : ms) total += v;
+  r.mean_ms = total / static_cast<double>(ms.size());
+  r.images_per_s = busy_s > 0 ? static_cast<double>(r.images) / busy_s : 0;
+  if (options.labelled) r.accuracy = static_cast<double>(correct) / static_cast<double>(r.images);
+  if (reference) r.max_abs_diff = max_diff;
+  return r;
+}
+
+std::string BenchmarkReport::to_json() const {
+  nlohmann::ordered_json j{{"units", units},
+                           {"batch", batch},
+                           {"fp16", fp16},
+                           {"inferences", inferences},
+                           {"images", images},
+                           {"latency_ms", {{"p50", p50_ms}, {"p95", p95_ms}, {"mean", mean_ms}, {"min", min_ms}}},
+                           {"images_per_s", images_per_s},
+                           {"bytes_per_image", bytes_per_image}};
+  j["accuracy"] = accuracy ? nlohmann::ordered_json(*accuracy) : nlohmann::ordered_json();
+  j["max_abs_diff"] = max_abs_diff ? nlohmann::ordered_json(*max_abs_diff) : nlohmann::ordered_json();
+  return j.dump(2) + "\n";
+}
+
+std::string BenchmarkReport::to_text() const {
+  std::string s = fmt::format("{} unit{}, batch {}{}: {} inferences, latency p50 {:.3f} ms, p95 {:.3f} ms, "
+                              "{:.1f} images/s, {} bytes per image between units",
+                              units, units == 1 ? "" : "s", batch, fp16 ? ", fp16 activations" : "", inferences,
+                              p50_ms, p95_ms, images_per_s, bytes_per_image);
+  if (accuracy) s += fmt::format(", accuracy {:.2f}%", *accuracy * 100);
+  if (max_abs_diff) s += fmt::format(", max |logit - single process| {:.2e}", *max_abs_diff);
+  return s + "\n";
+}
+
+}  // namespace concnas::deploy

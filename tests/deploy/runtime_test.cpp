@@ -1,0 +1,199 @@
+// The runtime's workers in threads of one process, talking through a real TCPStore and
+// Gloo over loopback. Workers as separate processes are tested through the CLI.
+#include "concnas/deploy/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "concnas/common/atomic_file.h"
+#include "concnas/deploy/export.h"
+#include "support/deploy_network.h"
+#include "support/temp_dir.h"
+
+namespace concnas::deploy {
+namespace {
+
+using std::chrono::milliseconds;
+
+class ARuntime : public testing::TempDirTest {
+ protected:
+  // Exports `net` split over `units` into `name` and reads it back.
+  Deployment exported(const arch::Architecture& a, nn::NetworkImpl& net, int units, const std::string& name) {
+    const auto plan = make_plan(a, testing::random_parts(a, units, 30 + units), units);
+    export_deployment(a, net, plan, path(name), InputSpec{{0.25}, {0.5}});
+    return read_deployment(path(name));
+  }
+
+  static WorkerOptions options(int rank, int world, int port, milliseconds timeout = milliseconds(20000)) {
+    WorkerOptions o;
+    o.rank = rank;
+    o.world = world;
+    o.master = {"127.0.0.1", port};
+    o.serve_store = false;
+    o.timeout = timeout;
+    return o;
+  }
+
+  // Workers 1..N-1 serving in threads; rank 0's work runs in `drive`.
+  template <typename F>
+  void with_workers(const Deployment& d, bool fp16, F drive) {
+    const int n = d.plan.num_units;
+    StoreServer store("127.0.0.1", 0, milliseconds(20000));
+    std::vector<std::future<std::int64_t>> others;
+    for (int r = 1; r < n; ++r)
+      others.push_back(std::async(std::launch::async, [&, r] {
+        auto o = options(r, n, store.port());
+        o.fp16 = fp16;
+        Worker w(d, o);
+        return w.serve();
+      }));
+    auto o = options(0, n, store.port());
+    o.fp16 = fp16;
+    Worker w0(d, o);
+    drive(w0);
+    w0.finish();
+    for (auto& f : others) EXPECT_GT(f.get(), 0);
+  }
+};
+
+TEST_F(ARuntime, GivesTheSingleModelsLogitsOnOneToFourUnits) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  torch::manual_seed(3);
+  const auto images = torch::randn({3, 1, 12, 12});
+  const auto expected = net->forward(images);
+  for (int units = 1; units <= 4; ++units) {
+    const auto d = exported(a, *net, units, "u" + std::to_string(units));
+    with_workers(d, false, [&](Worker& w) {
+      for (int i = 0; i < 2; ++i) {  // two inferences: receives are matched per inference
+        const auto got = w.infer(images);
+        EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units";
+      }
+      const auto one = w.infer(images.narrow(0, 1, 1));  // another batch size
+      EXPECT_LT((one - expected.narrow(0, 1, 1)).abs().max().item<double>(), 1e-4) << units << " units";
+    });
+  }
+}
+
+TEST_F(ARuntime, SendsHalfPrecisionActivationsWhenAsked) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  const auto images = torch::randn({2, 1, 12, 12});
+  const auto expected = net->forward(images);
+  const auto d = exported(a, *net, 3, "fp16");
+  ASSERT_FALSE(d.plan.transfers.empty());
+  with_workers(d, true, [&](Worker& w) {
+    const double diff = (w.infer(images) - expected).abs().max().item<double>();
+    EXPECT_GT(diff, 0.0);  // the rounding shows: the tensors really travelled as fp16
+    EXPECT_LT(diff, 0.05 * expected.abs().max().item<double>());
+  });
+}
+
+TEST_F(ARuntime, RefusesAWorkerWithOtherWeightsAtTheHandshake) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a, 1);
+  auto other = testing::randomised_network(a, 2);
+  const auto d1 = exported(a, *net, 2, "one");
+  const auto d2 = exported(a, *other, 2, "two");
+  StoreServer store("127.0.0.1", 0, milliseconds(20000));
+  auto peer = std::async(std::launch::async, [&] {
+    try {
+      Worker w(d2, options(1, 2, store.port()));
+      return std::string("joined");
+    } catch (const RuntimeFault& e) {
+      return std::string(e.what());
+    }
+  });
+  try {
+    Worker w(d1, options(0, 2, store.port()));
+    ADD_FAILURE() << "worker 0 joined a worker with other weights";
+  } catch (const RuntimeFault& e) {
+    EXPECT_NE(std::string(e.what()).find("worker 1 runs another deployment"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(peer.get().find("worker 0 runs another deployment"), std::string::npos);
+}
+
+TEST_F(ARuntime, GivesUpOnAWorkerThatNeverJoins) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  const auto d = exported(a, *net, 2, "d");
+  StoreServer store("127.0.0.1", 0, milliseconds(20000));
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    Worker w(d, options(0, 2, store.port(), milliseconds(1500)));
+    ADD_FAILURE() << "joined without worker 1";
+  } catch (const RuntimeFault& e) {
+    EXPECT_NE(std::string(e.what()).find("worker 1 did not join"), std::string::npos) << e.what();
+  }
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(waited, 1.4);
+  EXPECT_LT(waited, 10.0);
+}
+
+TEST_F(ARuntime, ReportsAPeerThatStopsMidRun) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  const auto d = exported(a, *net, 2, "d");
+  ASSERT_FALSE(d.plan.units[1].receives.empty());
+  StoreServer store("127.0.0.1", 0, milliseconds(20000));
+  // Worker 1 joins, then goes away without serving: its connections close.
+  auto peer = std::async(std::launch::async, [&] { Worker w(d, options(1, 2, store.port())); });
+  Worker w0(d, options(0, 2, store.port(), milliseconds(5000)));
+  peer.get();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(
+      {
+        for (int i = 0; i < 3; ++i) w0.infer(torch::randn({1, 1, 12, 12}));
+      },
+      RuntimeFault);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+}
+
+TEST_F(ARuntime, RejectsAMalformedPlanOrAnotherExportsUnitFile) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a, 1);
+  auto other = testing::randomised_network(a, 2);
+  const auto d = exported(a, *net, 2, "d");
+  exported(a, *other, 2, "e");
+  EXPECT_EQ(d.input.mean, std::vector<double>{0.25});
+  EXPECT_EQ(d.plan.parts, make_plan(a, testing::random_parts(a, 2, 32), 2).parts);
+  // Another export's unit file: refused before joining.
+  std::filesystem::copy_file(path("e/unit_1.pt"), path("d/unit_1.pt"),
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    check_unit_file(d, 1);
+    ADD_FAILURE() << "accepted another export's unit file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unit_1.pt is not the file"), std::string::npos) << e.what();
+  }
+  // A plan whose unit lists contradict its parts, and a truncated plan.
+  const std::string text = read_file(path("d/plan.yaml"));
+  const auto at = text.find("vertices: [");
+  std::string edited = text;
+  edited.insert(at + 11, "999, ");
+  write_file_atomic(path("d/plan.yaml"), edited);
+  try {
+    read_deployment(path("d"));
+    ADD_FAILURE() << "accepted a contradictory plan";
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("plan.yaml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("do not follow from 'parts'"), std::string::npos) << e.what();
+  }
+  write_file_atomic(path("d/plan.yaml"), text.substr(0, text.size() / 2));
+  EXPECT_THROW(read_deployment(path("d")), ParseError);
+  EXPECT_THROW(read_deployment(path("missing")), IoError);
+}
+
+TEST(AnEndpoint, IsHostColonPort) {
+  EXPECT_EQ(parse_endpoint("10.0.0.1:29500", "--master").port, 29500);
+  EXPECT_EQ(parse_endpoint("node-a:7", "--master").host, "node-a");
+  for (const char* bad : {"10.0.0.1", ":80", "h:", "h:0", "h:70000", "h:8x"})
+    EXPECT_THROW(parse_endpoint(bad, "--master"), InvalidArgument) << bad;
+}
+
+}  // namespace
+}  // namespace concnas::deploy

@@ -1,0 +1,230 @@
+// concnas run: one worker of an exported deployment (--rank/--world/--master, the way
+// torchrun workers start), or all of them as local processes (--local) with a latency
+// report. design.md §6; docs/deploy.md.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "concnas/common/atomic_file.h"
+#include "concnas/common/error.h"
+#include "concnas/data/image_set.h"
+#include "concnas/deploy/runtime.h"
+
+extern char** environ;
+
+namespace concnas::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct RunArgs {
+  std::string plan;
+  int rank = -1;
+  int world = 0;
+  std::string master;
+  bool local = false;
+  bool store_served = false;  // hidden: the launcher serves the rendezvous
+  std::string bind;
+  double timeout_s = 30;
+  int threads = 1;
+  bool fp16 = false;
+  std::string input;
+  std::string labels;
+  deploy::BenchmarkOptions bench;
+  std::string json;
+};
+
+data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool* labelled) {
+  *labelled = true;
+  if (a.input.empty()) {
+    const auto& in = d.arch.network.input;
+    CONCNAS_CHECK(in.channels == 1 && in.height == 28 && in.width == 28,
+                  "architecture '{}' takes {}x{}x{} images, not Fashion-MNIST's: give --input", d.arch.name,
+                  in.channels, in.height, in.width);
+    return data::load_mnist_format(data::kFashionMnistDir, data::Split::kTest, "fashion-mnist");
+  }
+  auto set = data::read_idx_images(a.input);
+  if (!a.labels.empty()) {
+    set.labels = data::read_idx_labels(a.labels);
+    CONCNAS_CHECK(set.labels.size() * set.image_bytes() == set.pixels.size(),
+                  "--labels {} has {} labels for {} images in {}", a.labels, set.labels.size(),
+                  set.pixels.size() / std::max<std::size_t>(1, set.image_bytes()), a.input);
+  } else {
+    set.labels.assign(set.pixels.size() / std::max<std::size_t>(1, set.image_bytes()), 0);
+    *labelled = false;
+  }
+  return set;
+}
+
+deploy::WorkerOptions worker_options(const RunArgs& a) {
+  deploy::WorkerOptions o;
+  o.rank = a.rank;
+  o.world = a.world;
+  if (a.world > 1) o.master = deploy::parse_endpoint(a.master, "--master");
+  o.serve_store = !a.store_served;
+  o.bind = a.bind;
+  o.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
+  o.threads = a.threads;
+  o.fp16 = a.fp16;
+  return o;
+}
+
+void report(const RunArgs& a, const deploy::BenchmarkReport& r) {
+  std::fputs(r.to_text().c_str(), stdout);
+  std::fflush(stdout);
+  if (!a.json.empty()) write_file_atomic(a.json, r.to_json());
+}
+
+// One worker in this process.
+void run_worker(const RunArgs& a, const deploy::Deployment& d) {
+  bool labelled = true;
+  data::ImageSet set;
+  if (a.rank == 0) set = input_images(a, d, &labelled);  // a bad input fails before joining
+  deploy::Worker worker(d, worker_options(a));
+  if (a.rank > 0) {
+    const auto served = worker.serve();
+    std::fprintf(stderr, "worker %d: served %lld inferences\n", a.rank, static_cast<long long>(served));
+    return;
+  }
+  auto bench = a.bench;
+  bench.labelled = labelled;
+  report(a, deploy::run_benchmark(worker, d, set, bench, a.fp16));
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw IoError("cannot find this program's path (/proc/self/exe): " + ec.message());
+  return p.string();
+}
+
+// Every worker as a local process, with the launcher serving the rendezvous.
+void run_local(const RunArgs& a, const deploy::Deployment& d) {
+  const int n = d.plan.num_units;
+  for (int u = 0; u < n; ++u) deploy::check_unit_file(d, u);  // say what is wrong before starting anyone
+  bool labelled = true;
+  (void)input_images(a, d, &labelled);
+  if (n == 1) {
+    RunArgs one = a;
+    one.rank = 0;
+    one.world = 1;
+    run_worker(one, d);
+    return;
+  }
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
+  deploy::StoreServer store("127.0.0.1", 0, timeout);
+  const std::string exe = self_exe();
+  std::map<pid_t, int> rank_of;
+  for (int r = 0; r < n; ++r) {
+    std::vector<std::string> args{exe, "run", "--plan", a.plan, "--rank", std::to_string(r), "--world",
+                                  std::to_string(n), "--master", fmt::format("127.0.0.1:{}", store.port()),
+                                  "--store-served", "--threads", std::to_string(a.threads), "--timeout",
+                                  fmt::format("{}", a.timeout_s)};
+    if (a.fp16) args.push_back("--fp16");
+    if (r == 0) {
+      for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+               {"--runs", std::to_string(a.bench.runs)},
+               {"--warmup", std::to_string(a.bench.warmup)},
+               {"--batch", std::to_string(a.bench.batch)},
+               {"--input", a.input},
+               {"--labels", a.labels},
+               {"--json", a.json},
+               {"--logits", a.bench.logits_csv}})
+        if (!value.empty()) {
+          args.push_back(flag);
+          args.push_back(value);
+        }
+      if (a.bench.all) args.push_back("--all");
+      if (a.bench.check) args.push_back("--check");
+    }
+    std::vector<char*> argv;
+    for (auto& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int err = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ);
+    if (err != 0) {
+      for (const auto& [p, _] : rank_of) kill(p, SIGKILL);
+      throw Error(fmt::format("cannot start worker {} ({}): {}", r, exe, std::strerror(err)));
+    }
+    rank_of[pid] = r;
+  }
+  // Workers stop themselves when a peer fails (within the timeout); a worker still there
+  // well after that is killed, so the launcher never hangs.
+  int first_failure = 0, failed_rank = -1;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  while (!rank_of.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, deadline ? WNOHANG : 0);
+    if (pid > 0) {
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (code != 0 && first_failure == 0) {
+        first_failure = code;
+        failed_rank = rank_of[pid];
+        deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(10);
+      }
+      rank_of.erase(pid);
+      continue;
+    }
+    if (pid < 0) break;
+    if (std::chrono::steady_clock::now() > *deadline) {
+      for (const auto& [p, r] : rank_of) {
+        std::fprintf(stderr, "concnas: worker %d did not stop after worker %d failed; killing it\n", r, failed_rank);
+        kill(p, SIGKILL);
+      }
+      deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (first_failure != 0)
+    throw Error(fmt::format("worker {} exited with status {} (its message is above)", failed_rank, first_failure));
+}
+
+}  // namespace
+
+Action add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "run an exported deployment: one worker, or all of them locally");
+  cmd->add_option("--plan", a->plan, "deployment folder written by concnas export")->required();
+  auto* local = cmd->add_flag("--local", a->local, "start every worker as a local process and report latency");
+  auto* rank = cmd->add_option("--rank", a->rank, "this worker's unit (0 feeds the images and reports)");
+  auto* world = cmd->add_option("--world", a->world, "number of workers (the plan's units)");
+  auto* master = cmd->add_option("--master", a->master, "HOST:PORT of the rendezvous (worker 0 serves it)");
+  local->excludes(rank)->excludes(world)->excludes(master);
+  cmd->add_flag("--store-served", a->store_served)->group("");  // set by --local for its workers
+  cmd->add_option("--bind", a->bind, "address to listen on (default: the one that routes to the master)");
+  cmd->add_option("--timeout", a->timeout_s, "seconds to wait for a peer before giving up")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--threads", a->threads, "intra-op threads per worker")->check(CLI::Range(1, 256));
+  cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
+  cmd->add_option("--runs", a->bench.runs, "timed inferences")->check(CLI::Range(1, 100000000));
+  cmd->add_option("--warmup", a->bench.warmup, "untimed inferences first")->check(CLI::Range(0, 1000000));
+  cmd->add_option("--batch", a->bench.batch, "images per inference")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--all", a->bench.all, "every input image once (overrides --runs)");
+  cmd->add_option("--input", a->input, "IDX images file (default: Fashion-MNIST's test set)");
+  cmd->add_option("--labels", a->labels, "IDX labels file for --input (for the accuracy)");
+  cmd->add_flag("--check", a->bench.check, "compare every output with the single-process execution");
+  cmd->add_option("--json", a->json, "write the report as JSON here");
+  cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
+  return [a] {
+    const auto d = deploy::read_deployment(a->plan);
+    if (a->local) {
+      run_local(*a, d);
+      return;
+    }
+    CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
+    CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
+    run_worker(*a, d);
+  };
+}
+
+}  // namespace concnas::cli
