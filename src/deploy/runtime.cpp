@@ -221,13 +221,21 @@ struct Worker::Impl {
       *logits = unit.get_method("head")({sinks}).toTensor();
     }
     for (auto& [work, to] : sends) wait(*work, "sending", to);
+    wait_headers();
   }
 
+  // Posts the batch size to every other worker; `wait_headers` completes the sends (rank 0
+  // runs its own unit meanwhile instead of waiting for the others to take it).
+  std::vector<torch::Tensor> header;
+  std::vector<c10::intrusive_ptr<c10d::Work>> header_sends;
   void send_header(std::int64_t batch) {
-    std::vector<torch::Tensor> header{torch::tensor({batch}, torch::kLong)};
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (int r = 1; r < o.world; ++r) works.push_back(post(true, header, r, kHeaderTag, "starting an inference"));
-    for (int r = 1; r < o.world; ++r) wait(*works[r - 1], "starting an inference", r);
+    header = {torch::tensor({batch}, torch::kLong)};
+    for (int r = 1; r < o.world; ++r) header_sends.push_back(post(true, header, r, kHeaderTag, "starting an inference"));
+  }
+  void wait_headers() {
+    for (std::size_t i = 0; i < header_sends.size(); ++i)
+      wait(*header_sends[i], "starting an inference", static_cast<int>(i) + 1);
+    header_sends.clear();
   }
 };
 
@@ -283,7 +291,10 @@ torch::Tensor Worker::infer(const torch::Tensor& images) {
 
 void Worker::finish() {
   auto& m = *impl_;
-  if (m.o.rank == 0 && m.o.world > 1) m.send_header(0);
+  if (m.o.rank == 0 && m.o.world > 1) {
+    m.send_header(0);
+    m.wait_headers();
+  }
 }
 
 std::int64_t Worker::serve() {

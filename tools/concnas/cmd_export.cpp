@@ -1,5 +1,6 @@
 // concnas export: a trained architecture as one TorchScript module per unit plus the plan
 // that connects them (design.md §6).
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "device_args.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/config/train_config.h"
 #include "concnas/train/trainer.h"
@@ -27,6 +29,7 @@ struct ExportArgs {
   std::string partitioner = "metis";
   double epsilon = 0;  // 0: the best of the default balance bounds
   std::uint64_t seed = 0;
+  DeviceArgs model;
   std::vector<double> mean;
   std::vector<double> std;
   std::string out;
@@ -77,8 +80,12 @@ void run_export(const ExportArgs& a) {
   o.partitioner = a.partitioner;
   o.seed = a.seed;
   if (a.epsilon > 0) o.epsilons = {a.epsilon};
+  a.model.apply(o, a.units);
   const auto score = partition::score_architecture(architecture, o, partition::builtin_partitioners());
-  const auto& best = score.best();
+  // Deploy the option the model predicts fastest (the score's best has the lowest CS).
+  const auto& best = *std::min_element(score.options.begin(), score.options.end(), [](const auto& x, const auto& y) {
+    return x.sim.latency_s < y.sim.latency_s;
+  });
   const auto input = input_spec(a);
   const auto plan = deploy::make_plan(architecture, best.parts, a.units);
   const auto hash = deploy::export_deployment(architecture, *net, plan, a.out, input);
@@ -98,8 +105,9 @@ Action add_export_command(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "trained weights (weights.pt of a run folder)")->required();
   cmd->add_option("--units,-n", args->units, "number of units (devices)")->check(CLI::Range(1, 64));
   cmd->add_option("--partitioner", args->partitioner, "metis, metis-unrefined, components, single or exact");
-  cmd->add_option("--epsilon", args->epsilon, "balance bound (default: the best of 1.03, 1.1, 1.3)");
+  cmd->add_option("--epsilon", args->epsilon, "balance bound (default: of 1.03, 1.1 and 1.3, the one with the lowest predicted latency)");
   cmd->add_option("--seed", args->seed, "partitioner seed");
+  args->model.add_to(cmd);  // the model that picks the best balance bound
   cmd->add_option("--mean", args->mean, "input normalisation mean per channel (default: from the training run)")
       ->delimiter(',');
   cmd->add_option("--std", args->std, "input normalisation std per channel (default: from the training run)")

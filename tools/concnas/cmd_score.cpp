@@ -10,7 +10,7 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
-#include "concnas/config/devices_yaml.h"
+#include "device_args.h"
 #include "concnas/partition/score.h"
 
 namespace concnas::cli {
@@ -22,10 +22,7 @@ struct ScoreArgs {
   std::vector<double> epsilons{1.03, 1.1, 1.3};
   std::string partitioner = "metis";
   std::uint64_t seed = 0;
-  std::string devices;
-  double flops_per_s = sim::kDefaultFlopsPerS;
-  double latency_s = sim::LinkModel{}.latency_s;
-  double bandwidth = sim::LinkModel{}.bandwidth_bytes_per_s;
+  DeviceArgs model;
   bool json = false;
   std::string dot;
   std::string hgr;
@@ -56,15 +53,7 @@ void run_score(const ScoreArgs& a) {
   options.epsilons = a.epsilons;
   options.partitioner = a.partitioner;
   options.seed = a.seed;
-  if (!a.devices.empty()) {
-    CONCNAS_CHECK(a.units >= 1, "units must be at least 1, got {}", a.units);
-    std::tie(options.devices, options.link) = config::load_devices(a.devices, a.units);
-  } else {
-    CONCNAS_CHECK(a.units >= 1, "units must be at least 1, got {}", a.units);
-    options.devices = sim::DeviceModel::uniform(a.units, a.flops_per_s);
-    options.link.latency_s = a.latency_s;
-    options.link.bandwidth_bytes_per_s = a.bandwidth;
-  }
+  a.model.apply(options, a.units);
   const int n = architecture.dag.num_compute();
   partition::ArchitectureScore score;
   if (!a.partition_in.empty()) {
@@ -146,16 +135,7 @@ Action add_score_command(CLI::App& app) {
                   "metis, metis-unrefined, components, single or exact")
       ->capture_default_str();
   cmd->add_option("--seed,-s", args->seed, "partitioner seed")->capture_default_str();
-  auto* devices = cmd->add_option("--devices", args->devices, "device and link model (YAML)");
-  cmd->add_option("--flops-per-s", args->flops_per_s, "speed of every device")
-      ->capture_default_str()
-      ->excludes(devices);
-  cmd->add_option("--link-latency", args->latency_s, "link latency in seconds")
-      ->capture_default_str()
-      ->excludes(devices);
-  cmd->add_option("--link-bandwidth", args->bandwidth, "link bandwidth in bytes/s")
-      ->capture_default_str()
-      ->excludes(devices);
+  args->model.add_to(cmd);
   cmd->add_flag("--json", args->json, "print JSON");
   cmd->add_option("--dot", args->dot, "write a Graphviz picture coloured by unit (best option)");
   cmd->add_option("--hgr", args->hgr, "write the hypergraph in hMETIS format (+ FILE.fix)");
