@@ -322,31 +322,20 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
   }
   };
 
-  // Λ drop of moving v to unit b with the current counts.
-  auto gain_of = [&](int v, int b) {
-    const int a = parts[v];
-    std::int64_t g = 0;
-    for (int e : hg.nets_of[v]) {
-      if (count[e * k + a] == 1) g += hg.nets[e].cost;
-      if (count[e * k + b] == 0) g -= hg.nets[e].cost;
-    }
-    return g;
-  };
   // Pairwise swaps between units: what single moves cannot do when every unit is full.
-  // First improvement in (overload, Λ) order. Gains come from the cached single-move
-  // gains; only pairs sharing a net need the two moves played out.
+  // First improvement in (overload, Λ) order. A swap of v (unit a) and w (unit b) gains
+  // gain[v][b] + gain[w][a], less, for every net e holding both, cost(e) for each of a
+  // and b that v or w would have left empty (the other one refills it): a shared net
+  // never adds to the pair's gain, so pairs whose separate gains sum to <= 0 are skipped.
   auto unit_over = [&](std::int64_t w) { return std::max(0.0, static_cast<double>(w) - cap); };
   std::vector<char> net_of_v(hg.nets.size(), 0);
-  std::vector<std::int64_t> net_cost_of(n, 0);  // Σ cost of the nets a vertex is on
-  for (int v = 0; v < n; ++v)
-    for (int e : hg.nets_of[v]) net_cost_of[v] += hg.nets[e].cost;
   auto swap_sweep = [&] {
     bool improved = false;
     for (int v = 0; v < n; ++v)
       if (hg.pinned[v] < 0) compute_gains(v);
     for (int v = 0; v < n; ++v) {
       if (hg.pinned[v] >= 0) continue;
-      for (int e : hg.nets_of[v]) net_of_v[e] = 1;
+      bool marked = false;
       for (int w = v + 1; w < n; ++w) {
         if (hg.pinned[w] >= 0 || parts[w] == parts[v]) continue;
         const int a = parts[v];
@@ -355,21 +344,16 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
         const double before = unit_over(load[a]) + unit_over(load[b]);
         const double after = unit_over(load[a] - shift) + unit_over(load[b] + shift);
         if (after > before) continue;
-        const std::int64_t apart =
+        std::int64_t g =
             gain[static_cast<std::size_t>(v) * k + b] + gain[static_cast<std::size_t>(w) * k + a];
-        // Shared nets can add at most twice their cost to the pair's gain.
-        if (after == before && apart + 2 * net_cost_of[v] <= 0) continue;
-        bool shared = false;
-        for (int e : hg.nets_of[w]) shared = shared || net_of_v[e];
-        std::int64_t g = 0;
-        if (!shared) {
-          g = apart;
-        } else {
-          g = gain_of(v, b);
-          move(v, b);
-          g += gain_of(w, a);
-          move(v, a);
+        if (after == before && g <= 0) continue;
+        if (!marked) {
+          for (int e : hg.nets_of[v]) net_of_v[e] = 1;
+          marked = true;
         }
+        for (int e : hg.nets_of[w])
+          if (net_of_v[e])
+            g -= hg.nets[e].cost * ((count[e * k + a] == 1) + (count[e * k + b] == 1));
         if (after < before || g > 0) {
           move(v, b);
           move(w, a);
@@ -379,10 +363,11 @@ std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& o
             for (int e : hg.nets_of[x])
               for (int p : hg.nets[e].pins)
                 if (hg.pinned[p] < 0) compute_gains(p);
+          break;  // v moved: its pairs are stale, go on with the next v
         }
-        if (parts[v] != a) break;  // v moved: its pairs are stale, go on with the next v
       }
-      for (int e : hg.nets_of[v]) net_of_v[e] = 0;
+      if (marked)
+        for (int e : hg.nets_of[v]) net_of_v[e] = 0;
     }
     return improved;
   };
