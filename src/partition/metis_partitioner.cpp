@@ -22,8 +22,7 @@ std::int64_t scale_factor(std::int64_t total) {
 
 // Graph model: each net becomes edges from its driver to each other pin, weighted by the
 // net's bytes. Pairs joined by several nets add up.
-std::vector<int> run_metis(const Hypergraph& hg, const PartitionOptions& options,
-                           std::uint64_t seed) {
+std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
   const int n = hg.num_vertices();
   std::vector<std::map<int, std::int64_t>> adj(n);
   std::int64_t total_edge = 0;
@@ -50,9 +49,9 @@ std::vector<int> run_metis(const Hypergraph& hg, const PartitionOptions& options
   }
   idx_t nvtxs = n;
   idx_t ncon = 1;
-  idx_t nparts = options.units;
+  idx_t nparts = units;
   // METIS needs a bound strictly above 1.
-  real_t ubvec = static_cast<real_t>(std::max(options.epsilon, 1.001));
+  real_t ubvec = static_cast<real_t>(std::max(epsilon, 1.001));
   idx_t metis_options[METIS_NOPTIONS];
   METIS_SetDefaultOptions(metis_options);
   metis_options[METIS_OPTION_SEED] = static_cast<idx_t>(seed % 2147483647u);
@@ -72,7 +71,7 @@ std::vector<int> run_metis(const Hypergraph& hg, const PartitionOptions& options
                                          metis_options, &objval, part.data());
   if (status != METIS_OK)
     throw Error(fmt::format("METIS failed (status {}) partitioning {} vertices into {} units",
-                            status, n, options.units));
+                            status, n, units));
   std::vector<int> parts(part.begin(), part.end());
   // Pinned vertices weigh 0: relabel units so the input's unit becomes unit 0, then put
   // any other pinned vertex on its unit (no effect on balance).
@@ -128,10 +127,36 @@ class MetisPartitioner final : public Partitioner {
   std::vector<int> partition_impl(const Hypergraph& hg,
                                   const PartitionOptions& options) const override {
     if (options.units == 1) return std::vector<int>(hg.num_vertices(), 0);
-    if (!refine_) return run_metis(hg, options, options.seed);
-    // A few METIS starts and some greedy ones, each refined; keep the lowest Λ within the
-    // bound (then the lighter heaviest unit, then the earliest start). Small instances get
-    // more greedy starts: their refinement is cheap and their optima are narrow.
+    if (!refine_) return run_metis(hg, options.units, options.epsilon, options.seed);
+    return best_refined(hg, options, metis_start(hg, options));
+  }
+
+  std::vector<std::vector<int>> partition_each_impl(
+      const Hypergraph& hg, const PartitionOptions& options,
+      const std::vector<double>& epsilons) const override {
+    if (!refine_ || options.units == 1 || epsilons.empty())
+      return Partitioner::partition_each_impl(hg, options, epsilons);
+    const auto start = metis_start(hg, options);
+    std::vector<std::vector<int>> each;
+    for (double e : epsilons) {
+      PartitionOptions o = options;
+      o.epsilon = e;
+      each.push_back(best_refined(hg, o, start));
+    }
+    return each;
+  }
+
+  // METIS balances the start to kStartBalance whatever the bound: the refinement then
+  // works within the bound, and one METIS call serves every bound of a score.
+  static std::vector<int> metis_start(const Hypergraph& hg, const PartitionOptions& options) {
+    return run_metis(hg, options.units, kStartBalance, options.seed);
+  }
+
+  // The METIS start and some greedy ones, each refined; keep the lowest Λ within the
+  // bound (then the lighter heaviest unit, then the earliest start). Small instances get
+  // more greedy starts: their refinement is cheap and their optima are narrow.
+  static std::vector<int> best_refined(const Hypergraph& hg, const PartitionOptions& options,
+                                       std::vector<int> metis) {
     std::vector<int> best;
     bool best_fits = false;
     std::int64_t best_lambda = 0;
@@ -151,8 +176,7 @@ class MetisPartitioner final : public Partitioner {
         best_max = heaviest;
       }
     };
-    for (int start = 0; start < kMetisStarts; ++start)
-      consider(run_metis(hg, options, options.seed + static_cast<std::uint64_t>(start)));
+    consider(std::move(metis));
     Rng rng = Rng::derive(options.seed, 0x6d65746973ULL);
     std::size_t pins = 0;
     for (const auto& net : hg.nets) pins += net.pins.size();
@@ -161,7 +185,8 @@ class MetisPartitioner final : public Partitioner {
     for (int start = 0; start < greedy; ++start) consider(greedy_start(hg, options, rng));
     return best;
   }
-  static constexpr int kMetisStarts = 1;
+
+  static constexpr double kStartBalance = 1.03;
   // Greedy starts: refinement work grows with pins x units; about this much in all.
   static constexpr std::size_t kGreedyBudget = 1000;
   bool refine_;

@@ -30,6 +30,35 @@ std::vector<int> Partitioner::partition(const Hypergraph& hg,
   return parts;
 }
 
+std::vector<std::vector<int>> Partitioner::partition_each(
+    const Hypergraph& hg, const PartitionOptions& options,
+    const std::vector<double>& epsilons) const {
+  for (double e : epsilons) {
+    PartitionOptions o = options;
+    o.epsilon = e;
+    o.sanity_check();
+  }
+  CONCNAS_CHECK(options.units <= hg.num_compute,
+                "{} units is more than the {} compute vertices", options.units, hg.num_compute);
+  auto each = partition_each_impl(hg, options, epsilons);
+  CONCNAS_CHECK(each.size() == epsilons.size(), "partitioner '{}' returned {} partitions for {} bounds",
+                name(), each.size(), epsilons.size());
+  for (const auto& parts : each) check_partition(hg, parts, options.units);
+  return each;
+}
+
+std::vector<std::vector<int>> Partitioner::partition_each_impl(
+    const Hypergraph& hg, const PartitionOptions& options,
+    const std::vector<double>& epsilons) const {
+  std::vector<std::vector<int>> each;
+  for (double e : epsilons) {
+    PartitionOptions o = options;
+    o.epsilon = e;
+    each.push_back(partition_impl(hg, o));
+  }
+  return each;
+}
+
 void register_builtin_partitioners(PartitionerRegistry& registry) {
   registry.add(make_metis_partitioner());
   registry.add(make_metis_unrefined_partitioner());

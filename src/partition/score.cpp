@@ -67,13 +67,12 @@ ArchitectureScore score_architecture(const arch::Architecture& arch, const Score
   const Context c = make_context(arch, options);
   ArchitectureScore s;
   s.units = options.units;
-  for (double epsilon : options.epsilons) {
-    PartitionOptions po;
-    po.units = options.units;
-    po.epsilon = epsilon;
-    po.seed = options.seed;
-    s.options.push_back(score_option(c, options, epsilon, partitioner.partition(c.hg, po)));
-  }
+  PartitionOptions po;
+  po.units = options.units;
+  po.seed = options.seed;
+  auto each = partitioner.partition_each(c.hg, po, options.epsilons);
+  for (std::size_t i = 0; i < each.size(); ++i)
+    s.options.push_back(score_option(c, options, options.epsilons[i], std::move(each[i])));
   pick_best(s);
   return s;
 }

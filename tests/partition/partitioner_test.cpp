@@ -141,6 +141,30 @@ TEST_F(APartitioner, IsDeterministicForAGivenSeed) {
     EXPECT_EQ(registry_.get(name).partition(hg, o), registry_.get(name).partition(hg, o)) << name;
 }
 
+TEST_F(APartitioner, PartitionsEachBoundAsIfAlone) {
+  // partition_each shares METIS's start between bounds; every entry must still be what
+  // partition gives for that bound alone, for every partitioner.
+  const std::vector<double> bounds{1.3, 1.01, 1.1};
+  for (const auto* g : {"dp", "er"}) {
+    const auto hg = hypergraph_of(generated(g, 40, 3));
+    PartitionOptions o;
+    o.units = 4;
+    o.seed = 11;
+    for (const auto& name : {"metis", "metis-unrefined", "components", "single"}) {
+      const auto each = registry_.get(name).partition_each(hg, o, bounds);
+      ASSERT_EQ(each.size(), bounds.size()) << name;
+      for (std::size_t i = 0; i < bounds.size(); ++i) {
+        o.epsilon = bounds[i];
+        EXPECT_EQ(each[i], registry_.get(name).partition(hg, o)) << name << " epsilon " << bounds[i];
+      }
+    }
+  }
+  PartitionOptions o;
+  o.units = 2;
+  EXPECT_THROW(registry_.get("metis").partition_each(hypergraph_of(generated("dp", 20, 1)), o, {1.1, 0.9}),
+               InvalidArgument);
+}
+
 TEST_F(APartitioner, ComponentsPlacesHeaviestComponentsOnTheLeastLoadedUnit) {
   // Three chains of 5, one chain of 2: the chains of 5 weigh alike and go to units 0, 1, 2;
   // the short chain then joins the least loaded unit.

@@ -44,10 +44,21 @@ class Partitioner {
   /// One unit per vertex; pinned vertices on their units. Checks the options and that
   /// there are no more units than compute vertices.
   std::vector<int> partition(const Hypergraph& hg, const PartitionOptions& options) const;
+  /// One partition per balance bound of `epsilons` (`options.epsilon` is not used): entry i
+  /// equals `partition` with epsilon = epsilons[i], computed with the work the bounds
+  /// share done once (METIS's start).
+  std::vector<std::vector<int>> partition_each(const Hypergraph& hg, const PartitionOptions& options,
+                                               const std::vector<double>& epsilons) const;
 
  private:
   virtual std::vector<int> partition_impl(const Hypergraph& hg,
                                           const PartitionOptions& options) const = 0;
+
+ protected:
+  /// Default: `partition_impl` once per bound.
+  virtual std::vector<std::vector<int>> partition_each_impl(
+      const Hypergraph& hg, const PartitionOptions& options,
+      const std::vector<double>& epsilons) const;
 };
 
 /// Name -> partitioner, filled by explicit `register_*` calls.
