@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <cmath>
@@ -21,6 +22,9 @@
 
 namespace concnas::search {
 namespace {
+
+// How often the thread that hands records over wakes while workers score.
+constexpr std::chrono::milliseconds kHandOver{20};
 
 template <typename T>
 const T& pick(const std::vector<T>& choices, Rng& rng) {
@@ -153,15 +157,16 @@ std::vector<CandidateRecord> evaluate_candidates(
   const int threads = static_cast<int>(
       std::min<std::size_t>(config.search.threads > 0 ? std::min(config.search.threads, 4 * cores) : cores, n));
 
-  // Workers take one candidate at a time; the calling thread sleeps until the next record
-  // in candidate order is ready and hands it to `done` at once, so records reach the log
-  // as soon as every earlier one has.
+  // Workers take one candidate at a time; the calling thread wakes every kHandOver (or at
+  // a failure or the end) and hands every record ready in candidate order to `done`: a
+  // wake-up per record would cost more than scoring at thousands of records a second.
   std::mutex mutex;
   std::condition_variable ready_cv;
   std::vector<char> ready(n, 0);
   std::exception_ptr failure;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
+  std::size_t finished = 0;  // records ready, under `mutex`
   auto work = [&] {
     try {
       Evaluator evaluator;
@@ -178,7 +183,7 @@ std::vector<CandidateRecord> evaluate_candidates(
         std::lock_guard<std::mutex> lock(mutex);
         records[i] = std::move(r);
         ready[i] = 1;
-        ready_cv.notify_one();
+        if (++finished == n) ready_cv.notify_one();
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
@@ -203,8 +208,12 @@ std::vector<CandidateRecord> evaluate_candidates(
     while (handed < n) {
       {
         std::unique_lock<std::mutex> lock(mutex);
-        ready_cv.wait(lock, [&] { return ready[handed] || failure; });
-        if (!ready[handed]) break;  // a worker failed before this record was ready
+        if (!ready[handed] && !failure)
+          ready_cv.wait_for(lock, kHandOver, [&] { return finished == n || failure; });
+        if (!ready[handed]) {
+          if (failure) break;  // a worker failed before this record was ready
+          continue;
+        }
       }
       if (done) done(records[handed]);
       ++handed;
