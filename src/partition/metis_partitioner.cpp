@@ -9,6 +9,7 @@
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
 #include "concnas/partition/partitioner.h"
+#include "refiner.h"
 
 namespace concnas::partition {
 namespace {
@@ -128,7 +129,8 @@ class MetisPartitioner final : public Partitioner {
                                   const PartitionOptions& options) const override {
     if (options.units == 1) return std::vector<int>(hg.num_vertices(), 0);
     if (!refine_) return run_metis(hg, options.units, options.epsilon, options.seed);
-    return best_refined(hg, options, metis_start(hg, options));
+    Refiner refiner(hg);
+    return best_refined(hg, options, refiner, metis_start(hg, options));
   }
 
   std::vector<std::vector<int>> partition_each_impl(
@@ -137,11 +139,12 @@ class MetisPartitioner final : public Partitioner {
     if (!refine_ || options.units == 1 || epsilons.empty())
       return Partitioner::partition_each_impl(hg, options, epsilons);
     const auto start = metis_start(hg, options);
+    Refiner refiner(hg);
     std::vector<std::vector<int>> each;
     for (double e : epsilons) {
       PartitionOptions o = options;
       o.epsilon = e;
-      each.push_back(best_refined(hg, o, start));
+      each.push_back(best_refined(hg, o, refiner, start));
     }
     return each;
   }
@@ -156,14 +159,14 @@ class MetisPartitioner final : public Partitioner {
   // bound (then the lighter heaviest unit, then the earliest start). Small instances get
   // more greedy starts: their refinement is cheap and their optima are narrow.
   static std::vector<int> best_refined(const Hypergraph& hg, const PartitionOptions& options,
-                                       std::vector<int> metis) {
+                                       Refiner& refiner, std::vector<int> metis) {
     std::vector<int> best;
     bool best_fits = false;
     std::int64_t best_lambda = 0;
     std::int64_t best_max = 0;
     const double cap = balance_cap(hg, options);
     auto consider = [&](std::vector<int> parts) {
-      const auto lambda = refine_connectivity(hg, options, parts);
+      const auto lambda = refiner.refine(options, parts);
       const auto w = part_weights(hg, parts, options.units);
       const auto heaviest = *std::max_element(w.begin(), w.end());
       const bool fits = static_cast<double>(heaviest) <= cap;

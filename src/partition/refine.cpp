@@ -7,251 +7,225 @@
 #include <cmath>
 #include <limits>
 
-#include "concnas/partition/partitioner.h"
+#include "refiner.h"
 
 namespace concnas::partition {
-namespace {
 
-class Refiner {
- public:
-  Refiner(const Hypergraph& hg, const PartitionOptions& options, std::vector<int>& parts)
-      : n_(hg.num_vertices()), k_(options.units), parts_(parts) {
-    weight_ = hg.weight;
-    free_.reserve(n_);
-    pinned_.assign(n_, 1);
-    std::int64_t heaviest_free = 0;
-    for (int v = 0; v < n_; ++v)
-      if (hg.pinned[v] < 0) {
-        free_.push_back(v);
-        pinned_[v] = 0;
-        heaviest_free = std::max(heaviest_free, hg.weight[v]);
-      }
-    // Weights are integers: a load fits the cap exactly when it fits its floor.
-    cap_ = static_cast<std::int64_t>(std::floor(balance_cap(hg, options)));
-    // During a pass a unit may exceed the cap by one vertex, so that two moves can act as
-    // a swap; only states within the cap are kept as results.
-    relaxed_cap_ = cap_ + heaviest_free;
-    const int m = static_cast<int>(hg.nets.size());
-    net_begin_.assign(1, 0);
-    cost_.resize(m);
-    for (int e = 0; e < m; ++e) {
-      cost_[e] = hg.nets[e].cost;
-      pins_.insert(pins_.end(), hg.nets[e].pins.begin(), hg.nets[e].pins.end());
-      net_begin_.push_back(static_cast<int>(pins_.size()));
+
+Refiner::Refiner(const Hypergraph& hg) : n_(hg.num_vertices()), total_weight_(hg.total_weight()) {
+  weight_ = hg.weight;
+  pinned_.assign(n_, 1);
+  for (int v = 0; v < n_; ++v)
+    if (hg.pinned[v] < 0) {
+      free_.push_back(v);
+      pinned_[v] = 0;
+      heaviest_free_ = std::max(heaviest_free_, hg.weight[v]);
     }
-    vnet_begin_.assign(1, 0);
-    for (int v = 0; v < n_; ++v) {
-      vnets_.insert(vnets_.end(), hg.nets_of[v].begin(), hg.nets_of[v].end());
-      vnet_begin_.push_back(static_cast<int>(vnets_.size()));
-    }
-    count_.assign(static_cast<std::size_t>(m) * k_, 0);
-    for (int e = 0; e < m; ++e)
-      for (int i = net_begin_[e]; i < net_begin_[e + 1]; ++i) ++count_[e * k_ + parts_[pins_[i]]];
-    load_.assign(k_, 0);
-    for (int v = 0; v < n_; ++v) load_[parts_[v]] += weight_[v];
-    lambda_ = connectivity_cost(hg, parts_, k_);
-    gain_.assign(static_cast<std::size_t>(n_) * k_, 0);
-    for (int v : free_) compute_gains(v);
-    marked_.assign(m, 0);
-    room_.resize(k_);
+  const int m = static_cast<int>(hg.nets.size());
+  net_begin_.assign(1, 0);
+  cost_.resize(m);
+  for (int e = 0; e < m; ++e) {
+    cost_[e] = hg.nets[e].cost;
+    pins_.insert(pins_.end(), hg.nets[e].pins.begin(), hg.nets[e].pins.end());
+    net_begin_.push_back(static_cast<int>(pins_.size()));
   }
-
-  std::int64_t run() {
-    fm_passes();
-    for (int round = 0; round < 8 && swap_sweep(); ++round) fm_passes();
-    return lambda_;
+  vnet_begin_.assign(1, 0);
+  for (int v = 0; v < n_; ++v) {
+    vnets_.insert(vnets_.end(), hg.nets_of[v].begin(), hg.nets_of[v].end());
+    vnet_begin_.push_back(static_cast<int>(vnets_.size()));
   }
+  marked_.assign(m, 0);
+}
 
- private:
-  std::int64_t over(std::int64_t load) const { return std::max<std::int64_t>(0, load - cap_); }
-  std::int64_t overload() const {
-    std::int64_t total = 0;
-    for (auto w : load_) total += over(w);
-    return total;
+std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& parts) {
+  k_ = options.units;
+  if (k_ == 1) return 0;
+  parts_ = parts.data();
+  // Weights are integers: a load fits the cap exactly when it fits its floor.
+  cap_ = static_cast<std::int64_t>(
+      std::floor(options.epsilon * static_cast<double>(total_weight_) / k_));
+  // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
+  // swap; only states within the cap are kept as results.
+  relaxed_cap_ = cap_ + heaviest_free_;
+  const int m = static_cast<int>(cost_.size());
+  count_.assign(static_cast<std::size_t>(m) * k_, 0);
+  lambda_ = 0;
+  for (int e = 0; e < m; ++e) {
+    int* row = &count_[static_cast<std::size_t>(e) * k_];
+    for (int i = net_begin_[e]; i < net_begin_[e + 1]; ++i) ++row[parts_[pins_[i]]];
+    int touched = 0;
+    for (int u = 0; u < k_; ++u) touched += row[u] > 0;
+    lambda_ += cost_[e] * (touched - 1);
   }
-  const int* nets_begin(int v) const { return vnets_.data() + vnet_begin_[v]; }
-  const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
+  load_.assign(k_, 0);
+  for (int v = 0; v < n_; ++v) load_[parts_[v]] += weight_[v];
+  gain_.assign(static_cast<std::size_t>(n_) * k_, 0);
+  for (int v : free_) compute_gains(v);
+  room_.resize(k_);
+  fm_passes();
+  for (int round = 0; round < 8 && swap_sweep(); ++round) fm_passes();
+  return lambda_;
+}
 
-  // gain_[v·k + b]: drop in Λ if v moved to unit b (meaningless for b == parts[v]).
-  void compute_gains(int v) {
-    const int a = parts_[v];
-    std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
-    std::fill(g, g + k_, 0);
-    std::int64_t leave = 0;
-    for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-      const int* row = &count_[*e * k_];
-      const std::int64_t c = cost_[*e];
-      leave += row[a] == 1 ? c : 0;
-      for (int b = 0; b < k_; ++b) g[b] -= row[b] == 0 ? c : 0;
-    }
-    for (int b = 0; b < k_; ++b) g[b] += leave;
+
+// gain_[v·k + b]: drop in Λ if v moved to unit b (meaningless for b == parts[v]).
+void Refiner::compute_gains(int v) {
+  const int a = parts_[v];
+  std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
+  std::fill(g, g + k_, 0);
+  std::int64_t leave = 0;
+  for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
+    const int* row = &count_[*e * k_];
+    const std::int64_t c = cost_[*e];
+    leave += row[a] == 1 ? c : 0;
+    for (int b = 0; b < k_; ++b) g[b] -= row[b] == 0 ? c : 0;
   }
+  for (int b = 0; b < k_; ++b) g[b] += leave;
+}
 
-  // Moves v and keeps every free vertex's gains exact.
-  void move(int v, int to) {
-    const int from = parts_[v];
-    for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-      --count_[*e * k_ + from];
-      ++count_[*e * k_ + to];
-    }
-    load_[from] -= weight_[v];
-    load_[to] += weight_[v];
-    parts_[v] = to;
-    update_gains(v, from, to);
-    compute_gains(v);
+// Moves v and keeps every free vertex's gains exact.
+void Refiner::move(int v, int to) {
+  const int from = parts_[v];
+  for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
+    --count_[*e * k_ + from];
+    ++count_[*e * k_ + to];
   }
+  load_[from] -= weight_[v];
+  load_[to] += weight_[v];
+  parts_[v] = to;
+  update_gains(v, from, to);
+  compute_gains(v);
+}
 
-  // After v moved from `from` to `to`: only nets whose pin count on `from` fell to 0 or 1,
-  // or on `to` rose to 1 or 2, change the gains of their other pins.
-  void update_gains(int v, int from, int to) {
-    for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-      const int left = count_[*e * k_ + from];
-      const int now = count_[*e * k_ + to];
-      if (left > 1 && now > 2) continue;
-      const std::int64_t c = cost_[*e];
-      for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) {
-        const int p = pins_[i];
-        if (p == v || pinned_[p]) continue;
-        std::int64_t* g = &gain_[static_cast<std::size_t>(p) * k_];
-        if (now == 1) g[to] += c;      // joining `to` no longer adds a unit to e
-        if (left == 0) g[from] -= c;   // joining `from` now adds one
-        if (now == 2 && parts_[p] == to)  // p is no longer alone on `to`: leaving saves nothing
-          for (int b = 0; b < k_; ++b) g[b] -= c;
-        if (left == 1 && parts_[p] == from)  // p is now alone on `from`: leaving saves c
-          for (int b = 0; b < k_; ++b) g[b] += c;
-      }
+// After v moved from `from` to `to`: only nets whose pin count on `from` fell to 0 or 1,
+// or on `to` rose to 1 or 2, change the gains of their other pins.
+void Refiner::update_gains(int v, int from, int to) {
+  for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
+    const int left = count_[*e * k_ + from];
+    const int now = count_[*e * k_ + to];
+    if (left > 1 && now > 2) continue;
+    const std::int64_t c = cost_[*e];
+    for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) {
+      const int p = pins_[i];
+      if (p == v || pinned_[p]) continue;
+      std::int64_t* g = &gain_[static_cast<std::size_t>(p) * k_];
+      if (now == 1) g[to] += c;      // joining `to` no longer adds a unit to e
+      if (left == 0) g[from] -= c;   // joining `from` now adds one
+      if (now == 2 && parts_[p] == to)  // p is no longer alone on `to`: leaving saves nothing
+        for (int b = 0; b < k_; ++b) g[b] -= c;
+      if (left == 1 && parts_[p] == from)  // p is now alone on `from`: leaving saves c
+        for (int b = 0; b < k_; ++b) g[b] += c;
     }
   }
+}
 
-  // FM passes: move the unlocked vertex with the best gain (within the relaxed cap, or out
-  // of an overloaded unit while one is over the cap), lock it, and roll back to the best
-  // prefix of the pass in (overload, Λ) order; stop when a pass finds nothing better.
-  void fm_passes() {
-    const int patience = std::max(8, n_ / 4);
-    std::vector<int> active;
-    std::vector<std::pair<int, int>> moves;  // (vertex, unit it came from)
-    for (int pass = 0; pass < 32; ++pass) {
-      active = free_;
-      moves.clear();
-      std::int64_t total = 0;  // Λ decrease so far in this pass
-      std::int64_t over_now = overload();
-      std::int64_t best_over = over_now;
-      std::int64_t best_total = 0;
-      std::size_t best_len = 0;
-      while (!active.empty()) {
-        const bool feasible = over_now == 0;
-        for (int u = 0; u < k_; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
-        // Branch-free maximum: these comparisons are data-dependent coin flips.
-        std::size_t bi = 0;
-        int bu = -1;
-        std::int64_t bg = std::numeric_limits<std::int64_t>::min();
-        for (std::size_t i = 0; i < active.size(); ++i) {
-          const int v = active[i];
-          const int a = parts_[v];
-          // Over the cap, only moves out of an overloaded unit into room are allowed.
-          if (!feasible && load_[a] <= cap_) continue;
-          const std::int64_t w = weight_[v];
-          const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
-          for (int u = 0; u < k_; ++u) {
-            const bool better = (u != a) & (w <= room_[u]) & (g[u] > bg);
-            bg = better ? g[u] : bg;
-            bu = better ? u : bu;
-            bi = better ? i : bi;
-          }
-        }
-        if (bu < 0) break;
-        const int bv = active[bi];
-        const int from = parts_[bv];
-        // Keep the scan order of the remaining vertices (ties go to the lowest position).
-        active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
-        moves.emplace_back(bv, from);
-        move(bv, bu);
-        total += bg;
-        over_now = overload();
-        if (over_now < best_over || (over_now == best_over && total > best_total)) {
-          best_over = over_now;
-          best_total = total;
-          best_len = moves.size();
-        }
-        if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
-      }
-      while (moves.size() > best_len) {
-        move(moves.back().first, moves.back().second);
-        moves.pop_back();
-      }
-      lambda_ -= best_total;
-      if (best_len == 0) break;
-    }
-  }
-
-  // Pairwise swaps between units: what single moves cannot do when every unit is full.
-  // First improvement in (overload, Λ) order. A swap of v (unit a) and w (unit b) gains
-  // gain[v][b] + gain[w][a], less, for every net e holding both, cost(e) for each of a
-  // and b that v or w would have left empty (the other one refills it): a shared net
-  // never adds to the pair's gain, so pairs whose separate gains sum to <= 0 are skipped.
-  bool swap_sweep() {
-    bool improved = false;
-    for (std::size_t i = 0; i < free_.size(); ++i) {
-      const int v = free_[i];
-      bool marked = false;
-      for (std::size_t j = i + 1; j < free_.size(); ++j) {
-        const int w = free_[j];
+// FM passes: move the unlocked vertex with the best gain (within the relaxed cap, or out
+// of an overloaded unit while one is over the cap), lock it, and roll back to the best
+// prefix of the pass in (overload, Λ) order; stop when a pass finds nothing better.
+void Refiner::fm_passes() {
+  const int patience = std::max(8, n_ / 4);
+  auto& active = active_;
+  auto& moves = moves_;  // (vertex, unit it came from)
+  for (int pass = 0; pass < 32; ++pass) {
+    active = free_;
+    moves.clear();
+    std::int64_t total = 0;  // Λ decrease so far in this pass
+    std::int64_t over_now = overload();
+    std::int64_t best_over = over_now;
+    std::int64_t best_total = 0;
+    std::size_t best_len = 0;
+    while (!active.empty()) {
+      const bool feasible = over_now == 0;
+      for (int u = 0; u < k_; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
+      // Branch-free maximum: these comparisons are data-dependent coin flips.
+      std::size_t bi = 0;
+      int bu = -1;
+      std::int64_t bg = std::numeric_limits<std::int64_t>::min();
+      for (std::size_t i = 0; i < active.size(); ++i) {
+        const int v = active[i];
         const int a = parts_[v];
-        const int b = parts_[w];
-        if (a == b) continue;
-        const std::int64_t shift = weight_[v] - weight_[w];
-        const std::int64_t before = over(load_[a]) + over(load_[b]);
-        const std::int64_t after = over(load_[a] - shift) + over(load_[b] + shift);
-        if (after > before) continue;
-        std::int64_t g = gain_[static_cast<std::size_t>(v) * k_ + b] +
-                         gain_[static_cast<std::size_t>(w) * k_ + a];
-        if (after == before && g <= 0) continue;
-        if (!marked) {
-          for (const int* e = nets_begin(v); e != nets_end(v); ++e) marked_[*e] = 1;
-          marked = true;
-        }
-        for (const int* e = nets_begin(w); e != nets_end(w); ++e)
-          if (marked_[*e])
-            g -= cost_[*e] * ((count_[*e * k_ + a] == 1) + (count_[*e * k_ + b] == 1));
-        if (after < before || g > 0) {
-          move(v, b);
-          move(w, a);
-          lambda_ -= g;
-          improved = true;
-          break;  // v moved: its pairs are stale, go on with the next v
+        // Over the cap, only moves out of an overloaded unit into room are allowed.
+        if (!feasible && load_[a] <= cap_) continue;
+        const std::int64_t w = weight_[v];
+        const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
+        for (int u = 0; u < k_; ++u) {
+          const bool better = (u != a) & (w <= room_[u]) & (g[u] > bg);
+          bg = better ? g[u] : bg;
+          bu = better ? u : bu;
+          bi = better ? i : bi;
         }
       }
-      if (marked)
-        for (const int* e = nets_begin(v); e != nets_end(v); ++e) marked_[*e] = 0;
+      if (bu < 0) break;
+      const int bv = active[bi];
+      const int from = parts_[bv];
+      // Keep the scan order of the remaining vertices (ties go to the lowest position).
+      active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
+      moves.emplace_back(bv, from);
+      move(bv, bu);
+      total += bg;
+      over_now = overload();
+      if (over_now < best_over || (over_now == best_over && total > best_total)) {
+        best_over = over_now;
+        best_total = total;
+        best_len = moves.size();
+      }
+      if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
     }
-    return improved;
+    while (moves.size() > best_len) {
+      move(moves.back().first, moves.back().second);
+      moves.pop_back();
+    }
+    lambda_ -= best_total;
+    if (best_len == 0) break;
   }
+}
 
-  const int n_;
-  const int k_;
-  std::vector<int>& parts_;
-  std::vector<std::int64_t> weight_;
-  std::vector<int> free_;  // unpinned vertices, ascending
-  std::vector<char> pinned_;
-  std::int64_t cap_ = 0;
-  std::int64_t relaxed_cap_ = 0;
-  std::vector<int> net_begin_, pins_;   // pins of net e: pins_[net_begin_[e] .. net_begin_[e+1])
-  std::vector<std::int64_t> cost_;
-  std::vector<int> vnet_begin_, vnets_;  // nets of vertex v, likewise
-  std::vector<int> count_;               // pins of net e on unit u: count_[e·k + u]
-  std::vector<std::int64_t> load_;
-  std::vector<std::int64_t> gain_;
-  std::vector<char> marked_;             // nets of the swap sweep's current v
-  std::vector<std::int64_t> room_;
-  std::int64_t lambda_ = 0;
-};
-
-}  // namespace
+// Pairwise swaps between units: what single moves cannot do when every unit is full.
+// First improvement in (overload, Λ) order. A swap of v (unit a) and w (unit b) gains
+// gain[v][b] + gain[w][a], less, for every net e holding both, cost(e) for each of a
+// and b that v or w would have left empty (the other one refills it): a shared net
+// never adds to the pair's gain, so pairs whose separate gains sum to <= 0 are skipped.
+bool Refiner::swap_sweep() {
+  bool improved = false;
+  for (std::size_t i = 0; i < free_.size(); ++i) {
+    const int v = free_[i];
+    bool marked = false;
+    for (std::size_t j = i + 1; j < free_.size(); ++j) {
+      const int w = free_[j];
+      const int a = parts_[v];
+      const int b = parts_[w];
+      if (a == b) continue;
+      const std::int64_t shift = weight_[v] - weight_[w];
+      const std::int64_t before = over(load_[a]) + over(load_[b]);
+      const std::int64_t after = over(load_[a] - shift) + over(load_[b] + shift);
+      if (after > before) continue;
+      std::int64_t g = gain_[static_cast<std::size_t>(v) * k_ + b] +
+                       gain_[static_cast<std::size_t>(w) * k_ + a];
+      if (after == before && g <= 0) continue;
+      if (!marked) {
+        for (const int* e = nets_begin(v); e != nets_end(v); ++e) marked_[*e] = 1;
+        marked = true;
+      }
+      for (const int* e = nets_begin(w); e != nets_end(w); ++e)
+        if (marked_[*e])
+          g -= cost_[*e] * ((count_[*e * k_ + a] == 1) + (count_[*e * k_ + b] == 1));
+      if (after < before || g > 0) {
+        move(v, b);
+        move(w, a);
+        lambda_ -= g;
+        improved = true;
+        break;  // v moved: its pairs are stale, go on with the next v
+      }
+    }
+    if (marked)
+      for (const int* e = nets_begin(v); e != nets_end(v); ++e) marked_[*e] = 0;
+  }
+  return improved;
+}
 
 std::int64_t refine_connectivity(const Hypergraph& hg, const PartitionOptions& options,
                                  std::vector<int>& parts) {
-  if (options.units == 1) return 0;
-  return Refiner(hg, options, parts).run();
+  return Refiner(hg).refine(options, parts);
 }
 
 }  // namespace concnas::partition

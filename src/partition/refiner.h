@@ -1,0 +1,59 @@
+#pragma once
+// Connectivity refinement with the hypergraph copied into flat arrays once: a partitioner
+// that refines several starts of one hypergraph builds one Refiner and calls `refine` for
+// each (the buffers are reused). `refine_connectivity` is `Refiner(hg).refine(...)`.
+#include <cstdint>
+#include <vector>
+
+#include "concnas/partition/partitioner.h"
+
+namespace concnas::partition {
+
+class Refiner {
+ public:
+  explicit Refiner(const Hypergraph& hg);
+  /// As `refine_connectivity`: improves `parts` in place and returns its Λ.
+  std::int64_t refine(const PartitionOptions& options, std::vector<int>& parts);
+
+ private:
+  std::int64_t over(std::int64_t load) const { return load > cap_ ? load - cap_ : 0; }
+  std::int64_t overload() const {
+    std::int64_t total = 0;
+    for (auto w : load_) total += over(w);
+    return total;
+  }
+  const int* nets_begin(int v) const { return vnets_.data() + vnet_begin_[v]; }
+  const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
+  void compute_gains(int v);
+  void move(int v, int to);
+  void update_gains(int v, int from, int to);
+  void fm_passes();
+  bool swap_sweep();
+
+  // The hypergraph, fixed.
+  int n_ = 0;
+  std::int64_t total_weight_ = 0;
+  std::vector<std::int64_t> weight_;
+  std::vector<int> free_;  // unpinned vertices, ascending
+  std::vector<char> pinned_;
+  std::int64_t heaviest_free_ = 0;
+  std::vector<int> net_begin_, pins_;    // pins of net e: pins_[net_begin_[e] .. net_begin_[e+1])
+  std::vector<std::int64_t> cost_;
+  std::vector<int> vnet_begin_, vnets_;  // nets of vertex v, likewise
+
+  // One refinement.
+  int k_ = 0;
+  int* parts_ = nullptr;
+  std::int64_t cap_ = 0;
+  std::int64_t relaxed_cap_ = 0;
+  std::vector<int> count_;               // pins of net e on unit u: count_[e·k + u]
+  std::vector<std::int64_t> load_;
+  std::vector<std::int64_t> gain_;       // drop in Λ if v moved to unit b: gain_[v·k + b]
+  std::vector<char> marked_;             // nets of the swap sweep's current v
+  std::vector<std::int64_t> room_;
+  std::vector<int> active_;
+  std::vector<std::pair<int, int>> moves_;
+  std::int64_t lambda_ = 0;
+};
+
+}  // namespace concnas::partition
