@@ -60,6 +60,7 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   load_.assign(k_, 0);
   for (int v = 0; v < n_; ++v) load_[parts_[v]] += weight_[v];
   gain_.assign(static_cast<std::size_t>(n_) * k_, 0);
+  best_gain_.assign(n_, kStay);
   for (int v : free_) compute_gains(v);
   room_.resize(k_);
   fm_passes();
@@ -68,7 +69,8 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
 }
 
 
-// gain_[v·k + b]: drop in Λ if v moved to unit b (meaningless for b == parts[v]).
+// gain_[v·k + b]: drop in Λ if v moved to unit b; kStay (far below any real gain) for
+// b == parts[v], so that the best gain needs no test of the unit.
 void Refiner::compute_gains(int v) {
   const int a = parts_[v];
   std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
@@ -81,6 +83,15 @@ void Refiner::compute_gains(int v) {
     for (int b = 0; b < k_; ++b) g[b] -= row[b] == 0 ? c : 0;
   }
   for (int b = 0; b < k_; ++b) g[b] += leave;
+  g[a] = kStay;
+  note_best(v);
+}
+
+void Refiner::note_best(int v) {
+  const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
+  std::int64_t best = g[0];
+  for (int b = 1; b < k_; ++b) best = std::max(best, g[b]);
+  best_gain_[v] = best;
 }
 
 // Moves v and keeps every free vertex's gains exact.
@@ -115,6 +126,7 @@ void Refiner::update_gains(int v, int from, int to) {
         for (int b = 0; b < k_; ++b) g[b] -= c;
       if (left == 1 && parts_[p] == from)  // p is now alone on `from`: leaving saves c
         for (int b = 0; b < k_; ++b) g[b] += c;
+      note_best(p);
     }
   }
 }
@@ -137,7 +149,8 @@ void Refiner::fm_passes() {
     while (!active.empty()) {
       const bool feasible = over_now == 0;
       for (int u = 0; u < k_; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
-      // Branch-free maximum: these comparisons are data-dependent coin flips.
+      // The first vertex with the best gain to a unit with room; a vertex whose best gain
+      // anywhere cannot beat the best so far is skipped, the rest compare branch-free.
       std::size_t bi = 0;
       int bu = -1;
       std::int64_t bg = std::numeric_limits<std::int64_t>::min();
@@ -145,11 +158,11 @@ void Refiner::fm_passes() {
         const int v = active[i];
         const int a = parts_[v];
         // Over the cap, only moves out of an overloaded unit into room are allowed.
-        if (!feasible && load_[a] <= cap_) continue;
+        if (best_gain_[v] <= bg || (!feasible && load_[a] <= cap_)) continue;
         const std::int64_t w = weight_[v];
         const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
         for (int u = 0; u < k_; ++u) {
-          const bool better = (u != a) & (w <= room_[u]) & (g[u] > bg);
+          const bool better = (w <= room_[u]) & (g[u] > bg);
           bg = better ? g[u] : bg;
           bu = better ? u : bu;
           bi = better ? i : bi;

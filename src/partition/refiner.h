@@ -3,6 +3,7 @@
 // that refines several starts of one hypergraph builds one Refiner and calls `refine` for
 // each (the buffers are reused). `refine_connectivity` is `Refiner(hg).refine(...)`.
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "concnas/partition/partitioner.h"
@@ -25,6 +26,7 @@ class Refiner {
   const int* nets_begin(int v) const { return vnets_.data() + vnet_begin_[v]; }
   const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
   void compute_gains(int v);
+  void note_best(int v);
   void move(int v, int to);
   void update_gains(int v, int from, int to);
   void fm_passes();
@@ -49,6 +51,8 @@ class Refiner {
   std::vector<int> count_;               // pins of net e on unit u: count_[e·k + u]
   std::vector<std::int64_t> load_;
   std::vector<std::int64_t> gain_;       // drop in Λ if v moved to unit b: gain_[v·k + b]
+  std::vector<std::int64_t> best_gain_;  // the largest of v's gains
+  static constexpr std::int64_t kStay = std::numeric_limits<std::int64_t>::min() / 4;
   std::vector<char> marked_;             // nets of the swap sweep's current v
   std::vector<std::int64_t> room_;
   std::vector<int> active_;
