@@ -200,14 +200,24 @@ void Refiner::fm_passes() {
 // never adds to the pair's gain, so pairs whose separate gains sum to <= 0 are skipped.
 bool Refiner::swap_sweep() {
   bool improved = false;
+  // Within the cap no swap lowers the overload, so a pair must gain: it gains at most the
+  // sum of its two best single-move gains, which prunes most pairs and often whole rows.
+  const bool feasible = overload() == 0;
+  auto top = [&] {
+    std::int64_t m = kStay;
+    for (int v : free_) m = std::max(m, best_gain_[v]);
+    return m;
+  };
+  std::int64_t best_any = feasible ? top() : 0;
   for (std::size_t i = 0; i < free_.size(); ++i) {
     const int v = free_[i];
+    if (feasible && best_gain_[v] + best_any <= 0) continue;
     bool marked = false;
     for (std::size_t j = i + 1; j < free_.size(); ++j) {
       const int w = free_[j];
       const int a = parts_[v];
       const int b = parts_[w];
-      if (a == b) continue;
+      if (a == b || (feasible && best_gain_[v] + best_gain_[w] <= 0)) continue;
       const std::int64_t shift = weight_[v] - weight_[w];
       const std::int64_t before = over(load_[a]) + over(load_[b]);
       const std::int64_t after = over(load_[a] - shift) + over(load_[b] + shift);
@@ -227,6 +237,7 @@ bool Refiner::swap_sweep() {
         move(w, a);
         lambda_ -= g;
         improved = true;
+        if (feasible) best_any = top();
         break;  // v moved: its pairs are stale, go on with the next v
       }
     }
