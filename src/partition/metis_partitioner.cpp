@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 #include <mutex>
 
 #include "concnas/common/error.h"
@@ -25,12 +24,13 @@ std::int64_t scale_factor(std::int64_t total) {
 // net's bytes. Pairs joined by several nets add up.
 std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
   const int n = hg.num_vertices();
-  std::vector<std::map<int, std::int64_t>> adj(n);
+  // (neighbour, bytes) per vertex, then sorted and merged.
+  std::vector<std::vector<std::pair<int, std::int64_t>>> adj(n);
   std::int64_t total_edge = 0;
   for (const auto& net : hg.nets)
     for (std::size_t i = 1; i < net.pins.size(); ++i) {
-      adj[net.driver][net.pins[i]] += net.cost;
-      adj[net.pins[i]][net.driver] += net.cost;
+      adj[net.driver].emplace_back(net.pins[i], net.cost);
+      adj[net.pins[i]].emplace_back(net.driver, net.cost);
       total_edge += 2 * net.cost;
     }
   const std::int64_t wscale = scale_factor(hg.total_weight());
@@ -42,7 +42,12 @@ std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std:
   for (int v = 0; v < n; ++v) {
     // Compute vertices keep a weight of at least 1 so that METIS balances their count.
     vwgt[v] = static_cast<idx_t>(hg.weight[v] == 0 ? 0 : std::max<std::int64_t>(1, hg.weight[v] / wscale));
-    for (const auto& [w, c] : adj[v]) {
+    auto& list = adj[v];
+    std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (std::size_t i = 0; i < list.size();) {
+      std::int64_t c = 0;
+      const int w = list[i].first;
+      for (; i < list.size() && list[i].first == w; ++i) c += list[i].second;
       adjncy.push_back(w);
       adjwgt.push_back(static_cast<idx_t>(std::max<std::int64_t>(1, c / escale)));
     }
@@ -130,7 +135,7 @@ class MetisPartitioner final : public Partitioner {
     if (options.units == 1) return std::vector<int>(hg.num_vertices(), 0);
     if (!refine_) return run_metis(hg, options.units, options.epsilon, options.seed);
     Refiner refiner(hg);
-    return best_refined(hg, options, refiner, metis_start(hg, options));
+    return best_refined(hg, options, refiner, greedy_rng(options), metis_start(hg, options));
   }
 
   std::vector<std::vector<int>> partition_each_impl(
@@ -140,11 +145,12 @@ class MetisPartitioner final : public Partitioner {
       return Partitioner::partition_each_impl(hg, options, epsilons);
     const auto start = metis_start(hg, options);
     Refiner refiner(hg);
+    const Rng rng = greedy_rng(options);
     std::vector<std::vector<int>> each;
     for (double e : epsilons) {
       PartitionOptions o = options;
       o.epsilon = e;
-      each.push_back(best_refined(hg, o, refiner, start));
+      each.push_back(best_refined(hg, o, refiner, rng, start));
     }
     return each;
   }
@@ -155,11 +161,16 @@ class MetisPartitioner final : public Partitioner {
     return run_metis(hg, options.units, kStartBalance, options.seed);
   }
 
+  // The greedy starts' generator: the same draws for every bound.
+  static Rng greedy_rng(const PartitionOptions& options) {
+    return Rng::derive(options.seed, 0x6d65746973ULL);
+  }
+
   // The METIS start and some greedy ones, each refined; keep the lowest Λ within the
   // bound (then the lighter heaviest unit, then the earliest start). Small instances get
   // more greedy starts: their refinement is cheap and their optima are narrow.
   static std::vector<int> best_refined(const Hypergraph& hg, const PartitionOptions& options,
-                                       Refiner& refiner, std::vector<int> metis) {
+                                       Refiner& refiner, Rng rng, std::vector<int> metis) {
     std::vector<int> best;
     bool best_fits = false;
     std::int64_t best_lambda = 0;
@@ -180,7 +191,6 @@ class MetisPartitioner final : public Partitioner {
       }
     };
     consider(std::move(metis));
-    Rng rng = Rng::derive(options.seed, 0x6d65746973ULL);
     std::size_t pins = 0;
     for (const auto& net : hg.nets) pins += net.pins.size();
     const int greedy =

@@ -94,8 +94,9 @@ void Refiner::note_best(int v) {
   best_gain_[v] = best;
 }
 
-// Moves v and keeps every free vertex's gains exact.
-void Refiner::move(int v, int to) {
+// Moves v and keeps every other free vertex's gains exact, and v's own unless an FM pass
+// (which locks v and recomputes it once at its end) says otherwise.
+void Refiner::move(int v, int to, bool own_gains) {
   const int from = parts_[v];
   for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
     --count_[*e * k_ + from];
@@ -105,7 +106,7 @@ void Refiner::move(int v, int to) {
   load_[to] += weight_[v];
   parts_[v] = to;
   update_gains(v, from, to);
-  compute_gains(v);
+  if (own_gains) compute_gains(v);
 }
 
 // After v moved from `from` to `to`: only nets whose pin count on `from` fell to 0 or 1,
@@ -174,7 +175,7 @@ void Refiner::fm_passes() {
       // Keep the scan order of the remaining vertices (ties go to the lowest position).
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
       moves.emplace_back(bv, from);
-      move(bv, bu);
+      move(bv, bu, false);
       total += bg;
       over_now = overload();
       if (over_now < best_over || (over_now == best_over && total > best_total)) {
@@ -184,10 +185,8 @@ void Refiner::fm_passes() {
       }
       if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
     }
-    while (moves.size() > best_len) {
-      move(moves.back().first, moves.back().second);
-      moves.pop_back();
-    }
+    for (std::size_t i = moves.size(); i > best_len; --i) move(moves[i - 1].first, moves[i - 1].second, false);
+    for (const auto& mv : moves) compute_gains(mv.first);
     lambda_ -= best_total;
     if (best_len == 0) break;
   }

@@ -27,7 +27,7 @@ class Refiner {
   const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
   void compute_gains(int v);
   void note_best(int v);
-  void move(int v, int to);
+  void move(int v, int to, bool own_gains = true);
   void update_gains(int v, int from, int to);
   void fm_passes();
   bool swap_sweep();
