@@ -121,13 +121,25 @@ void Refiner::update_gains(int v, int from, int to) {
       const int p = pins_[i];
       if (p == v || pinned_[p]) continue;
       std::int64_t* g = &gain_[static_cast<std::size_t>(p) * k_];
-      if (now == 1) g[to] += c;      // joining `to` no longer adds a unit to e
-      if (left == 0) g[from] -= c;   // joining `from` now adds one
-      if (now == 2 && parts_[p] == to)  // p is no longer alone on `to`: leaving saves nothing
+      std::int64_t& best = best_gain_[p];
+      bool rescan = false;
+      if (now == 1) {  // joining `to` no longer adds a unit to e
+        g[to] += c;
+        best = std::max(best, g[to]);
+      }
+      if (left == 0) {  // joining `from` now adds one
+        rescan = g[from] == best;
+        g[from] -= c;
+      }
+      if (now == 2 && parts_[p] == to) {  // p is no longer alone on `to`: leaving saves nothing
         for (int b = 0; b < k_; ++b) g[b] -= c;
-      if (left == 1 && parts_[p] == from)  // p is now alone on `from`: leaving saves c
+        best -= c;
+      }
+      if (left == 1 && parts_[p] == from) {  // p is now alone on `from`: leaving saves c
         for (int b = 0; b < k_; ++b) g[b] += c;
-      note_best(p);
+        best += c;
+      }
+      if (rescan) note_best(p);
     }
   }
 }
