@@ -33,6 +33,7 @@ std::vector<int> Partitioner::partition(const Hypergraph& hg,
 std::vector<std::vector<int>> Partitioner::partition_each(
     const Hypergraph& hg, const PartitionOptions& options,
     const std::vector<double>& epsilons) const {
+  CONCNAS_CHECK(options.units >= 1, "units must be at least 1, got {}", options.units);
   for (double e : epsilons) {
     PartitionOptions o = options;
     o.epsilon = e;

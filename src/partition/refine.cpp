@@ -9,6 +9,8 @@
 
 #include "refiner.h"
 
+#include "concnas/common/error.h"
+
 namespace concnas::partition {
 
 
@@ -42,8 +44,8 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   if (k_ == 1) return 0;
   parts_ = parts.data();
   // Weights are integers: a load fits the cap exactly when it fits its floor.
-  cap_ = static_cast<std::int64_t>(
-      std::floor(options.epsilon * static_cast<double>(total_weight_) / k_));
+  cap_exact_ = options.epsilon * static_cast<double>(total_weight_) / k_;
+  cap_ = static_cast<std::int64_t>(std::floor(cap_exact_));
   // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
   // swap; only states within the cap are kept as results.
   relaxed_cap_ = cap_ + heaviest_free_;
@@ -107,6 +109,32 @@ void Refiner::move(int v, int to, bool own_gains) {
   parts_[v] = to;
   update_gains(v, from, to);
   if (own_gains) compute_gains(v);
+  if (verify_) verify_gains();
+}
+
+void Refiner::verify_gains() const {
+  std::vector<std::int64_t> g(k_);
+  for (int v : free_) {
+    if (in_pass_ && std::any_of(moves_.begin(), moves_.end(), [v](const auto& m) { return m.first == v; }))
+      continue;
+    std::fill(g.begin(), g.end(), 0);
+    for (const int* e = nets_begin(v); e != nets_end(v); ++e)
+      for (int b = 0; b < k_; ++b) {
+        const int* row = &count_[*e * k_];
+        if (row[parts_[v]] == 1) g[b] += cost_[*e];
+        if (row[b] == 0) g[b] -= cost_[*e];
+      }
+    std::int64_t best = kStay;
+    for (int b = 0; b < k_; ++b) {
+      if (b == parts_[v]) continue;
+      const std::int64_t kept = gain_[static_cast<std::size_t>(v) * k_ + b];
+      CONCNAS_CHECK(kept == g[b], "refinement: vertex {} to unit {} keeps gain {}, recomputed {}", v, b,
+                    kept, g[b]);
+      best = std::max(best, g[b]);
+    }
+    CONCNAS_CHECK(best_gain_[v] == best, "refinement: vertex {} keeps best gain {}, recomputed {}", v,
+                  best_gain_[v], best);
+  }
 }
 
 // After v moved from `from` to `to`: only nets whose pin count on `from` fell to 0 or 1,
@@ -151,12 +179,13 @@ void Refiner::fm_passes() {
   const int patience = std::max(8, n_ / 4);
   auto& active = active_;
   auto& moves = moves_;  // (vertex, unit it came from)
+  in_pass_ = true;
   for (int pass = 0; pass < 32; ++pass) {
     active = free_;
     moves.clear();
     std::int64_t total = 0;  // Λ decrease so far in this pass
-    std::int64_t over_now = overload();
-    std::int64_t best_over = over_now;
+    double over_now = overload();
+    double best_over = over_now;
     std::int64_t best_total = 0;
     std::size_t best_len = 0;
     while (!active.empty()) {
@@ -183,6 +212,8 @@ void Refiner::fm_passes() {
       }
       if (bu < 0) break;
       const int bv = active[bi];
+      if (bu == parts_[bv]) break;  // only the own unit's placeholder gain left (cannot
+                                    // happen while every unit has room for any vertex)
       const int from = parts_[bv];
       // Keep the scan order of the remaining vertices (ties go to the lowest position).
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
@@ -202,6 +233,8 @@ void Refiner::fm_passes() {
     lambda_ -= best_total;
     if (best_len == 0) break;
   }
+  in_pass_ = false;
+  moves.clear();
 }
 
 // Pairwise swaps between units: what single moves cannot do when every unit is full.
@@ -230,8 +263,8 @@ bool Refiner::swap_sweep() {
       const int b = parts_[w];
       if (a == b || (feasible && best_gain_[v] + best_gain_[w] <= 0)) continue;
       const std::int64_t shift = weight_[v] - weight_[w];
-      const std::int64_t before = over(load_[a]) + over(load_[b]);
-      const std::int64_t after = over(load_[a] - shift) + over(load_[b] + shift);
+      const double before = over(load_[a]) + over(load_[b]);
+      const double after = over(load_[a] - shift) + over(load_[b] + shift);
       if (after > before) continue;
       std::int64_t g = gain_[static_cast<std::size_t>(v) * k_ + b] +
                        gain_[static_cast<std::size_t>(w) * k_ + a];

@@ -15,14 +15,21 @@ class Refiner {
   explicit Refiner(const Hypergraph& hg);
   /// As `refine_connectivity`: improves `parts` in place and returns its Λ.
   std::int64_t refine(const PartitionOptions& options, std::vector<int>& parts);
+  /// Tests: after every move, recompute every gain that should be exact and throw
+  /// `Error` on a difference (slow).
+  void verify_each_move(bool on) { verify_ = on; }
 
  private:
-  std::int64_t over(std::int64_t load) const { return load > cap_ ? load - cap_ : 0; }
-  std::int64_t overload() const {
-    std::int64_t total = 0;
+  // Weight over the exact (fractional) cap: states over it are ranked by this sum.
+  double over(std::int64_t load) const {
+    return load > cap_ ? static_cast<double>(load) - cap_exact_ : 0.0;
+  }
+  double overload() const {
+    double total = 0;
     for (auto w : load_) total += over(w);
     return total;
   }
+  void verify_gains() const;
   const int* nets_begin(int v) const { return vnets_.data() + vnet_begin_[v]; }
   const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
   void compute_gains(int v);
@@ -46,8 +53,11 @@ class Refiner {
   // One refinement.
   int k_ = 0;
   int* parts_ = nullptr;
-  std::int64_t cap_ = 0;
+  double cap_exact_ = 0;
+  std::int64_t cap_ = 0;                 // its floor: loads are integers
   std::int64_t relaxed_cap_ = 0;
+  bool verify_ = false;
+  bool in_pass_ = false;                 // movers of moves_ have stale own gains
   std::vector<int> count_;               // pins of net e on unit u: count_[e·k + u]
   std::vector<std::int64_t> load_;
   std::vector<std::int64_t> gain_;       // drop in Λ if v moved to unit b: gain_[v·k + b]
