@@ -1,5 +1,4 @@
 // concnas search: the end-to-end search (sample, score, select, train, report), resumable.
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -7,7 +6,10 @@
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "progress_bar.h"
 #include "concnas/common/error.h"
 #include "concnas/search/runner.h"
 
@@ -34,17 +36,13 @@ void run_search(const SearchArgs& a) {
   std::fflush(stdout);
   search::SearchRunner runner(std::move(cfg), out);
   // A live line on a terminal; a plain line per finished item otherwise (CI logs).
-  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const bool tty = stderr_is_terminal();
   auto last_done = std::make_shared<std::map<std::string, std::int64_t>>();
   runner.set_progress([tty, last_done](const std::string& stage, std::int64_t done, std::int64_t total,
                                        const std::string& detail) {
     if (tty) {
-      const int width = 24;
-      const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
-      std::fprintf(stderr, "\r\033[K[%s] [%s%s] %lld/%lld %s", stage.c_str(), std::string(filled, '#').c_str(),
-                   std::string(width - filled, ' ').c_str(), static_cast<long long>(done),
-                   static_cast<long long>(total), detail.substr(0, 60).c_str());
-      if (done == total) std::fprintf(stderr, "\n");
+      draw_progress_bar("[" + stage + "]", done, total, 24,
+                        fmt::format("{}/{} {}", done, total, detail.substr(0, 60)));
     } else {
       auto& last = (*last_done)[stage];
       const bool first = !last_done->count(stage + "#");

@@ -1,10 +1,12 @@
 // concnas train: train an architecture on real data into a run folder, resumably.
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "progress_bar.h"
 #include "concnas/arch/cost.h"
 #include "concnas/common/error.h"
 #include "concnas/config/train_config.h"
@@ -41,15 +43,11 @@ void run_train(const TrainArgs& a) {
   std::fflush(stdout);
   train::Trainer trainer(cfg, std::move(architecture), out);
   // A bar on a terminal; plain lines per epoch otherwise (CI logs).
-  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const bool tty = stderr_is_terminal();
   trainer.set_progress([tty](int epoch, int epochs, std::int64_t done, std::int64_t total, double loss) {
     if (tty) {
-      const int width = 30;
-      const int filled = static_cast<int>(width * done / total);
-      std::fprintf(stderr, "\repoch %d/%d [%s%s] %3d%% loss %.4f", epoch, epochs,
-                   std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(),
-                   static_cast<int>(100 * done / total), loss);
-      if (done == total) std::fprintf(stderr, "\n");
+      draw_progress_bar(fmt::format("epoch {}/{}", epoch, epochs), done, total, 30,
+                        fmt::format("{:3d}% loss {:.4f}", total > 0 ? 100 * done / total : 100, loss));
     } else if (done == total) {
       std::fprintf(stderr, "epoch %d/%d done, train loss %.4f\n", epoch, epochs, loss);
     }
