@@ -134,8 +134,7 @@ class MetisPartitioner final : public Partitioner {
                                   const PartitionOptions& options) const override {
     if (options.units == 1) return std::vector<int>(hg.num_vertices(), 0);
     if (!refine_) return run_metis(hg, options.units, options.epsilon, options.seed);
-    Refiner refiner(hg);
-    return best_refined(hg, options, refiner, greedy_rng(options), metis_start(hg, options));
+    return partition_each_impl(hg, options, {options.epsilon}).front();
   }
 
   std::vector<std::vector<int>> partition_each_impl(

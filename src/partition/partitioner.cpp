@@ -20,11 +20,17 @@ double balance_cap(const Hypergraph& hg, const PartitionOptions& options) {
   return options.epsilon * static_cast<double>(hg.total_weight()) / options.units;
 }
 
+namespace {
+void check_units_fit(const Hypergraph& hg, int units) {
+  CONCNAS_CHECK(units <= hg.num_compute, "{} units is more than the {} compute vertices", units,
+                hg.num_compute);
+}
+}  // namespace
+
 std::vector<int> Partitioner::partition(const Hypergraph& hg,
                                         const PartitionOptions& options) const {
   options.sanity_check();
-  CONCNAS_CHECK(options.units <= hg.num_compute,
-                "{} units is more than the {} compute vertices", options.units, hg.num_compute);
+  check_units_fit(hg, options.units);
   auto parts = partition_impl(hg, options);
   check_partition(hg, parts, options.units);
   return parts;
@@ -39,8 +45,7 @@ std::vector<std::vector<int>> Partitioner::partition_each(
     o.epsilon = e;
     o.sanity_check();
   }
-  CONCNAS_CHECK(options.units <= hg.num_compute,
-                "{} units is more than the {} compute vertices", options.units, hg.num_compute);
+  check_units_fit(hg, options.units);
   auto each = partition_each_impl(hg, options, epsilons);
   CONCNAS_CHECK(each.size() == epsilons.size(), "partitioner '{}' returned {} partitions for {} bounds",
                 name(), each.size(), epsilons.size());

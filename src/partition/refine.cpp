@@ -2,7 +2,7 @@
 // the true objective Λ = Σ cost(e) · (units e touches − 1).
 //
 // The search scores thousands of candidates a second and refines each several times, so
-// the hypergraph is copied into flat arrays once per call and every loop runs on them.
+// a Refiner copies the hypergraph's nets into flat arrays once and every loop runs on them.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,9 +13,7 @@
 
 namespace concnas::partition {
 
-
-Refiner::Refiner(const Hypergraph& hg) : n_(hg.num_vertices()), total_weight_(hg.total_weight()) {
-  weight_ = hg.weight;
+Refiner::Refiner(const Hypergraph& hg) : hg_(hg), n_(hg.num_vertices()), weight_(hg.weight) {
   pinned_.assign(n_, 1);
   for (int v = 0; v < n_; ++v)
     if (hg.pinned[v] < 0) {
@@ -44,7 +42,7 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   if (k_ == 1) return 0;
   parts_ = parts.data();
   // Weights are integers: a load fits the cap exactly when it fits its floor.
-  cap_exact_ = options.epsilon * static_cast<double>(total_weight_) / k_;
+  cap_exact_ = balance_cap(hg_, options);
   cap_ = static_cast<std::int64_t>(std::floor(cap_exact_));
   // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
   // swap; only states within the cap are kept as results.
@@ -69,7 +67,6 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   for (int round = 0; round < 8 && swap_sweep(); ++round) fm_passes();
   return lambda_;
 }
-
 
 // gain_[v·k + b]: drop in Λ if v moved to unit b; kStay (far below any real gain) for
 // b == parts[v], so that the best gain needs no test of the unit.

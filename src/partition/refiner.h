@@ -39,10 +39,10 @@ class Refiner {
   void fm_passes();
   bool swap_sweep();
 
-  // The hypergraph, fixed.
+  // The hypergraph (which must outlive the Refiner) and its flat copy.
+  const Hypergraph& hg_;
   int n_ = 0;
-  std::int64_t total_weight_ = 0;
-  std::vector<std::int64_t> weight_;
+  const std::vector<std::int64_t>& weight_;
   std::vector<int> free_;  // unpinned vertices, ascending
   std::vector<char> pinned_;
   std::int64_t heaviest_free_ = 0;
