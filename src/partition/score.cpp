@@ -30,12 +30,12 @@ struct Context {
   sim::DeviceModel devices;
 };
 
-Context make_context(const arch::Architecture& arch, const ScoreOptions& options) {
+Context make_context(const arch::Architecture& arch, arch::ArchitectureCost cost,
+                     const ScoreOptions& options) {
   options.sanity_check();
   CONCNAS_CHECK(options.units <= arch.dag.num_compute(),
                 "{} units is more than the {} compute vertices of '{}'", options.units,
                 arch.dag.num_compute(), arch.name);
-  auto cost = arch::compute_cost(arch);
   auto hg = build_hypergraph(arch, cost);
   auto devices = options.devices.flops_per_s.empty()
                      ? sim::DeviceModel::uniform(options.units, sim::kDefaultFlopsPerS)
@@ -63,8 +63,14 @@ void pick_best(ArchitectureScore& s) {
 
 ArchitectureScore score_architecture(const arch::Architecture& arch, const ScoreOptions& options,
                                      const PartitionerRegistry& partitioners) {
+  return score_architecture(arch, arch::compute_cost(arch), options, partitioners);
+}
+
+ArchitectureScore score_architecture(const arch::Architecture& arch, arch::ArchitectureCost cost,
+                                     const ScoreOptions& options,
+                                     const PartitionerRegistry& partitioners) {
   const auto& partitioner = partitioners.get(options.partitioner);
-  const Context c = make_context(arch, options);
+  const Context c = make_context(arch, std::move(cost), options);
   ArchitectureScore s;
   s.units = options.units;
   PartitionOptions po;
@@ -80,7 +86,7 @@ ArchitectureScore score_architecture(const arch::Architecture& arch, const Score
 ArchitectureScore score_given_partition(const arch::Architecture& arch,
                                         const ScoreOptions& options,
                                         const std::vector<int>& parts) {
-  const Context c = make_context(arch, options);
+  const Context c = make_context(arch, arch::compute_cost(arch), options);
   ArchitectureScore s;
   s.units = options.units;
   s.options.push_back(score_option(c, options, -1, parts));

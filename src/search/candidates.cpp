@@ -76,7 +76,7 @@ struct Evaluator {
     so.epsilons = cfg.search.epsilons;
     so.partitioner = cfg.search.partitioner;
     so.seed = mix_seed(cfg.search.seed) ^ static_cast<std::uint64_t>(c.id);
-    const auto score = partition::score_architecture(a, so, partitioners);
+    const auto score = partition::score_architecture(a, cost, so, partitioners);
     for (const auto& o : score.options) {
       r.options.push_back({o.epsilon, o.metrics.cs, o.metrics.comm_bytes, o.metrics.imbalance,
                            o.sim.latency_s * 1e3, o.sim.speedup});

@@ -19,7 +19,7 @@ namespace {
 struct ScoreArgs {
   std::string file;
   int units = 0;
-  std::vector<double> epsilons{1.03, 1.1, 1.3};
+  std::vector<double> epsilons = partition::ScoreOptions{}.epsilons;
   std::string partitioner = "metis";
   std::uint64_t seed = 0;
   DeviceArgs model;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "concnas/arch/architecture.h"
+#include "concnas/arch/cost.h"
 #include "concnas/partition/metrics.h"
 #include "concnas/partition/partitioner.h"
 #include "concnas/sim/latency.h"
@@ -50,6 +51,10 @@ struct ArchitectureScore {
 
 /// Partitions and scores `arch` for every epsilon of `options`.
 ArchitectureScore score_architecture(const arch::Architecture& arch, const ScoreOptions& options,
+                                     const PartitionerRegistry& partitioners);
+/// The same, with `cost` = `arch::compute_cost(arch)` already at hand (the search has it).
+ArchitectureScore score_architecture(const arch::Architecture& arch, arch::ArchitectureCost cost,
+                                     const ScoreOptions& options,
                                      const PartitionerRegistry& partitioners);
 
 /// Scores one given partition (e.g. read from an hMETIS partition file).
