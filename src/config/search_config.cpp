@@ -221,9 +221,7 @@ void SearchConfig::sanity_check() const {
     const auto& generator = registry.get(g.name);
     for (const auto& [name, range] : g.params) {
       std::vector<double> values = range.choices;
-      const bool whole = std::floor(range.lo) == range.lo && std::floor(range.hi) == range.hi &&
-                         std::abs(range.lo) <= 1e9 && std::abs(range.hi) <= 1e9;
-      if (values.empty() && whole && range.hi - range.lo <= 64)
+      if (values.empty() && range.whole() && range.hi - range.lo <= 64)
         for (double v = range.lo; v <= range.hi; ++v) values.push_back(v);
       else if (values.empty())
         values = {range.lo, range.hi};

@@ -34,7 +34,7 @@ const T& pick(const std::vector<T>& choices, Rng& rng) {
 double draw(const ParamRange& r, Rng& rng) {
   if (!r.choices.empty()) return pick(r.choices, rng);
   if (r.lo == r.hi) return r.lo;
-  if (std::floor(r.lo) == r.lo && std::floor(r.hi) == r.hi && std::abs(r.lo) <= 1e9 && std::abs(r.hi) <= 1e9)
+  if (r.whole())
     return r.lo + static_cast<double>(rng.below(static_cast<std::uint64_t>(r.hi - r.lo) + 1));
   return r.lo + rng.uniform() * (r.hi - r.lo);
 }

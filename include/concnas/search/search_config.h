@@ -11,6 +11,7 @@
 /// config's (docs/training.md); their `train.epochs` and `data.train_subset` are set per
 /// rung of successive halving.
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -26,6 +27,10 @@ struct ParamRange {
   double lo = 0;
   double hi = 0;
   std::vector<double> choices;
+  /// Both ends whole numbers (within ±1e9): the range draws integers.
+  bool whole() const {
+    return std::floor(lo) == lo && std::floor(hi) == hi && std::abs(lo) <= 1e9 && std::abs(hi) <= 1e9;
+  }
 };
 
 struct GeneratorSpace {
