@@ -105,7 +105,8 @@ Action add_export_command(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "trained weights (weights.pt of a run folder)")->required();
   cmd->add_option("--units,-n", args->units, "number of units (devices)")->check(CLI::Range(1, 64));
   cmd->add_option("--partitioner", args->partitioner, "metis, metis-unrefined, components, single or exact");
-  cmd->add_option("--epsilon", args->epsilon, "balance bound (default: of 1.03, 1.1 and 1.3, the one with the lowest predicted latency)");
+  cmd->add_option("--epsilon", args->epsilon, "balance bound (default: of 1.03, 1.1 and 1.3, the one with the lowest predicted latency)")
+      ->check(CLI::Range(1.0, 100.0));
   cmd->add_option("--seed", args->seed, "partitioner seed");
   args->model.add_to(cmd);  // the model that picks the best balance bound
   cmd->add_option("--mean", args->mean, "input normalisation mean per channel (default: from the training run)")
