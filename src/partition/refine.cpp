@@ -47,65 +47,83 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
   // swap; only states within the cap are kept as results.
   relaxed_cap_ = cap_ + heaviest_free_;
+  switch (k_) {
+    case 2: return run<2>();
+    case 3: return run<3>();
+    case 4: return run<4>();
+    case 8: return run<8>();
+    default: return run<0>();
+  }
+}
+
+template <int K>
+std::int64_t Refiner::run() {
+  const int k = units<K>();
   const int m = static_cast<int>(cost_.size());
-  count_.assign(static_cast<std::size_t>(m) * k_, 0);
+  count_.assign(static_cast<std::size_t>(m) * k, 0);
   lambda_ = 0;
   for (int e = 0; e < m; ++e) {
-    int* row = &count_[static_cast<std::size_t>(e) * k_];
+    int* row = &count_[static_cast<std::size_t>(e) * k];
     for (int i = net_begin_[e]; i < net_begin_[e + 1]; ++i) ++row[parts_[pins_[i]]];
     int touched = 0;
-    for (int u = 0; u < k_; ++u) touched += row[u] > 0;
+    for (int u = 0; u < k; ++u) touched += row[u] > 0;
     lambda_ += cost_[e] * (touched - 1);
   }
-  load_.assign(k_, 0);
+  load_.assign(k, 0);
   for (int v = 0; v < n_; ++v) load_[parts_[v]] += weight_[v];
-  gain_.assign(static_cast<std::size_t>(n_) * k_, 0);
+  gain_.assign(static_cast<std::size_t>(n_) * k, 0);
   best_gain_.assign(n_, kStay);
-  for (int v : free_) compute_gains(v);
-  room_.resize(k_);
-  fm_passes();
-  for (int round = 0; round < 8 && swap_sweep(); ++round) fm_passes();
+  for (int v : free_) compute_gains<K>(v);
+  room_.resize(k);
+  fm_passes<K>();
+  for (int round = 0; round < 8 && swap_sweep<K>(); ++round) fm_passes<K>();
   return lambda_;
 }
 
 // gain_[v·k + b]: drop in Λ if v moved to unit b; kStay (far below any real gain) for
 // b == parts[v], so that the best gain needs no test of the unit.
+template <int K>
 void Refiner::compute_gains(int v) {
+  const int k = units<K>();
   const int a = parts_[v];
-  std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
-  std::fill(g, g + k_, 0);
+  std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
+  std::fill(g, g + k, 0);
   std::int64_t leave = 0;
   for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-    const int* row = &count_[*e * k_];
+    const int* row = &count_[*e * k];
     const std::int64_t c = cost_[*e];
     leave += row[a] == 1 ? c : 0;
-    for (int b = 0; b < k_; ++b) g[b] -= row[b] == 0 ? c : 0;
+    for (int b = 0; b < k; ++b) g[b] -= row[b] == 0 ? c : 0;
   }
-  for (int b = 0; b < k_; ++b) g[b] += leave;
+  for (int b = 0; b < k; ++b) g[b] += leave;
   g[a] = kStay;
-  note_best(v);
+  note_best<K>(v);
 }
 
+template <int K>
 void Refiner::note_best(int v) {
-  const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
+  const int k = units<K>();
+  const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
   std::int64_t best = g[0];
-  for (int b = 1; b < k_; ++b) best = std::max(best, g[b]);
+  for (int b = 1; b < k; ++b) best = std::max(best, g[b]);
   best_gain_[v] = best;
 }
 
 // Moves v and keeps every other free vertex's gains exact, and v's own unless an FM pass
 // (which locks v and recomputes it once at its end) says otherwise.
+template <int K>
 void Refiner::move(int v, int to, bool own_gains) {
+  const int k = units<K>();
   const int from = parts_[v];
   for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-    --count_[*e * k_ + from];
-    ++count_[*e * k_ + to];
+    --count_[*e * k + from];
+    ++count_[*e * k + to];
   }
   load_[from] -= weight_[v];
   load_[to] += weight_[v];
   parts_[v] = to;
-  update_gains(v, from, to);
-  if (own_gains) compute_gains(v);
+  update_gains<K>(v, from, to);
+  if (own_gains) compute_gains<K>(v);
   if (verify_) verify_gains();
 }
 
@@ -136,16 +154,18 @@ void Refiner::verify_gains() const {
 
 // After v moved from `from` to `to`: only nets whose pin count on `from` fell to 0 or 1,
 // or on `to` rose to 1 or 2, change the gains of their other pins.
+template <int K>
 void Refiner::update_gains(int v, int from, int to) {
+  const int k = units<K>();
   for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
-    const int left = count_[*e * k_ + from];
-    const int now = count_[*e * k_ + to];
+    const int left = count_[*e * k + from];
+    const int now = count_[*e * k + to];
     if (left > 1 && now > 2) continue;
     const std::int64_t c = cost_[*e];
     for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) {
       const int p = pins_[i];
       if (p == v || pinned_[p]) continue;
-      std::int64_t* g = &gain_[static_cast<std::size_t>(p) * k_];
+      std::int64_t* g = &gain_[static_cast<std::size_t>(p) * k];
       std::int64_t& best = best_gain_[p];
       bool rescan = false;
       if (now == 1) {  // joining `to` no longer adds a unit to e
@@ -157,14 +177,14 @@ void Refiner::update_gains(int v, int from, int to) {
         g[from] -= c;
       }
       if (now == 2 && parts_[p] == to) {  // p is no longer alone on `to`: leaving saves nothing
-        for (int b = 0; b < k_; ++b) g[b] -= c;
+        for (int b = 0; b < k; ++b) g[b] -= c;
         best -= c;
       }
       if (left == 1 && parts_[p] == from) {  // p is now alone on `from`: leaving saves c
-        for (int b = 0; b < k_; ++b) g[b] += c;
+        for (int b = 0; b < k; ++b) g[b] += c;
         best += c;
       }
-      if (rescan) note_best(p);
+      if (rescan) note_best<K>(p);
     }
   }
 }
@@ -172,7 +192,9 @@ void Refiner::update_gains(int v, int from, int to) {
 // FM passes: move the unlocked vertex with the best gain (within the relaxed cap, or out
 // of an overloaded unit while one is over the cap), lock it, and roll back to the best
 // prefix of the pass in (overload, Λ) order; stop when a pass finds nothing better.
+template <int K>
 void Refiner::fm_passes() {
+  const int k = units<K>();
   const int patience = std::max(8, n_ / 4);
   auto& active = active_;
   auto& moves = moves_;  // (vertex, unit it came from)
@@ -187,7 +209,7 @@ void Refiner::fm_passes() {
     std::size_t best_len = 0;
     while (!active.empty()) {
       const bool feasible = over_now == 0;
-      for (int u = 0; u < k_; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
+      for (int u = 0; u < k; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
       // The first vertex with the best gain to a unit with room; a vertex whose best gain
       // anywhere cannot beat the best so far is skipped, the rest compare branch-free.
       std::size_t bi = 0;
@@ -199,8 +221,8 @@ void Refiner::fm_passes() {
         // Over the cap, only moves out of an overloaded unit into room are allowed.
         if (best_gain_[v] <= bg || (!feasible && load_[a] <= cap_)) continue;
         const std::int64_t w = weight_[v];
-        const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k_];
-        for (int u = 0; u < k_; ++u) {
+        const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
+        for (int u = 0; u < k; ++u) {
           const bool better = (w <= room_[u]) & (g[u] > bg);
           bg = better ? g[u] : bg;
           bu = better ? u : bu;
@@ -215,7 +237,7 @@ void Refiner::fm_passes() {
       // Keep the scan order of the remaining vertices (ties go to the lowest position).
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
       moves.emplace_back(bv, from);
-      move(bv, bu, false);
+      move<K>(bv, bu, false);
       total += bg;
       over_now = overload();
       if (over_now < best_over || (over_now == best_over && total > best_total)) {
@@ -225,8 +247,8 @@ void Refiner::fm_passes() {
       }
       if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
     }
-    for (std::size_t i = moves.size(); i > best_len; --i) move(moves[i - 1].first, moves[i - 1].second, false);
-    for (const auto& mv : moves) compute_gains(mv.first);
+    for (std::size_t i = moves.size(); i > best_len; --i) move<K>(moves[i - 1].first, moves[i - 1].second, false);
+    for (const auto& mv : moves) compute_gains<K>(mv.first);
     lambda_ -= best_total;
     if (best_len == 0) break;
   }
@@ -239,7 +261,9 @@ void Refiner::fm_passes() {
 // gain[v][b] + gain[w][a], less, for every net e holding both, cost(e) for each of a
 // and b that v or w would have left empty (the other one refills it): a shared net
 // never adds to the pair's gain, so pairs whose separate gains sum to <= 0 are skipped.
+template <int K>
 bool Refiner::swap_sweep() {
+  const int k = units<K>();
   bool improved = false;
   // Within the cap no swap lowers the overload, so a pair must gain: it gains at most the
   // sum of its two best single-move gains, which prunes most pairs and often whole rows.
@@ -263,8 +287,8 @@ bool Refiner::swap_sweep() {
       const double before = over(load_[a]) + over(load_[b]);
       const double after = over(load_[a] - shift) + over(load_[b] + shift);
       if (after > before) continue;
-      std::int64_t g = gain_[static_cast<std::size_t>(v) * k_ + b] +
-                       gain_[static_cast<std::size_t>(w) * k_ + a];
+      std::int64_t g = gain_[static_cast<std::size_t>(v) * k + b] +
+                       gain_[static_cast<std::size_t>(w) * k + a];
       if (after == before && g <= 0) continue;
       if (!marked) {
         for (const int* e = nets_begin(v); e != nets_end(v); ++e) marked_[*e] = 1;
@@ -272,10 +296,10 @@ bool Refiner::swap_sweep() {
       }
       for (const int* e = nets_begin(w); e != nets_end(w); ++e)
         if (marked_[*e])
-          g -= cost_[*e] * ((count_[*e * k_ + a] == 1) + (count_[*e * k_ + b] == 1));
+          g -= cost_[*e] * ((count_[*e * k + a] == 1) + (count_[*e * k + b] == 1));
       if (after < before || g > 0) {
-        move(v, b);
-        move(w, a);
+        move<K>(v, b);
+        move<K>(w, a);
         lambda_ -= g;
         improved = true;
         if (feasible) best_any = top();

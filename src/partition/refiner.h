@@ -32,12 +32,16 @@ class Refiner {
   void verify_gains() const;
   const int* nets_begin(int v) const { return vnets_.data() + vnet_begin_[v]; }
   const int* nets_end(int v) const { return vnets_.data() + vnet_begin_[v + 1]; }
-  void compute_gains(int v);
-  void note_best(int v);
-  void move(int v, int to, bool own_gains = true);
-  void update_gains(int v, int from, int to);
-  void fm_passes();
-  bool swap_sweep();
+  // The loops below run over the units: K > 0 fixes their count at compile time (the
+  // common 2, 3, 4 and 8, unrolled), K == 0 reads it from k_.
+  template <int K> int units() const { return K > 0 ? K : k_; }
+  template <int K> std::int64_t run();
+  template <int K> void compute_gains(int v);
+  template <int K> void note_best(int v);
+  template <int K> void move(int v, int to, bool own_gains = true);
+  template <int K> void update_gains(int v, int from, int to);
+  template <int K> void fm_passes();
+  template <int K> bool swap_sweep();
 
   // The hypergraph (which must outlive the Refiner) and its flat copy.
   const Hypergraph& hg_;

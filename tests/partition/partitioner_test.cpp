@@ -126,7 +126,8 @@ TEST_F(APartitioner, RefinementKeepsEveryGainExactThroughEveryMove) {
     const auto hg = hypergraph_of(generated(generators[i % 4], i % 2 ? 40 : 24, 300 + i));
     Refiner refiner(hg);
     refiner.verify_each_move(true);
-    for (int units : {2, 4, 8})
+    // 2, 3, 4 and 8 units run the unrolled loops, 5 the general ones.
+    for (int units : {2, 3, 4, 5, 8})
       for (double epsilon : {1.01, 1.1, 1.3}) {
         PartitionOptions o;
         o.units = units;
