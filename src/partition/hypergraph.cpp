@@ -31,12 +31,17 @@ Hypergraph build_hypergraph(const arch::Architecture& arch, const arch::Architec
   for (int v = 0; v < dag.num_compute(); ++v) hg.weight[v] = cost.vertices.at(v).flops;
   hg.pinned[dag.input()] = 0;
   hg.pinned[dag.output()] = 0;
-  hg.nets_of.assign(dag.num_vertices(), {});
+  // Sized up front: the search builds thousands of these a second.
+  hg.nets_of.resize(dag.num_vertices());
+  for (int v = 0; v < dag.num_vertices(); ++v)
+    hg.nets_of[v].reserve(dag.predecessors(v).size() + 1);
+  hg.nets.reserve(dag.num_vertices());
   // Nets in vertex id order (input last): deterministic output for files and METIS.
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (dag.successors(v).empty()) continue;  // the output vertex produces nothing
     Net net;
     net.driver = v;
+    net.pins.reserve(dag.successors(v).size() + 1);
     net.pins.push_back(v);
     for (int s : dag.successors(v)) net.pins.push_back(s);
     net.cost = v == dag.input() ? cost.stem.output_bytes : cost.vertices.at(v).output_bytes;

@@ -24,30 +24,44 @@ std::int64_t scale_factor(std::int64_t total) {
 // net's bytes. Pairs joined by several nets add up.
 std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
   const int n = hg.num_vertices();
-  // (neighbour, bytes) per vertex, then sorted and merged.
-  std::vector<std::vector<std::pair<int, std::int64_t>>> adj(n);
+  // (neighbour, bytes) per vertex in one flat array (counted first: the search builds
+  // thousands of these a second), then each vertex's slice sorted and merged.
+  std::vector<int> begin(n + 1, 0);
+  for (const auto& net : hg.nets)
+    for (std::size_t i = 1; i < net.pins.size(); ++i) {
+      ++begin[net.driver + 1];
+      ++begin[net.pins[i] + 1];
+    }
+  for (int v = 0; v < n; ++v) begin[v + 1] += begin[v];
+  std::vector<std::pair<int, std::int64_t>> incident(begin[n]);
+  std::vector<int> fill(begin.begin(), begin.end() - 1);
   std::int64_t total_edge = 0;
   for (const auto& net : hg.nets)
     for (std::size_t i = 1; i < net.pins.size(); ++i) {
-      adj[net.driver].emplace_back(net.pins[i], net.cost);
-      adj[net.pins[i]].emplace_back(net.driver, net.cost);
+      incident[fill[net.driver]++] = {net.pins[i], net.cost};
+      incident[fill[net.pins[i]]++] = {net.driver, net.cost};
       total_edge += 2 * net.cost;
     }
   const std::int64_t wscale = scale_factor(hg.total_weight());
   const std::int64_t escale = scale_factor(total_edge);
-  std::vector<idx_t> xadj{0};
+  std::vector<idx_t> xadj;
   std::vector<idx_t> adjncy;
   std::vector<idx_t> adjwgt;
+  xadj.reserve(n + 1);
+  xadj.push_back(0);
+  adjncy.reserve(incident.size());
+  adjwgt.reserve(incident.size());
   std::vector<idx_t> vwgt(n);
   for (int v = 0; v < n; ++v) {
     // Compute vertices keep a weight of at least 1 so that METIS balances their count.
     vwgt[v] = static_cast<idx_t>(hg.weight[v] == 0 ? 0 : std::max<std::int64_t>(1, hg.weight[v] / wscale));
-    auto& list = adj[v];
-    std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (std::size_t i = 0; i < list.size();) {
+    const auto first = incident.begin() + begin[v];
+    const auto last = incident.begin() + begin[v + 1];
+    std::sort(first, last, [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto it = first; it != last;) {
       std::int64_t c = 0;
-      const int w = list[i].first;
-      for (; i < list.size() && list[i].first == w; ++i) c += list[i].second;
+      const int w = it->first;
+      for (; it != last && it->first == w; ++it) c += it->second;
       adjncy.push_back(w);
       adjwgt.push_back(static_cast<idx_t>(std::max<std::int64_t>(1, c / escale)));
     }

@@ -56,6 +56,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   r.busy_s.assign(units, 0.0);
   std::vector<double> finish(dag.num_vertices(), 0.0);
   std::vector<double> unit_free(units, 0.0);
+  std::vector<char> sent(units);
   for (int v : dag.topological_order()) {
     const int u = parts[v];
     double ready = 0;
@@ -69,7 +70,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     unit_free[u] = finish[v];
     r.busy_s[u] += run;
     // One copy of v's tensor per receiving unit.
-    std::vector<char> sent(units, 0);
+    std::fill(sent.begin(), sent.end(), 0);
     for (int s : dag.successors(v))
       if (parts[s] != u && !sent[parts[s]]) {
         sent[parts[s]] = 1;
