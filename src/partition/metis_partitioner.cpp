@@ -8,6 +8,7 @@
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
 #include "concnas/partition/partitioner.h"
+#include "gklib_per_thread.h"
 #include "refiner.h"
 
 namespace concnas::partition {
@@ -81,11 +82,13 @@ std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std:
   metis_options[METIS_OPTION_NITER] = 1;
   idx_t objval = 0;
   std::vector<idx_t> part(n, 0);
-  // METIS (GKlib) keeps its random generator in process-wide state: concurrent calls would
-  // interleave their draws and partition differently from run to run. One call at a time
-  // keeps every partition a function of its seed; the refinement around it runs in parallel.
+  // GKlib keeps its random generator in process-wide state: with its per-thread
+  // replacements bound (gklib_per_thread.h) threads partition at once; otherwise one call
+  // at a time keeps every partition a function of its seed.
+  static const bool per_thread = gklib_calls_are_per_thread();
   static std::mutex metis_mutex;
-  std::lock_guard<std::mutex> lock(metis_mutex);
+  std::unique_lock<std::mutex> lock(metis_mutex, std::defer_lock);
+  if (!per_thread) lock.lock();
   const int status = METIS_PartGraphRecursive(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.data(),
                                          nullptr, adjwgt.data(), &nparts, nullptr, &ubvec,
                                          metis_options, &objval, part.data());

@@ -8,6 +8,7 @@
 #include "concnas/common/rng.h"
 #include "concnas/graph/analysis.h"
 #include "support/tiny_network.h"
+#include "../src/partition/gklib_per_thread.h"
 #include "../src/partition/refiner.h"
 
 namespace concnas::partition {
@@ -172,6 +173,11 @@ TEST_F(APartitioner, IsDeterministicForAGivenSeed) {
   o.seed = 17;
   for (const auto& name : {"metis", "metis-unrefined", "components", "single"})
     EXPECT_EQ(registry_.get(name).partition(hg, o), registry_.get(name).partition(hg, o)) << name;
+}
+
+TEST(MetisCalls, UseThePerThreadGklibFunctions) {
+  // Without them METIS calls are serialised and swap the process's signal handlers.
+  EXPECT_TRUE(gklib_calls_are_per_thread());
 }
 
 TEST_F(APartitioner, PartitionsEachBoundAsIfAlone) {
