@@ -202,6 +202,14 @@ void Refiner::fm_passes() {
   for (int pass = 0; pass < 32; ++pass) {
     active = free_;
     moves.clear();
+    moved_to_.clear();
+    // The state at the pass's start (every gain exact): most passes keep a short prefix,
+    // and restoring this and redoing the prefix is cheaper than undoing the rest.
+    start_parts_.assign(parts_, parts_ + n_);
+    start_count_ = count_;
+    start_load_ = load_;
+    start_gain_ = gain_;
+    start_best_gain_ = best_gain_;
     std::int64_t total = 0;  // Λ decrease so far in this pass
     double over_now = overload();
     double best_over = over_now;
@@ -237,6 +245,7 @@ void Refiner::fm_passes() {
       // Keep the scan order of the remaining vertices (ties go to the lowest position).
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
       moves.emplace_back(bv, from);
+      moved_to_.push_back(bu);
       move<K>(bv, bu, false);
       total += bg;
       over_now = overload();
@@ -247,8 +256,20 @@ void Refiner::fm_passes() {
       }
       if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
     }
-    for (std::size_t i = moves.size(); i > best_len; --i) move<K>(moves[i - 1].first, moves[i - 1].second, false);
-    for (const auto& mv : moves) compute_gains<K>(mv.first);
+    if (best_len < moves.size() - best_len) {
+      // Back to the start, then the kept moves again; only their movers' gains are stale.
+      std::copy(start_parts_.begin(), start_parts_.end(), parts_);
+      count_.swap(start_count_);
+      load_.swap(start_load_);
+      gain_.swap(start_gain_);
+      best_gain_.swap(start_best_gain_);
+      for (std::size_t i = 0; i < best_len; ++i) move<K>(moves[i].first, moved_to_[i], false);
+      for (std::size_t i = 0; i < best_len; ++i) compute_gains<K>(moves[i].first);
+    } else {
+      for (std::size_t i = moves.size(); i > best_len; --i)
+        move<K>(moves[i - 1].first, moves[i - 1].second, false);
+      for (const auto& mv : moves) compute_gains<K>(mv.first);
+    }
     lambda_ -= best_total;
     if (best_len == 0) break;
   }

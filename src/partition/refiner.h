@@ -70,7 +70,11 @@ class Refiner {
   std::vector<char> marked_;             // nets of the swap sweep's current v
   std::vector<std::int64_t> room_;
   std::vector<int> active_;
-  std::vector<std::pair<int, int>> moves_;
+  std::vector<std::pair<int, int>> moves_;  // an FM pass's moves: (vertex, unit it left)
+  std::vector<int> moved_to_;               // and the unit each went to
+  // The state at an FM pass's start.
+  std::vector<int> start_parts_, start_count_;
+  std::vector<std::int64_t> start_load_, start_gain_, start_best_gain_;
   std::int64_t lambda_ = 0;
 };
 
