@@ -108,39 +108,6 @@ std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std:
   return parts;
 }
 
-// A cheap, different start: vertices in random order, each onto the unit it shares the
-// most bytes with among those with room (the least loaded when none has room).
-std::vector<int> greedy_start(const Hypergraph& hg, const PartitionOptions& options, Rng& rng) {
-  const int k = options.units;
-  const double cap = balance_cap(hg, options);
-  std::vector<int> parts(hg.num_vertices(), -1);
-  std::vector<std::int64_t> load(k, 0);
-  for (int v = 0; v < hg.num_vertices(); ++v)
-    if (hg.pinned[v] >= 0) parts[v] = hg.pinned[v];
-  std::vector<int> order;
-  for (int v = 0; v < hg.num_vertices(); ++v)
-    if (hg.pinned[v] < 0) order.push_back(v);
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  std::vector<std::int64_t> affinity(k);
-  for (int v : order) {
-    std::fill(affinity.begin(), affinity.end(), 0);
-    for (int e : hg.nets_of[v])
-      for (int p : hg.nets[e].pins)
-        if (p != v && parts[p] >= 0) affinity[parts[p]] += hg.nets[e].cost;
-    int best = -1;
-    for (int u = 0; u < k; ++u) {
-      if (static_cast<double>(load[u] + hg.weight[v]) > cap) continue;
-      if (best < 0 || affinity[u] > affinity[best] ||
-          (affinity[u] == affinity[best] && load[u] < load[best]))
-        best = u;
-    }
-    if (best < 0) best = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
-    parts[v] = best;
-    load[best] += hg.weight[v];
-  }
-  return parts;
-}
-
 class MetisPartitioner final : public Partitioner {
  public:
   explicit MetisPartitioner(bool refine) : refine_(refine) {}
@@ -211,7 +178,7 @@ class MetisPartitioner final : public Partitioner {
     for (const auto& net : hg.nets) pins += net.pins.size();
     const int greedy =
         std::clamp(static_cast<int>(kGreedyBudget / (pins * options.units)), 1, 16);
-    for (int start = 0; start < greedy; ++start) consider(greedy_start(hg, options, rng));
+    for (int start = 0; start < greedy; ++start) consider(refiner.greedy_start(options, rng));
     return best;
   }
 

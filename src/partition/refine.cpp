@@ -37,6 +37,37 @@ Refiner::Refiner(const Hypergraph& hg) : hg_(hg), n_(hg.num_vertices()), weight_
   marked_.assign(m, 0);
 }
 
+std::vector<int> Refiner::greedy_start(const PartitionOptions& options, Rng& rng) const {
+  const int k = options.units;
+  const double cap = balance_cap(hg_, options);
+  std::vector<int> parts(n_, -1);
+  std::vector<std::int64_t> load(k, 0);
+  for (int v = 0; v < n_; ++v)
+    if (pinned_[v]) parts[v] = hg_.pinned[v];
+  std::vector<int> order = free_;
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  std::vector<std::int64_t> affinity(k);
+  for (int v : order) {
+    std::fill(affinity.begin(), affinity.end(), 0);
+    for (const int* e = nets_begin(v); e != nets_end(v); ++e)
+      for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) {
+        const int p = pins_[i];
+        if (p != v && parts[p] >= 0) affinity[parts[p]] += cost_[*e];
+      }
+    int best = -1;
+    for (int u = 0; u < k; ++u) {
+      if (static_cast<double>(load[u] + weight_[v]) > cap) continue;
+      if (best < 0 || affinity[u] > affinity[best] ||
+          (affinity[u] == affinity[best] && load[u] < load[best]))
+        best = u;
+    }
+    if (best < 0) best = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    parts[v] = best;
+    load[best] += weight_[v];
+  }
+  return parts;
+}
+
 std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& parts) {
   k_ = options.units;
   if (k_ == 1) return 0;

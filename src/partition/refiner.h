@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "concnas/common/rng.h"
 #include "concnas/partition/partitioner.h"
 
 namespace concnas::partition {
@@ -15,6 +16,10 @@ class Refiner {
   explicit Refiner(const Hypergraph& hg);
   /// As `refine_connectivity`: improves `parts` in place and returns its Λ.
   std::int64_t refine(const PartitionOptions& options, std::vector<int>& parts);
+  /// A cheap start to refine, from the same flat copy: vertices in random order, each onto
+  /// the unit it shares the most bytes with among those with room (the least loaded when
+  /// none has room).
+  std::vector<int> greedy_start(const PartitionOptions& options, Rng& rng) const;
   /// Tests: after every move, recompute every gain that should be exact and throw
   /// `Error` on a difference (slow).
   void verify_each_move(bool on) { verify_ = on; }
