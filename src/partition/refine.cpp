@@ -46,14 +46,14 @@ std::vector<int> Refiner::greedy_start(const PartitionOptions& options, Rng& rng
     if (pinned_[v]) parts[v] = hg_.pinned[v];
   std::vector<int> order = free_;
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  std::vector<std::int64_t> affinity(k);
+  // Bytes shared with each unit, at affinity[unit + 1]; slot 0 collects the pins not
+  // placed yet, v itself included, so the loop needs no test (it was mispredicted often).
+  std::vector<std::int64_t> slots(k + 1);
+  const std::int64_t* affinity = slots.data() + 1;
   for (int v : order) {
-    std::fill(affinity.begin(), affinity.end(), 0);
+    std::fill(slots.begin(), slots.end(), 0);
     for (const int* e = nets_begin(v); e != nets_end(v); ++e)
-      for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) {
-        const int p = pins_[i];
-        if (p != v && parts[p] >= 0) affinity[parts[p]] += cost_[*e];
-      }
+      for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) slots[parts[pins_[i]] + 1] += cost_[*e];
     int best = -1;
     for (int u = 0; u < k; ++u) {
       if (static_cast<double>(load[u] + weight_[v]) > cap) continue;
