@@ -118,15 +118,19 @@ void Refiner::compute_gains(int v) {
   const int k = units<K>();
   const int a = parts_[v];
   std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
-  std::fill(g, g + k, 0);
+  // Sums in registers (with the unit count fixed) and masks instead of branches: whether
+  // a unit holds a pin of a net is close to random, and branches on it mispredict.
+  std::int64_t local[K > 0 ? K : 1] = {};
+  std::int64_t* join = K > 0 ? local : g;
+  if (K == 0) std::fill(g, g + k, 0);
   std::int64_t leave = 0;
   for (const int* e = nets_begin(v); e != nets_end(v); ++e) {
     const int* row = &count_[*e * k];
     const std::int64_t c = cost_[*e];
-    leave += row[a] == 1 ? c : 0;
-    for (int b = 0; b < k; ++b) g[b] -= row[b] == 0 ? c : 0;
+    leave += c & -static_cast<std::int64_t>(row[a] == 1);
+    for (int b = 0; b < k; ++b) join[b] += c & -static_cast<std::int64_t>(row[b] == 0);
   }
-  for (int b = 0; b < k; ++b) g[b] += leave;
+  for (int b = 0; b < k; ++b) g[b] = leave - join[b];
   g[a] = kStay;
   note_best<K>(v);
 }
