@@ -211,14 +211,14 @@ void Refiner::update_gains(int v, int from, int to) {
         rescan = g[from] == best;
         g[from] -= c;
       }
-      if (now == 2 && parts_[p] == to) {  // p is no longer alone on `to`: leaving saves nothing
-        for (int b = 0; b < k; ++b) g[b] -= c;
-        best -= c;
-      }
-      if (left == 1 && parts_[p] == from) {  // p is now alone on `from`: leaving saves c
-        for (int b = 0; b < k; ++b) g[b] += c;
-        best += c;
-      }
+      // If p is no longer alone on `to`, leaving it saves nothing (-c on every gain); if p
+      // is now alone on `from`, leaving it saves c (+c). Masks, not branches: which unit
+      // p is on is close to random.
+      const int on = parts_[p];
+      const std::int64_t shift = (c & -static_cast<std::int64_t>((left == 1) & (on == from))) -
+                                 (c & -static_cast<std::int64_t>((now == 2) & (on == to)));
+      for (int b = 0; b < k; ++b) g[b] += shift;
+      best += shift;
       if (rescan) note_best<K>(p);
     }
   }
