@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "refiner.h"
 
@@ -258,20 +259,26 @@ void Refiner::fm_passes() {
       std::size_t bi = 0;
       int bu = -1;
       std::int64_t bg = std::numeric_limits<std::int64_t>::min();
-      for (std::size_t i = 0; i < active.size(); ++i) {
-        const int v = active[i];
-        const int a = parts_[v];
-        // Over the cap, only moves out of an overloaded unit into room are allowed.
-        if (best_gain_[v] <= bg || (!feasible && load_[a] <= cap_)) continue;
-        const std::int64_t w = weight_[v];
-        const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
-        for (int u = 0; u < k; ++u) {
-          const bool better = (w <= room_[u]) & (g[u] > bg);
-          bg = better ? g[u] : bg;
-          bu = better ? u : bu;
-          bi = better ? i : bi;
+      // One loop per case, so that the feasibility test is not repeated per vertex.
+      auto scan = [&](auto feasible_case) {
+        for (std::size_t i = 0; i < active.size(); ++i) {
+          const int v = active[i];
+          if (best_gain_[v] <= bg) continue;
+          // Over the cap, only moves out of an overloaded unit into room are allowed.
+          if constexpr (!decltype(feasible_case)::value)
+            if (load_[parts_[v]] <= cap_) continue;
+          const std::int64_t w = weight_[v];
+          const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
+          for (int u = 0; u < k; ++u) {
+            const bool better = (w <= room_[u]) & (g[u] > bg);
+            bg = better ? g[u] : bg;
+            bu = better ? u : bu;
+            bi = better ? i : bi;
+          }
         }
-      }
+      };
+      if (feasible) scan(std::true_type{});
+      else scan(std::false_type{});
       if (bu < 0) break;
       const int bv = active[bi];
       if (bu == parts_[bv]) break;  // only the own unit's placeholder gain left (cannot
