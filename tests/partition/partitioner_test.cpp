@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
@@ -175,10 +176,30 @@ TEST_F(APartitioner, IsDeterministicForAGivenSeed) {
     EXPECT_EQ(registry_.get(name).partition(hg, o), registry_.get(name).partition(hg, o)) << name;
 }
 
+#ifdef CONCNAS_GKLIB_PER_THREAD
 TEST(MetisCalls, UseThePerThreadGklibFunctions) {
   // Without them METIS calls are serialised and swap the process's signal handlers.
   EXPECT_TRUE(gklib_calls_are_per_thread());
 }
+
+TEST(MetisCalls, DrawTheNumbersLibcRandWouldDraw) {
+  // The per-thread generator replaces srand()/rand(): the same seed gives the same draws,
+  // so METIS partitions exactly as it did with libc's process-wide generator.
+  for (unsigned seed : {1u, 7u, 4321u, 2147483646u}) {
+    std::srand(seed);
+    std::vector<std::uint32_t> libc(300);
+    for (auto& x : libc) x = static_cast<std::uint32_t>(std::rand());
+    gk_randinit(seed);
+    for (std::size_t i = 0; i < libc.size(); ++i) ASSERT_EQ(gk_randint32(), libc[i]) << seed << " " << i;
+    // 64-bit draws: the first 32-bit draw is the high word.
+    std::srand(seed);
+    const std::uint64_t high = static_cast<std::uint32_t>(std::rand());
+    const std::uint64_t low = static_cast<std::uint32_t>(std::rand());
+    gk_randinit(seed);
+    EXPECT_EQ(gk_randint64(), high << 32 | low);
+  }
+}
+#endif
 
 TEST_F(APartitioner, PartitionsEachBoundAsIfAlone) {
   // partition_each shares METIS's start between bounds; every entry must still be what
