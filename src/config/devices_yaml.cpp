@@ -14,10 +14,17 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   r.check_map(root, "", {"devices", "device", "link"});
   sim::DeviceModel devices;
   auto read_device = [&](const YAML::Node& d, const std::string& where) {
-    r.check_map(d, where, {"name", "flops_per_s"});
+    r.check_map(d, where, {"name", "flops_per_s", "layer_overhead_s"});
     const double speed = r.number(r.need(d, "flops_per_s", where), where + ".flops_per_s");
     if (!(speed > 0)) r.fail(d["flops_per_s"], fmt::format("'{}.flops_per_s' must be positive", where));
     devices.flops_per_s.push_back(speed);
+    double overhead = 0;
+    if (d["layer_overhead_s"]) {
+      overhead = r.number(d["layer_overhead_s"], where + ".layer_overhead_s");
+      if (!(overhead >= 0))
+        r.fail(d["layer_overhead_s"], fmt::format("'{}.layer_overhead_s' must be >= 0 seconds", where));
+    }
+    devices.layer_overhead_s.push_back(overhead);
     devices.names.push_back(d["name"] ? r.string(d["name"], where + ".name")
                                       : fmt::format("unit{}", devices.names.size()));
   };
@@ -32,6 +39,7 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   } else if (root["device"]) {
     read_device(root["device"], "device");
     devices.flops_per_s.assign(units, devices.flops_per_s.front());
+    devices.layer_overhead_s.assign(units, devices.layer_overhead_s.front());
     const std::string name = devices.names.front();
     devices.names.clear();
     for (int u = 0; u < units; ++u) devices.names.push_back(fmt::format("{}-{}", name, u));
@@ -40,7 +48,8 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   }
   sim::LinkModel link;
   if (const auto l = root["link"]) {
-    r.check_map(l, "link", {"latency_s", "bandwidth_bytes_per_s"});
+    r.check_map(l, "link", {"latency_s", "bandwidth_bytes_per_s", "send_overhead_s"});
+    if (l["send_overhead_s"]) link.send_overhead_s = r.number(l["send_overhead_s"], "link.send_overhead_s");
     if (l["latency_s"]) link.latency_s = r.number(l["latency_s"], "link.latency_s");
     if (l["bandwidth_bytes_per_s"])
       link.bandwidth_bytes_per_s = r.number(l["bandwidth_bytes_per_s"], "link.bandwidth_bytes_per_s");

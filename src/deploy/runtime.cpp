@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -28,6 +29,11 @@ namespace {
 
 constexpr int kHeaderTag = 0;
 int tag_of(int vertex) { return vertex + 1; }
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
@@ -108,6 +114,18 @@ struct Worker::Impl {
   std::map<int, const Transfer*> received;    // transfers this unit receives, by vertex
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+
+  // Trace (WorkerOptions::trace): what ran or waited when, per inference.
+  struct Event {
+    std::string name;
+    const char* cat;
+    std::int64_t begin_ns, end_ns, inference;
+  };
+  std::vector<Event> events;
+  std::int64_t inference_no = 0;
+  void record(std::string name, const char* cat, std::int64_t begin_ns) {
+    if (!o.trace.empty()) events.push_back({std::move(name), cat, begin_ns, now_ns(), inference_no});
+  }
 
   [[noreturn]] void fault(const std::string& what) const {
     throw RuntimeFault(fmt::format("worker {}: {}", o.rank, what));
@@ -193,35 +211,47 @@ struct Worker::Impl {
     std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
     auto input = [&](int v) -> const torch::Tensor& {
       if (!out[v].defined()) {
+        const auto t0 = now_ns();
         auto& [buf, work] = incoming.at(v);
         wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
         out[v] = o.fp16 ? buf.to(torch::kFloat) : buf;
+        record(fmt::format("wait v{}", v), "wait", t0);
       }
       return out[v];
     };
     auto publish = [&](int v) {
       const auto it = sent.find(v);
       if (it == sent.end()) return;
+      const auto t0 = now_ns();
       std::vector<torch::Tensor> t{out[v].to(wire).contiguous()};
       for (int to : it->second->to) sends.emplace_back(post(true, t, to, tag_of(v), fmt::format("sending v{}", v)), to);
+      record(fmt::format("send v{}", v), "send", t0);
     };
     if (o.rank == 0) {
+      const auto t0 = now_ns();
       out[dag.input()] = unit.get_method("stem")({*images}).toTensor();
+      record("stem", "compute", t0);
       publish(dag.input());
     }
     for (int v : d.plan.units[o.rank].vertices) {
       c10::List<torch::Tensor> xs;
       for (int p : d.arch.vertices[v].inputs) xs.push_back(input(p));
+      const auto t0 = now_ns();
       out[v] = methods.at(v)({xs}).toTensor();
+      record(fmt::format("v{}", v), "compute", t0);
       publish(v);
     }
     if (o.rank == 0) {
       c10::List<torch::Tensor> sinks;
       for (int s : d.arch.output.inputs) sinks.push_back(input(s));
+      const auto t0 = now_ns();
       *logits = unit.get_method("head")({sinks}).toTensor();
+      record("head", "compute", t0);
     }
+    const auto t0 = now_ns();
     for (auto& [work, to] : sends) wait(*work, "sending", to);
     wait_headers();
+    record("sends done", "wait", t0);
   }
 
   // Posts the batch size to every other worker; `wait_headers` completes the sends (rank 0
@@ -283,9 +313,12 @@ torch::Tensor Worker::infer(const torch::Tensor& images) {
   CONCNAS_CHECK(images.dim() == 4 && images.size(0) >= 1 && images.size(1) == in.channels &&
                     images.size(2) == in.height && images.size(3) == in.width,
                 "images must be N x {} x {} x {}, got {}", in.channels, in.height, in.width, images.sizes());
+  const auto t0 = now_ns();
   if (m.o.world > 1) m.send_header(images.size(0));
   torch::Tensor logits;
   m.run(images.size(0), &images, &logits);
+  m.record("inference", "inference", t0);
+  ++m.inference_no;
   return logits;
 }
 
@@ -307,9 +340,52 @@ std::int64_t Worker::serve() {
     m.wait(*work, "waiting for the next inference", 0);
     const std::int64_t batch = header[0].item<std::int64_t>();
     if (batch == 0) return served;
+    const auto t0 = now_ns();
     m.run(batch, nullptr, nullptr);
+    m.record("inference", "inference", t0);
+    ++m.inference_no;
     ++served;
   }
+}
+
+void Worker::write_trace() const {
+  const auto& m = *impl_;
+  if (m.o.trace.empty()) return;
+  nlohmann::json events = nlohmann::json::array();
+  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", m.o.rank}, {"tid", 0},
+                    {"args", {{"name", fmt::format("worker {}", m.o.rank)}}}});
+  for (const auto& e : m.events)
+    events.push_back({{"name", e.name},
+                      {"cat", e.cat},
+                      {"ph", "X"},
+                      {"pid", m.o.rank},
+                      {"tid", std::string(e.cat) == "inference" ? 1 : 0},
+                      {"ts", static_cast<double>(e.begin_ns) / 1e3},
+                      {"dur", static_cast<double>(e.end_ns - e.begin_ns) / 1e3},
+                      {"args", {{"inference", e.inference}}}});
+  write_file_atomic(m.o.trace, nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() + "\n");
+}
+
+void merge_traces(const std::vector<std::string>& parts, const std::string& path) {
+  nlohmann::json all = nlohmann::json::array();
+  double first = std::numeric_limits<double>::infinity();
+  for (const auto& part : parts) {
+    std::ifstream in(part);
+    if (!in) throw IoError("cannot read the worker trace " + part);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError(fmt::format("{} is not a worker trace: {}", part, first_line(e.what())));
+    }
+    for (auto& e : j.at("traceEvents")) {
+      if (e.contains("ts")) first = std::min(first, e["ts"].get<double>());
+      all.push_back(std::move(e));
+    }
+  }
+  for (auto& e : all)
+    if (e.contains("ts")) e["ts"] = e["ts"].get<double>() - first;
+  write_file_atomic(path, nlohmann::json{{"traceEvents", all}, {"displayTimeUnit", "ms"}}.dump() + "\n");
 }
 
 torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::size_t first, std::size_t count) {

@@ -9,10 +9,18 @@
 
 namespace concnas::sim {
 
-DeviceModel DeviceModel::uniform(int units, double flops_per_s) {
+DeviceModel DeviceModel::uniform(int units, double flops_per_s, double layer_overhead_s) {
   DeviceModel d;
   d.flops_per_s.assign(units, flops_per_s);
+  if (layer_overhead_s != 0) d.layer_overhead_s.assign(units, layer_overhead_s);
   return d;
+}
+
+int layer_calls(const arch::Architecture& arch, int v) {
+  const auto& dag = arch.dag;
+  if (v == dag.input()) return 1;
+  const auto& spec = v == dag.output() ? arch.output : arch.vertices.at(v);
+  return 1 + static_cast<int>(spec.scaling.size());
 }
 
 void DeviceModel::sanity_check() const {
@@ -21,6 +29,12 @@ void DeviceModel::sanity_check() const {
     CONCNAS_CHECK(flops_per_s[i] > 0 && std::isfinite(flops_per_s[i]),
                   "unit {}: flops_per_s must be a positive number, got {}", i,
                   format_number(flops_per_s[i]));
+  CONCNAS_CHECK(layer_overhead_s.empty() || layer_overhead_s.size() == flops_per_s.size(),
+                "the device model gives a layer overhead for {} units and a speed for {}", layer_overhead_s.size(),
+                flops_per_s.size());
+  for (std::size_t i = 0; i < layer_overhead_s.size(); ++i)
+    CONCNAS_CHECK(layer_overhead_s[i] >= 0 && std::isfinite(layer_overhead_s[i]),
+                  "unit {}: layer_overhead_s must be >= 0 seconds, got {}", i, format_number(layer_overhead_s[i]));
 }
 
 void LinkModel::sanity_check() const {
@@ -29,6 +43,8 @@ void LinkModel::sanity_check() const {
   CONCNAS_CHECK(bandwidth_bytes_per_s > 0 && std::isfinite(bandwidth_bytes_per_s),
                 "link bandwidth must be a positive number of bytes/s, got {}",
                 format_number(bandwidth_bytes_per_s));
+  CONCNAS_CHECK(send_overhead_s >= 0 && std::isfinite(send_overhead_s),
+                "link send overhead must be >= 0 seconds, got {}", format_number(send_overhead_s));
 }
 
 SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
@@ -52,6 +68,10 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
                                                 : cost.vertices[v].output_bytes);
   };
 
+  auto time_on = [&](int v, int u) {
+    return flops_of(v) / devices.flops_per_s[u] + devices.overhead_of(u) * layer_calls(arch, v);
+  };
+
   SimResult r;
   r.busy_s.assign(units, 0.0);
   std::vector<double> finish(dag.num_vertices(), 0.0);
@@ -65,32 +85,46 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
       if (parts[p] != u) arrival += link.latency_s + bytes_of(p) / link.bandwidth_bytes_per_s;
       ready = std::max(ready, arrival);
     }
-    const double run = flops_of(v) / devices.flops_per_s[u];
+    const double run = time_on(v, u);
     finish[v] = std::max(ready, unit_free[u]) + run;
     unit_free[u] = finish[v];
     r.busy_s[u] += run;
-    // One copy of v's tensor per receiving unit.
+    // One copy of v's tensor per receiving unit, posted by u after computing it.
     std::fill(sent.begin(), sent.end(), 0);
     for (int s : dag.successors(v))
       if (parts[s] != u && !sent[parts[s]]) {
         sent[parts[s]] = 1;
         r.comm_bytes += static_cast<std::int64_t>(bytes_of(v));
+        unit_free[u] += link.send_overhead_s;
+        r.busy_s[u] += link.send_overhead_s;
       }
+    // Receivers see v's tensor once all of its sends are posted.
+    finish[v] = unit_free[u];
   }
   r.latency_s = finish[dag.output()];
-  r.single_device_s = static_cast<double>(cost.total.flops) / devices.flops_per_s[0];
+  int all_calls = 0;
+  for (int v = 0; v < dag.num_vertices(); ++v) all_calls += layer_calls(arch, v);
+  r.single_device_s =
+      static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls;
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
 
-  const double fastest = *std::max_element(devices.flops_per_s.begin(), devices.flops_per_s.end());
+  // The fastest unit's time per vertex on the critical path; the work spread over all
+  // units in proportion to their speed (exact for FLOPs only; with overheads, a bound
+  // from the unit whose share of calls costs least).
   std::vector<double> path(dag.num_vertices(), 0.0);
   for (int v : dag.topological_order()) {
     double before = 0;
     for (int p : dag.predecessors(v)) before = std::max(before, path[p]);
-    path[v] = before + flops_of(v) / fastest;
+    double best = time_on(v, 0);
+    for (int u = 1; u < units; ++u) best = std::min(best, time_on(v, u));
+    path[v] = before + best;
   }
   const double speed_sum =
       std::accumulate(devices.flops_per_s.begin(), devices.flops_per_s.end(), 0.0);
-  r.lower_bound_s = std::max(path[dag.output()], static_cast<double>(cost.total.flops) / speed_sum);
+  double min_overhead = devices.overhead_of(0);
+  for (int u = 1; u < units; ++u) min_overhead = std::min(min_overhead, devices.overhead_of(u));
+  r.lower_bound_s = std::max(path[dag.output()], static_cast<double>(cost.total.flops) / speed_sum +
+                                                     min_overhead * all_calls / units);
   return r;
 }
 

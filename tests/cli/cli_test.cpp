@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -436,9 +437,16 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
   const double trained = nlohmann::json::parse(slurp(path("run/eval.json")))["test_accuracy"].get<double>();
   export_units(3);
   const auto r = run("run --plan " + path("deploy") + " --local --all --batch 16 --check" + input() + " --json " +
-                     path("r.json") + " --logits " + path("logits.csv"));
+                     path("r.json") + " --logits " + path("logits.csv") + " --trace " + path("trace.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("3 units, batch 16"), std::string::npos) << r.out;
+  // One trace for the three workers; their parts are gone.
+  std::set<int> traced;
+  const auto trace = nlohmann::json::parse(slurp(path("trace.json")));
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && e["cat"] == "compute") traced.insert(e["pid"].get<int>());
+  EXPECT_EQ(traced, (std::set<int>{0, 1, 2}));
+  EXPECT_FALSE(fs::exists(path("trace.json.rank1")));
   const auto j = nlohmann::json::parse(slurp(path("r.json")));
   EXPECT_EQ(j["units"], 3);
   EXPECT_EQ(j["images"], 128);

@@ -20,6 +20,17 @@ TEST(ADeviceFile, ReadsOneDevicePerUnitAndTheLink) {
   EXPECT_EQ(l.bandwidth_bytes_per_s, 1.25e7);
 }
 
+TEST(ADeviceFile, ReadsLayerAndSendOverheads) {
+  const auto [d, l] = devices_from_yaml(
+      "device: {flops_per_s: 1.1e10, layer_overhead_s: 9e-5}\nlink: {latency_s: 3e-5, send_overhead_s: 4e-5}\n",
+      "d.yaml", 2);
+  EXPECT_EQ(d.layer_overhead_s, (std::vector<double>{9e-5, 9e-5}));
+  EXPECT_EQ(l.send_overhead_s, 4e-5);
+  const auto [plain, plain_link] = devices_from_yaml("device: {flops_per_s: 1e9}\n", "d.yaml", 2);
+  EXPECT_EQ(plain.overhead_of(1), 0.0);
+  EXPECT_EQ(plain_link.send_overhead_s, 0.0);
+}
+
 TEST(ADeviceFile, AppliesOneDeviceToEveryUnit) {
   const auto [d, l] = devices_from_yaml("device: {name: pi, flops_per_s: 3e9}\n", "d.yaml", 3);
   EXPECT_EQ(d.flops_per_s, (std::vector<double>(3, 3e9)));
@@ -38,6 +49,8 @@ TEST(ADeviceFile, RejectsBadFilesNamingLineAndKey) {
   expect_error("device: {speed: 1e9}\n", 2, 1, "unknown key 'device.speed'");
   expect_error("devices: []\ndevice: {flops_per_s: 1}\n", 1, 2, "either 'devices'");
   expect_error("link: {bandwidth_bytes_per_s: 0}\n", 1, 1, "bandwidth");
+  expect_error("link: {send_overhead_s: -1}\n", 1, 1, "send overhead");
+  expect_error("device: {flops_per_s: 1e9, layer_overhead_s: -1}\n", 1, 1, "'device.layer_overhead_s' must be >= 0");
   expect_error("link: {latency_s: 1}\nlinks: {}\n", 1, 2, "unknown key 'links'");
   expect_error("device: [1, 2\n", 1, 2, "invalid YAML");
 }

@@ -7,6 +7,10 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "concnas/common/atomic_file.h"
@@ -38,9 +42,10 @@ class ARuntime : public testing::TempDirTest {
     return o;
   }
 
-  // Workers 1..N-1 serving in threads; rank 0's work runs in `drive`.
+  // Workers 1..N-1 serving in threads; rank 0's work runs in `drive`. With `trace`, worker
+  // K writes its trace to `trace` + K.
   template <typename F>
-  void with_workers(const Deployment& d, bool fp16, F drive) {
+  void with_workers(const Deployment& d, bool fp16, F drive, const std::string& trace = "") {
     const int n = d.plan.num_units;
     StoreServer store("127.0.0.1", 0, milliseconds(20000));
     std::vector<std::future<std::int64_t>> others;
@@ -48,14 +53,19 @@ class ARuntime : public testing::TempDirTest {
       others.push_back(std::async(std::launch::async, [&, r] {
         auto o = options(r, n, store.port());
         o.fp16 = fp16;
+        if (!trace.empty()) o.trace = trace + std::to_string(r);
         Worker w(d, o);
-        return w.serve();
+        const auto served = w.serve();
+        w.write_trace();
+        return served;
       }));
     auto o = options(0, n, store.port());
     o.fp16 = fp16;
+    if (!trace.empty()) o.trace = trace + "0";
     Worker w0(d, o);
     drive(w0);
     w0.finish();
+    w0.write_trace();
     for (auto& f : others) EXPECT_GT(f.get(), 0);
   }
 };
@@ -91,6 +101,51 @@ TEST_F(ARuntime, SendsHalfPrecisionActivationsWhenAsked) {
     EXPECT_GT(diff, 0.0);  // the rounding shows: the tensors really travelled as fp16
     EXPECT_LT(diff, 0.05 * expected.abs().max().item<double>());
   });
+}
+
+// A trace holds every layer call of every inference on the unit that ran it, and a
+// received tensor's wait ends after its sender began posting it (one clock for all).
+TEST_F(ARuntime, TracesWhatEachWorkerRanAndWaitedFor) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  const auto d = exported(a, *net, 3, "traced");
+  ASSERT_FALSE(d.plan.transfers.empty());
+  const int inferences = 2;
+  with_workers(
+      d, false,
+      [&](Worker& w) {
+        for (int i = 0; i < inferences; ++i) w.infer(torch::randn({1, 1, 12, 12}));
+      },
+      path("trace."));
+  merge_traces({path("trace.0"), path("trace.1"), path("trace.2")}, path("trace.json"));
+  std::ifstream in(path("trace.json"));
+  const auto events = nlohmann::json::parse(in).at("traceEvents");
+  std::map<std::tuple<int, std::string, std::int64_t>, std::pair<double, double>> seen;  // (pid, name, i) -> ts, end
+  double earliest = 1e300;
+  for (const auto& e : events) {
+    if (e.at("ph") != "X") continue;
+    const double ts = e.at("ts").get<double>();
+    earliest = std::min(earliest, ts);
+    EXPECT_GE(e.at("dur").get<double>(), 0.0);
+    seen[{e.at("pid").get<int>(), e.at("name").get<std::string>(), e.at("args").at("inference").get<std::int64_t>()}] =
+        {ts, ts + e.at("dur").get<double>()};
+  }
+  EXPECT_EQ(earliest, 0.0);  // merged times start at the first event
+  for (std::int64_t i = 0; i < inferences; ++i) {
+    EXPECT_TRUE(seen.count({0, "stem", i}));
+    EXPECT_TRUE(seen.count({0, "head", i}));
+    for (int u = 0; u < 3; ++u) {
+      for (int v : d.plan.units[u].vertices) EXPECT_TRUE(seen.count({u, "v" + std::to_string(v), i})) << u << " v" << v;
+      for (int v : d.plan.units[u].receives) {
+        const auto wait = seen.find({u, "wait v" + std::to_string(v), i});
+        ASSERT_NE(wait, seen.end()) << "unit " << u << " v" << v;
+        const int from = d.plan.parts[v];
+        const auto send = seen.find({from, "send v" + std::to_string(v), i});
+        ASSERT_NE(send, seen.end()) << "unit " << from << " v" << v;
+        EXPECT_GT(wait->second.second, send->second.first) << "v" << v << " arrived before it was sent";
+      }
+    }
+  }
 }
 
 TEST_F(ARuntime, RefusesAWorkerWithOtherWeightsAtTheHandshake) {

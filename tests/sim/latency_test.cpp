@@ -31,6 +31,29 @@ TEST(ALatencySimulation, FollowsTheScheduleWorkedOutByHand) {
   EXPECT_NEAR(r.busy_s[1], 2.432 + 6.272, 1e-9);
 }
 
+// The same split with FLOPs made free (1e30 FLOP/s): 1 s per layer call, 0.5 s to post a
+// tensor, 1 s of link latency. Calls: stem 1, v0 1, v1 1, v2 2 (its scaling block), head 1.
+TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  LinkModel link;
+  link.latency_s = 1.0;
+  link.bandwidth_bytes_per_s = 1e30;
+  link.send_overhead_s = 0.5;
+  const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), link);
+  // unit 0: stem 0 -> 1, posts it to unit 1 until 1.5; v1 1.5 -> 2.5, posts it until 3.
+  // unit 1: v0 from 1.5 + 1 to 3.5; v2 needs v1 (3 + 1 = 4): 4 -> 6, posts it until 6.5.
+  // unit 0: v2 arrives at 7.5, head to 8.5.
+  EXPECT_NEAR(r.latency_s, 8.5, 1e-9);
+  EXPECT_NEAR(r.single_device_s, 6.0, 1e-9);
+  EXPECT_NEAR(r.busy_s[0], 1 + 0.5 + 1 + 0.5 + 1, 1e-9);
+  EXPECT_NEAR(r.busy_s[1], 1 + 2 + 0.5, 1e-9);
+  EXPECT_NEAR(r.lower_bound_s, 5.0, 1e-9);  // stem, v1, v2 (2 calls), head
+  EXPECT_EQ(layer_calls(a, a.dag.input()), 1);
+  EXPECT_EQ(layer_calls(a, 2), 2);
+  EXPECT_EQ(layer_calls(a, a.dag.output()), 1);
+}
+
 TEST(ALatencySimulation, OnOneUnitIsTheSingleDeviceTime) {
   const auto a = concnas::testing::tiny_network();
   const auto cost = arch::compute_cost(a);
@@ -65,6 +88,14 @@ TEST(ALatencySimulation, RejectsBadModels) {
                InvalidArgument);
   EXPECT_THROW(simulate(a, cost, {0, 1, 2, 0, 0}, DeviceModel::uniform(2, 1), LinkModel{}),
                InvalidArgument);
+  EXPECT_THROW(simulate(a, cost, std::vector<int>(5, 0), DeviceModel::uniform(1, 1, -1), LinkModel{}),
+               InvalidArgument);
+  LinkModel slow_post;
+  slow_post.send_overhead_s = -1;
+  EXPECT_THROW(simulate(a, cost, std::vector<int>(5, 0), DeviceModel::uniform(1, 1), slow_post), InvalidArgument);
+  DeviceModel mismatched = DeviceModel::uniform(2, 1);
+  mismatched.layer_overhead_s = {0.1};
+  EXPECT_THROW(simulate(a, cost, {0, 0, 0, 0, 0}, mismatched, LinkModel{}), InvalidArgument);
 }
 
 }  // namespace

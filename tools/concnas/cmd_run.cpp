@@ -42,7 +42,10 @@ struct RunArgs {
   std::string labels;
   deploy::BenchmarkOptions bench;
   std::string json;
+  std::string trace;
 };
+
+std::string trace_part(const std::string& trace, int rank) { return fmt::format("{}.rank{}", trace, rank); }
 
 data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool* labelled) {
   *labelled = true;
@@ -76,6 +79,7 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
   o.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
   o.threads = a.threads;
   o.fp16 = a.fp16;
+  o.trace = a.trace;
   return o;
 }
 
@@ -93,12 +97,15 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   deploy::Worker worker(d, worker_options(a));
   if (a.rank > 0) {
     const auto served = worker.serve();
+    worker.write_trace();
     std::fprintf(stderr, "worker %d: served %lld inferences\n", a.rank, static_cast<long long>(served));
     return;
   }
   auto bench = a.bench;
   bench.labelled = labelled;
-  report(a, deploy::run_benchmark(worker, d, set, bench, a.fp16));
+  const auto r = deploy::run_benchmark(worker, d, set, bench, a.fp16);
+  worker.write_trace();
+  report(a, r);
 }
 
 std::string self_exe() {
@@ -108,17 +115,27 @@ std::string self_exe() {
   return p.string();
 }
 
+// The workers' traces as one file; the parts go once it is written.
+void merge_parts(const std::vector<std::string>& parts, const std::string& path) {
+  deploy::merge_traces(parts, path);
+  for (const auto& p : parts) fs::remove(p);
+}
+
 // Every worker as a local process, with the launcher serving the rendezvous.
 void run_local(const RunArgs& a, const deploy::Deployment& d) {
   const int n = d.plan.num_units;
   for (int u = 0; u < n; ++u) deploy::check_unit_file(d, u);  // say what is wrong before starting anyone
   bool labelled = true;
   (void)input_images(a, d, &labelled);
+  std::vector<std::string> traces;
+  for (int r = 0; r < n && !a.trace.empty(); ++r) traces.push_back(trace_part(a.trace, r));
   if (n == 1) {
     RunArgs one = a;
     one.rank = 0;
     one.world = 1;
+    if (!a.trace.empty()) one.trace = traces[0];
     run_worker(one, d);
+    if (!a.trace.empty()) merge_parts(traces, a.trace);
     return;
   }
   const auto timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
@@ -131,6 +148,10 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
                                   "--store-served", "--threads", std::to_string(a.threads), "--timeout",
                                   fmt::format("{}", a.timeout_s)};
     if (a.fp16) args.push_back("--fp16");
+    if (!a.trace.empty()) {
+      args.push_back("--trace");
+      args.push_back(traces[r]);
+    }
     if (r == 0) {
       for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
                {"--runs", std::to_string(a.bench.runs)},
@@ -187,6 +208,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   }
   if (first_failure != 0)
     throw Error(fmt::format("worker {} exited with status {} (its message is above)", failed_rank, first_failure));
+  if (!a.trace.empty()) merge_parts(traces, a.trace);
 }
 
 }  // namespace
@@ -215,6 +237,9 @@ Action add_run_command(CLI::App& app) {
   cmd->add_flag("--check", a->bench.check, "compare every output with the single-process execution");
   cmd->add_option("--json", a->json, "write the report as JSON here");
   cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
+  cmd->add_option("--trace", a->trace,
+                  "write when each vertex ran and each receive waited as a Chrome trace here (with --local: all "
+                  "workers in one file)");
   return [a] {
     const auto d = deploy::read_deployment(a->plan);
     if (a->local) {

@@ -96,8 +96,12 @@ void run_score(const ScoreArgs& a) {
     j["units"] = score.units;
     j["partitioner"] = a.partition_in.empty() ? a.partitioner : "file:" + a.partition_in;
     j["devices_flops_per_s"] = options.devices.flops_per_s;
+    std::vector<double> overheads;
+    for (int u = 0; u < options.devices.units(); ++u) overheads.push_back(options.devices.overhead_of(u));
+    j["devices_layer_overhead_s"] = overheads;
     j["link"] = {{"latency_s", options.link.latency_s},
-                 {"bandwidth_bytes_per_s", options.link.bandwidth_bytes_per_s}};
+                 {"bandwidth_bytes_per_s", options.link.bandwidth_bytes_per_s},
+                 {"send_overhead_s", options.link.send_overhead_s}};
     auto list = nlohmann::ordered_json::array();
     for (const auto& o : score.options) list.push_back(option_json(o, n));
     j["options"] = list;

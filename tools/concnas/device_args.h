@@ -16,12 +16,22 @@ struct DeviceArgs {
   double flops_per_s = sim::kDefaultFlopsPerS;
   double latency_s = sim::LinkModel{}.latency_s;
   double bandwidth = sim::LinkModel{}.bandwidth_bytes_per_s;
+  double layer_overhead_s = 0;
+  double send_overhead_s = 0;
 
   void add_to(CLI::App* cmd) {
     auto* file = cmd->add_option("--devices", devices, "device and link model (YAML)");
     cmd->add_option("--flops-per-s", flops_per_s, "speed of every device")->capture_default_str()->excludes(file);
     cmd->add_option("--link-latency", latency_s, "link latency in seconds")->capture_default_str()->excludes(file);
     cmd->add_option("--link-bandwidth", bandwidth, "link bandwidth in bytes/s")->capture_default_str()->excludes(file);
+    cmd->add_option("--layer-overhead", layer_overhead_s, "fixed seconds per layer call on every device")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber)
+        ->excludes(file);
+    cmd->add_option("--send-overhead", send_overhead_s, "seconds a device is busy posting one tensor to another")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber)
+        ->excludes(file);
   }
 
   void apply(partition::ScoreOptions& options, int units) const {
@@ -30,8 +40,9 @@ struct DeviceArgs {
       std::tie(options.devices, options.link) = config::load_devices(devices, units);
       return;
     }
-    options.devices = sim::DeviceModel::uniform(units, flops_per_s);
+    options.devices = sim::DeviceModel::uniform(units, flops_per_s, layer_overhead_s);
     options.link.latency_s = latency_s;
+    options.link.send_overhead_s = send_overhead_s;
     options.link.bandwidth_bytes_per_s = bandwidth;
   }
 };

@@ -60,6 +60,11 @@ struct WorkerOptions {
   std::chrono::milliseconds timeout{30000};
   int threads = 1;     ///< intra-op threads of this worker
   bool fp16 = false;   ///< send activations as float16 (halves the traffic)
+  /// When set, the worker records when each inference's stem, vertices and head ran and
+  /// how long it waited for each received tensor, and `write_trace` writes them here as a
+  /// Chrome trace (chrome://tracing, Perfetto). Times are the host's monotonic clock, so
+  /// traces of workers on one host line up.
+  std::string trace;
 };
 
 /// A TCPStore server for workers that do not host it themselves.
@@ -95,10 +100,17 @@ class Worker {
 
   int rank() const;
 
+  /// Writes the recorded events to `options.trace` (nothing when it is empty).
+  void write_trace() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Joins the Chrome traces `parts` (one per worker, as `Worker::write_trace` writes them)
+/// into one file at `path`, with times relative to the earliest event.
+void merge_traces(const std::vector<std::string>& parts, const std::string& path);
 
 /// The images a deployment is fed, normalised as in training.
 torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::size_t first, std::size_t count);

@@ -13,6 +13,14 @@
 /// arrives `latency + bytes / bandwidth` after its producer finishes, once per receiving
 /// unit; transfers overlap with computing on both ends and do not contend with each
 /// other. Unit 0 then averages the sinks and runs the head.
+///
+/// Two optional fixed costs model a runtime at small batches, where calls rather than
+/// FLOPs take the time (docs/results.md measures them for `concnas run`): every layer
+/// call costs the unit `layer_overhead_s` on top of its FLOPs (a compute vertex is one
+/// call plus one per scaling block; the stem is one; the head one plus one per scaling
+/// block of the output vertex), and posting a tensor to another unit keeps the sending
+/// unit busy for `send_overhead_s` per receiving unit. Both default to 0, which is the
+/// FLOPs-only model.
 
 #include <cstdint>
 #include <string>
@@ -28,10 +36,14 @@ struct DeviceModel {
   std::vector<double> flops_per_s;
   /// Optional names, for reports.
   std::vector<std::string> names;
+  /// Fixed seconds per layer call, per unit; empty: 0 on every unit.
+  std::vector<double> layer_overhead_s;
   /// `units` identical devices.
-  static DeviceModel uniform(int units, double flops_per_s);
+  static DeviceModel uniform(int units, double flops_per_s, double layer_overhead_s = 0);
+  double overhead_of(int unit) const { return layer_overhead_s.empty() ? 0.0 : layer_overhead_s.at(unit); }
   int units() const { return static_cast<int>(flops_per_s.size()); }
-  /// Throws `InvalidArgument` on no units or a speed that is not positive.
+  /// Throws `InvalidArgument` on no units, a speed that is not positive, a negative
+  /// overhead or an overhead list of another length.
   void sanity_check() const;
 };
 
@@ -40,11 +52,17 @@ struct LinkModel {
   double latency_s = 100e-6;
   /// Bytes per second (1 Gbit/s = 1.25e8).
   double bandwidth_bytes_per_s = 1.25e8;
+  /// Seconds the sending unit is busy posting one tensor to one other unit.
+  double send_overhead_s = 0;
   void sanity_check() const;
 };
 
 /// Default device speed: a small edge device's sustained FLOP/s on these networks.
 inline constexpr double kDefaultFlopsPerS = 1e10;
+
+/// Layer calls of vertex `v` of `arch`'s DAG under the model above (input vertex: the
+/// stem; output vertex: the output's scaling blocks and the head).
+int layer_calls(const arch::Architecture& arch, int v);
 
 struct SimResult {
   double latency_s = 0;        ///< predicted latency of the partitioned run
