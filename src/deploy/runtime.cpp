@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "concnas/common/atomic_file.h"
+#include "concnas/config/architecture_yaml.h"
 #include "concnas/deploy/export.h"
 
 namespace concnas::deploy {
@@ -71,6 +72,13 @@ c10d::TCPStoreOptions store_options(int port, bool server, std::chrono::millisec
 }
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
+// The q-quantile of `v` (nearest rank).
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const auto at = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
+  return v[std::min(at, v.size() - 1)];
+}
 
 }  // namespace
 
@@ -417,6 +425,19 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   const std::int64_t runs = options.all ? static_cast<std::int64_t>((set.size() + batch - 1) / batch) : options.runs;
   std::optional<LocalExecutor> reference;
   if (options.check) reference.emplace(d.arch, d.plan, d.dir);
+  std::unique_ptr<Worker> base;
+  if (!options.baseline.empty()) {
+    const auto b = read_deployment(options.baseline);
+    CONCNAS_CHECK(b.plan.num_units == 1, "--baseline {} has {} units; the baseline runs in one process (export it "
+                  "with --units 1)", options.baseline, b.plan.num_units);
+    CONCNAS_CHECK(config::architecture_to_yaml(b.arch) == config::architecture_to_yaml(d.arch),
+                  "--baseline {} deploys architecture '{}', not this deployment's '{}'", options.baseline, b.arch.name,
+                  d.arch.name);
+    WorkerOptions o;
+    o.threads = torch::get_num_threads();
+    o.fp16 = fp16;
+    base = std::make_unique<Worker>(b, o);
+  }
   std::ofstream csv;
   const std::string csv_tmp = options.logits_csv + ".tmp";
   if (!options.logits_csv.empty()) {
@@ -433,8 +454,27 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   };
   for (int i = 0; i < options.warmup; ++i) {
     const auto [first, count] = slice(i);
-    worker.infer(normalise(set, d.input, first, count));
+    const auto x = normalise(set, d.input, first, count);
+    worker.infer(x);
+    if (base) base->infer(x);
   }
+  // The baseline runs the same images in blocks, before the deployment's block or after
+  // it in turn: a peer idle for a whole baseline inference wakes slowly on a virtual
+  // machine, which alternating every inference would charge to the deployment.
+  constexpr std::int64_t kBlock = 10;
+  std::vector<double> base_ms, ratios;
+  std::vector<torch::Tensor> block_logits, base_logits;
+  double base_diff = 0;
+  auto run_base_block = [&](std::int64_t begin) {
+    base_logits.clear();
+    for (std::int64_t i = begin; i < std::min(begin + kBlock, runs); ++i) {
+      const auto [first, count] = slice(i);
+      const auto x = normalise(set, d.input, first, count);
+      const auto t0 = std::chrono::steady_clock::now();
+      base_logits.push_back(base->infer(x));
+      base_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  };
   BenchmarkReport r;
   r.units = d.plan.num_units;
   r.batch = options.batch;
@@ -447,11 +487,26 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   for (std::int64_t i = 0; i < runs; ++i) {
     const auto [first, count] = slice(i);
     const auto x = normalise(set, d.input, first, count);
+    const std::int64_t block = i - i % kBlock;
+    const bool base_first = (block / kBlock) % 2 == 1;
+    if (base && i == block && base_first) run_base_block(block);
     const auto t0 = std::chrono::steady_clock::now();
     const auto logits = worker.infer(x);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     busy_s += s;
     ms.push_back(s * 1e3);
+    if (base) {
+      block_logits.push_back(logits);
+      if (i + 1 == std::min(block + kBlock, runs)) {
+        if (!base_first) run_base_block(block);
+        for (std::size_t k = 0; k < block_logits.size(); ++k) {
+          const std::size_t at = static_cast<std::size_t>(block) + k;
+          ratios.push_back(base_ms[at] / ms[at]);
+          base_diff = std::max(base_diff, (block_logits[k] - base_logits[k]).abs().max().item<double>());
+        }
+        block_logits.clear();
+      }
+    }
     r.images += static_cast<std::int64_t>(count);
     const auto predicted = logits.argmax(1);
     for (std::size_t k = 0; k < count; ++k)
@@ -475,15 +530,19 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     std::rename(csv_tmp.c_str(), options.logits_csv.c_str());
   }
   r.inferences = runs;
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  auto quantile = [&](double q) {
-    const auto at = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size()))) - 1;
-    return sorted[std::min(at, sorted.size() - 1)];
-  };
-  r.p50_ms = quantile(0.5);
-  r.p95_ms = quantile(0.95);
-  r.min_ms = sorted.front();
+  r.p50_ms = percentile(ms, 0.5);
+  r.p95_ms = percentile(ms, 0.95);
+  if (base) {
+    BaselineReport b;
+    b.dir = options.baseline;
+    b.p50_ms = percentile(base_ms, 0.5);
+    b.p95_ms = percentile(base_ms, 0.95);
+    b.speedup = b.p50_ms / r.p50_ms;
+    b.paired_speedup = percentile(ratios, 0.5);
+    b.max_abs_diff = base_diff;
+    r.baseline = b;
+  }
+  r.min_ms = *std::min_element(ms.begin(), ms.end());
   double total = 0;
   for (double v : ms) total += v;
   r.mean_ms = total / static_cast<double>(ms.size());
@@ -504,6 +563,12 @@ std::string BenchmarkReport::to_json() const {
                            {"bytes_per_image", bytes_per_image}};
   j["accuracy"] = accuracy ? nlohmann::ordered_json(*accuracy) : nlohmann::ordered_json();
   j["max_abs_diff"] = max_abs_diff ? nlohmann::ordered_json(*max_abs_diff) : nlohmann::ordered_json();
+  if (baseline)
+    j["baseline"] = {{"plan", baseline->dir},
+                     {"latency_ms", {{"p50", baseline->p50_ms}, {"p95", baseline->p95_ms}}},
+                     {"speedup_p50", baseline->speedup},
+                     {"paired_speedup_median", baseline->paired_speedup},
+                     {"max_abs_diff", baseline->max_abs_diff}};
   return j.dump(2) + "\n";
 }
 
@@ -514,6 +579,11 @@ std::string BenchmarkReport::to_text() const {
                               p50_ms, p95_ms, images_per_s, bytes_per_image);
   if (accuracy) s += fmt::format(", accuracy {:.2f}%", *accuracy * 100);
   if (max_abs_diff) s += fmt::format(", max |logit - single process| {:.2e}", *max_abs_diff);
+  if (baseline)
+    s += fmt::format("\nbaseline {} (1 unit, alternating): p50 {:.3f} ms, p95 {:.3f} ms; speedup {:.2f}x at p50, "
+                     "{:.2f}x median per inference; max |logit difference| {:.2e}",
+                     baseline->dir, baseline->p50_ms, baseline->p95_ms, baseline->speedup, baseline->paired_speedup,
+                     baseline->max_abs_diff);
   return s + "\n";
 }
 

@@ -1,5 +1,7 @@
 #include "concnas/partition/score.h"
 
+#include <cmath>
+
 #include "concnas/arch/cost.h"
 #include "concnas/common/error.h"
 #include "concnas/common/param_map.h"
@@ -18,6 +20,13 @@ void ScoreOptions::sanity_check() const {
                   devices.units(), units);
   }
   link.sanity_check();
+}
+
+void add_call_overheads(Hypergraph& hg, const arch::Architecture& arch, const sim::DeviceModel& devices) {
+  if (devices.units() == 0 || devices.overhead_of(0) <= 0) return;
+  const double flops_per_call = devices.overhead_of(0) * devices.flops_per_s[0];
+  for (int v = 0; v < arch.dag.num_compute(); ++v)
+    hg.weight[v] += std::llround(flops_per_call * sim::layer_calls(arch, v));
 }
 
 namespace {
@@ -40,6 +49,7 @@ Context make_context(const arch::Architecture& arch, arch::ArchitectureCost cost
   auto devices = options.devices.flops_per_s.empty()
                      ? sim::DeviceModel::uniform(options.units, sim::kDefaultFlopsPerS)
                      : options.devices;
+  add_call_overheads(hg, arch, devices);
   return {arch, std::move(cost), std::move(hg), graph::longest_path(arch.dag), std::move(devices)};
 }
 

@@ -6,6 +6,7 @@
 
 #include "concnas/common/error.h"
 #include "support/tiny_network.h"
+#include "concnas/partition/score.h"
 
 namespace concnas::partition {
 namespace {
@@ -33,6 +34,23 @@ TEST(AHypergraph, WeighsComputeVerticesByFlopsAndPinsInputAndOutput) {
   EXPECT_EQ(hg.weight, (std::vector<std::int64_t>{2432, 7168, 6272, 0, 0}));
   EXPECT_EQ(hg.pinned, (std::vector<int>{-1, -1, -1, 0, 0}));
   EXPECT_EQ(hg.total_weight(), 2432 + 7168 + 6272);
+}
+
+// With 1 ms per layer call at 1e6 FLOP/s a call weighs 1000 FLOPs: vertex 2 (one scaling
+// block) gains 2000, the others 1000; the pinned input and output stay at 0.
+TEST(AHypergraph, AddsLayerCallOverheadsToTheWeightsWhenTheDevicesHaveThem) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  auto hg = build_hypergraph(a, cost);
+  const auto plain = hg.weight;
+  add_call_overheads(hg, a, sim::DeviceModel::uniform(2, 1e6));
+  EXPECT_EQ(hg.weight, plain);
+  add_call_overheads(hg, a, sim::DeviceModel::uniform(2, 1e6, 1e-3));
+  EXPECT_EQ(hg.weight[0], plain[0] + 1000);
+  EXPECT_EQ(hg.weight[1], plain[1] + 1000);
+  EXPECT_EQ(hg.weight[2], plain[2] + 2000);
+  EXPECT_EQ(hg.weight[a.dag.input()], 0);
+  EXPECT_EQ(hg.weight[a.dag.output()], 0);
 }
 
 TEST(AHypergraph, CountsATensorSentToSeveralVerticesOfOneUnitOnce) {

@@ -160,7 +160,8 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
                {"--input", a.input},
                {"--labels", a.labels},
                {"--json", a.json},
-               {"--logits", a.bench.logits_csv}})
+               {"--logits", a.bench.logits_csv},
+               {"--baseline", a.bench.baseline}})
         if (!value.empty()) {
           args.push_back(flag);
           args.push_back(value);
@@ -237,6 +238,9 @@ Action add_run_command(CLI::App& app) {
   cmd->add_flag("--check", a->bench.check, "compare every output with the single-process execution");
   cmd->add_option("--json", a->json, "write the report as JSON here");
   cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
+  cmd->add_option("--baseline", a->bench.baseline,
+                  "a one-unit export of the same network: worker 0 also runs it, alternating with every inference, "
+                  "and reports both latencies and the speedup");
   cmd->add_option("--trace", a->trace,
                   "write when each vertex ran and each receive waited as a Chrome trace here (with --local: all "
                   "workers in one file)");

@@ -80,7 +80,8 @@ void run_score(const ScoreArgs& a) {
   std::string hgr;
   std::string fix;
   if (!a.hgr.empty()) {
-    const auto hg = partition::build_hypergraph(architecture, arch::compute_cost(architecture));
+    auto hg = partition::build_hypergraph(architecture, arch::compute_cost(architecture));
+    partition::add_call_overheads(hg, architecture, options.devices);
     hgr = partition::to_hmetis(hg);
     fix = partition::to_hmetis_fix(hg);
   }

@@ -123,6 +123,20 @@ struct BenchmarkOptions {
   bool check = false;   ///< compare every output with the single-process execution
   bool labelled = true; ///< the set's labels are real (accuracy is reported)
   std::string logits_csv;  ///< when set, every output row (image index, label, logits)
+  /// When set, a one-unit deployment of the same architecture, run by worker 0 in its own
+  /// process on the same images in blocks of 10 inferences, after (or before: the order
+  /// alternates) each block of the deployment under test, so both are timed under the
+  /// same conditions on a shared machine.
+  std::string baseline;
+};
+
+/// Worker 0's one-process run of the baseline deployment, timed beside the one under test.
+struct BaselineReport {
+  std::string dir;
+  double p50_ms = 0, p95_ms = 0;
+  double speedup = 0;        ///< baseline p50 / p50 of the deployment under test
+  double paired_speedup = 0; ///< median over inferences of baseline time / time, same input
+  double max_abs_diff = 0;   ///< largest logit difference between the two
 };
 
 struct BenchmarkReport {
@@ -136,6 +150,7 @@ struct BenchmarkReport {
   std::int64_t bytes_per_image = 0;   ///< sent between units per image (the plan's, halved by fp16)
   std::optional<double> accuracy;     ///< over the images run, when the set has labels
   std::optional<double> max_abs_diff; ///< against the single-process execution (`check`)
+  std::optional<BaselineReport> baseline;
   std::string to_json() const;
   std::string to_text() const;
 };

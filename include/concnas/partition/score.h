@@ -21,6 +21,12 @@
 
 namespace concnas::partition {
 
+/// When `devices` charges a fixed time per layer call (unit 0's `layer_overhead_s`),
+/// adds it to every compute vertex's weight as the FLOPs unit 0 would run in that time
+/// (weight = FLOPs + overhead · FLOP/s · calls), so partitions balance time rather than
+/// FLOPs alone; nothing changes without an overhead.
+void add_call_overheads(Hypergraph& hg, const arch::Architecture& arch, const sim::DeviceModel& devices);
+
 struct ScoreOptions {
   int units = 4;
   /// Balance bounds to partition for (seed 000's m options).
