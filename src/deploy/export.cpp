@@ -98,21 +98,31 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
   CONCNAS_CHECK(unit >= 0 && unit < plan.num_units, "unit {} outside 0..{}", unit, plan.num_units - 1);
   UnitWriter w(net);
   std::string src;
+  const auto& out = arch.output;
   if (unit == 0) {
     src += "  def stem(self, images: Tensor) -> Tensor:\n";
     src += fmt::format("    x = torch.conv2d(images, {}, None, [1, 1], [1, 1])\n", w.use("stem_conv.weight"));
     src += fmt::format("    return {}\n", w.batch_norm("x", "stem_norm"));
-    const auto& out = arch.output;
-    src += "  def head(self, sinks: List[Tensor]) -> Tensor:\n";
-    for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-      const auto* b = out.scaling_from(out.inputs[i]);
-      std::string x = fmt::format("sinks[{}]", i);
-      if (b) x = w.scale(x, *b, out.in, fmt::format("out_scale{}", out.inputs[i]));
-      src += i == 0 ? fmt::format("    s = {}\n", x) : fmt::format("    s = s + {}\n", x);
-    }
+    // The partial sums of every unit holding sinks (unit 0's own first), averaged.
+    src += "  def head(self, partials: List[Tensor]) -> Tensor:\n";
+    src += "    s = partials[0]\n";
+    src += "    for i in range(1, len(partials)):\n";
+    src += "      s = s + partials[i]\n";
     if (out.inputs.size() > 1) src += fmt::format("    s = s / {}.0\n", out.inputs.size());
     src += "    s = torch.flatten(torch.adaptive_avg_pool2d(s, [1, 1]), 1)\n";
     src += fmt::format("    return torch.linear(s, {}, {})\n", w.use("head.weight"), w.use("head.bias"));
+  }
+  const auto& sinks = plan.units[unit].sinks;
+  if (!sinks.empty()) {
+    // This unit's sinks brought to the output's shape and added up, in plan order.
+    src += "  def partial(self, sinks: List[Tensor]) -> Tensor:\n";
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+      const auto* b = out.scaling_from(sinks[i]);
+      std::string x = fmt::format("sinks[{}]", i);
+      if (b) x = w.scale(x, *b, out.in, fmt::format("out_scale{}", sinks[i]));
+      src += i == 0 ? fmt::format("    s = {}\n", x) : fmt::format("    s = s + {}\n", x);
+    }
+    src += "    return s\n";
   }
   for (int v : plan.units[unit].vertices) src += vertex_method(w, arch, v);
   torch::jit::Module m(fmt::format("concnas_unit_{}", unit));
@@ -197,9 +207,14 @@ torch::Tensor LocalExecutor::forward(const torch::Tensor& images) {
     for (int p : arch_.vertices[v].inputs) xs.push_back(out[p]);
     out[v] = units_[plan_.parts[v]].get_method(fmt::format("v{}", v))({c10::List<torch::Tensor>(xs)}).toTensor();
   }
-  std::vector<torch::Tensor> sinks;
-  for (int s : arch_.output.inputs) sinks.push_back(out[s]);
-  return units_[0].get_method("head")({c10::List<torch::Tensor>(sinks)}).toTensor();
+  std::vector<torch::Tensor> partials;
+  for (int u = 0; u < plan_.num_units; ++u) {
+    if (plan_.units[u].sinks.empty()) continue;
+    std::vector<torch::Tensor> sinks;
+    for (int s : plan_.units[u].sinks) sinks.push_back(out[s]);
+    partials.push_back(units_[u].get_method("partial")({c10::List<torch::Tensor>(sinks)}).toTensor());
+  }
+  return units_[0].get_method("head")({c10::List<torch::Tensor>(partials)}).toTensor();
 }
 
 }  // namespace concnas::deploy

@@ -38,11 +38,12 @@ Plan make_plan(const arch::Architecture& arch, const std::vector<int>& parts, in
   plan.units.resize(units);
   for (int v : dag.topological_order())
     if (dag.is_compute(v)) plan.units[parts[v]].vertices.push_back(v);
+  for (int s : arch.output.inputs) plan.units[parts[s]].sinks.push_back(s);
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (v == dag.output()) continue;
     std::vector<int> to;
     for (int s : dag.successors(v))
-      if (parts[s] != parts[v]) to.push_back(parts[s]);
+      if (parts[s] != parts[v] && s != dag.output()) to.push_back(parts[s]);
     std::sort(to.begin(), to.end());
     to.erase(std::unique(to.begin(), to.end()), to.end());
     if (to.empty()) continue;
@@ -53,6 +54,17 @@ Plan make_plan(const arch::Architecture& arch, const std::vector<int>& parts, in
     t.shape = arch.shape_of(v);
     t.bytes = t.shape.elements() * 4;
     for (int u : to) plan.units[u].receives.push_back(v);
+    plan.transfers.push_back(t);
+  }
+  for (int u = 1; u < units; ++u) {
+    if (plan.units[u].sinks.empty()) continue;
+    Transfer t;
+    t.vertex = dag.output();
+    t.from = u;
+    t.to = {0};
+    t.shape = arch.output.in;
+    t.bytes = t.shape.elements() * 4;
+    plan.units[0].receives.push_back(t.vertex);
     plan.transfers.push_back(t);
   }
   for (auto& u : plan.units) std::sort(u.receives.begin(), u.receives.end());
@@ -77,25 +89,28 @@ std::string plan_yaml(const arch::Architecture& arch, const Plan& plan, const In
                 "the input normalisation needs {} mean and std values (one per channel), got {} and {}", channels,
                 mean.size(), std.size());
   for (double v : std) CONCNAS_CHECK(v > 0, "input std values must be positive, got {}", v);
-  std::string s = "format: concnas-plan\nversion: 1\n";
+  std::string s = "format: concnas-plan\nversion: 2\n";
   s += fmt::format("architecture: \"{}\"\narch_file: arch.yaml\narch_checksum: \"{:016x}\"\n", plan.architecture,
                    Fnv1a().feed(config::architecture_to_yaml(arch)).value());
   s += fmt::format("units: {}\nbytes_per_image: {}\n", plan.num_units, plan.bytes_per_image());
   s += fmt::format("input: {{shape: {}, mean: [{:.9g}], std: [{:.9g}]}}\n", shape_list(arch.network.input),
                    fmt::join(mean, ", "), fmt::join(std, ", "));
   s += fmt::format("parts: [{}]\nunit_plans:\n", fmt::join(plan.parts, ", "));
+  auto name = [&](const Transfer& t) {
+    return t.vertex == arch.dag.output() ? fmt::format("partial{}", t.from) : fmt::format("v{}", t.vertex);
+  };
   for (int u = 0; u < plan.num_units; ++u) {
-    s += fmt::format("  - unit: {}\n    file: unit_{}.pt\n    vertices: [{}]\n    receives:\n", u, u,
-                     fmt::join(plan.units[u].vertices, ", "));
+    s += fmt::format("  - unit: {}\n    file: unit_{}.pt\n    vertices: [{}]\n    sinks: [{}]\n    receives:\n", u,
+                     u, fmt::join(plan.units[u].vertices, ", "), fmt::join(plan.units[u].sinks, ", "));
     for (const auto& t : plan.transfers)
       if (std::find(t.to.begin(), t.to.end(), u) != t.to.end())
-        s += fmt::format("      - {{vertex: {}, from: {}, name: v{}, shape: {}, dtype: float32}}\n", t.vertex, t.from,
-                         t.vertex, shape_list(t.shape));
+        s += fmt::format("      - {{vertex: {}, from: {}, name: {}, shape: {}, dtype: float32}}\n", t.vertex, t.from,
+                         name(t), shape_list(t.shape));
     s += "    sends:\n";
     for (const auto& t : plan.transfers)
       if (t.from == u)
-        s += fmt::format("      - {{vertex: {}, to: [{}], name: v{}, shape: {}, dtype: float32}}\n", t.vertex,
-                         fmt::join(t.to, ", "), t.vertex, shape_list(t.shape));
+        s += fmt::format("      - {{vertex: {}, to: [{}], name: {}, shape: {}, dtype: float32}}\n", t.vertex,
+                         fmt::join(t.to, ", "), name(t), shape_list(t.shape));
   }
   return s;
 }
@@ -129,8 +144,8 @@ Deployment read_deployment(const std::string& dir) {
                          "bytes_per_image", "input", "parts", "unit_plans", "unit_files", "hash"});
   if (r.string(r.need(root, "format", ""), "format") != "concnas-plan")
     r.fail(root["format"], "'format' must be concnas-plan");
-  if (r.integer(r.need(root, "version", ""), "version") != 1)
-    r.fail(root["version"], "this build reads plan version 1 only");
+  if (r.integer(r.need(root, "version", ""), "version") != 2)
+    r.fail(root["version"], "this build reads plan version 2 only (export the deployment again with this build)");
   Deployment d;
   d.dir = dir;
   d.identity = Fnv1a().feed(text).value();
@@ -167,11 +182,13 @@ Deployment read_deployment(const std::string& dir) {
     r.fail(unit_plans, fmt::format("'unit_plans' must list the {} units", units));
   for (int u = 0; u < units; ++u) {
     const YAML::Node n = unit_plans[u];
-    r.check_map(n, "unit_plans", {"unit", "file", "vertices", "receives", "sends"});
+    r.check_map(n, "unit_plans", {"unit", "file", "vertices", "sinks", "receives", "sends"});
     if (r.integer(r.need(n, "unit", "unit_plans"), "unit_plans.unit") != u)
       r.fail(n["unit"], fmt::format("unit_plans entry {} must be unit {}", u, u));
     if (r.ids(r.need(n, "vertices", "unit_plans"), "unit_plans.vertices") != d.plan.units[u].vertices)
       r.fail(n["vertices"], fmt::format("unit {}'s vertices do not follow from 'parts'", u));
+    if (r.ids(r.need(n, "sinks", "unit_plans"), "unit_plans.sinks") != d.plan.units[u].sinks)
+      r.fail(n["sinks"], fmt::format("unit {}'s sinks do not follow from 'parts'", u));
     const YAML::Node receives = r.need(n, "receives", "unit_plans");
     std::vector<int> got;
     if (receives.IsSequence())

@@ -118,8 +118,11 @@ struct Worker::Impl {
   WorkerOptions o;
   torch::jit::Module unit;
   std::map<int, torch::jit::Method> methods;  // v<id> of this unit's vertices
+  std::optional<torch::jit::Method> partial;  // when this unit holds sinks
   std::map<int, const Transfer*> sent;        // transfers this unit sends, by vertex
   std::map<int, const Transfer*> received;    // transfers this unit receives, by vertex
+  std::vector<const Transfer*> partials_in;   // unit 0: the other units' partial sums, by unit
+  const Transfer* partial_out = nullptr;      // units > 0 holding sinks: their partial sum
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
 
@@ -216,6 +219,11 @@ struct Worker::Impl {
       std::vector<torch::Tensor> buf{torch::empty({batch, t->shape.channels, t->shape.height, t->shape.width}, wire)};
       incoming[v] = {buf[0], post(false, buf, t->from, tag_of(v), fmt::format("receiving v{}", v))};
     }
+    std::vector<std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>> partials;
+    for (const Transfer* t : partials_in) {
+      std::vector<torch::Tensor> buf{torch::empty({batch, t->shape.channels, t->shape.height, t->shape.width}, wire)};
+      partials.emplace_back(buf[0], post(false, buf, t->from, tag_of(t->vertex), "receiving a partial sum"));
+    }
     std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
     auto input = [&](int v) -> const torch::Tensor& {
       if (!out[v].defined()) {
@@ -249,11 +257,31 @@ struct Worker::Impl {
       record(fmt::format("v{}", v), "compute", t0);
       publish(v);
     }
-    if (o.rank == 0) {
-      c10::List<torch::Tensor> sinks;
-      for (int s : d.arch.output.inputs) sinks.push_back(input(s));
+    c10::List<torch::Tensor> sums;
+    const auto& sinks = d.plan.units[o.rank].sinks;
+    if (!sinks.empty()) {
+      c10::List<torch::Tensor> xs;
+      for (int s : sinks) xs.push_back(out[s]);
       const auto t0 = now_ns();
-      *logits = unit.get_method("head")({sinks}).toTensor();
+      sums.push_back(partial->operator()({xs}).toTensor());
+      record("partial", "compute", t0);
+      if (partial_out) {
+        const auto t1 = now_ns();
+        std::vector<torch::Tensor> t{sums.get(0).to(wire).contiguous()};
+        sends.emplace_back(post(true, t, 0, tag_of(partial_out->vertex), "sending the partial sum"), 0);
+        record("send partial", "send", t1);
+      }
+    }
+    if (o.rank == 0) {
+      for (std::size_t i = 0; i < partials.size(); ++i) {
+        const int from = partials_in[i]->from;
+        const auto t0 = now_ns();
+        wait(*partials[i].second, "receiving the partial sum", from);
+        sums.push_back(o.fp16 ? partials[i].first.to(torch::kFloat) : partials[i].first);
+        record(fmt::format("wait partial{}", from), "wait", t0);
+      }
+      const auto t0 = now_ns();
+      *logits = unit.get_method("head")({sums}).toTensor();
       record("head", "compute", t0);
     }
     const auto t0 = now_ns();
@@ -298,9 +326,16 @@ Worker::Worker(const Deployment& deployment, const WorkerOptions& options) : imp
   m.unit.eval();
   for (int v : deployment.plan.units[options.rank].vertices)
     m.methods.emplace(v, m.unit.get_method(fmt::format("v{}", v)));
+  if (!deployment.plan.units[options.rank].sinks.empty()) m.partial.emplace(m.unit.get_method("partial"));
   for (const auto& t : m.d.plan.transfers) {
-    if (t.from == options.rank) m.sent[t.vertex] = &t;
-    if (std::find(t.to.begin(), t.to.end(), options.rank) != t.to.end()) m.received[t.vertex] = &t;
+    const bool to_me = std::find(t.to.begin(), t.to.end(), options.rank) != t.to.end();
+    if (t.vertex == m.d.arch.dag.output()) {  // a partial sum of sinks
+      if (t.from == options.rank) m.partial_out = &t;
+      if (to_me) m.partials_in.push_back(&t);
+    } else {
+      if (t.from == options.rank) m.sent[t.vertex] = &t;
+      if (to_me) m.received[t.vertex] = &t;
+    }
   }
   torch::set_num_threads(options.threads);
   if (options.world > 1) m.join();

@@ -78,6 +78,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   std::vector<double> unit_free(units, 0.0);
   std::vector<char> sent(units);
   for (int v : dag.topological_order()) {
+    if (v == dag.output()) continue;  // below, once every unit is done
     const int u = parts[v];
     double ready = 0;
     for (int p : dag.predecessors(v)) {
@@ -92,7 +93,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     // One copy of v's tensor per receiving unit, posted by u after computing it.
     std::fill(sent.begin(), sent.end(), 0);
     for (int s : dag.successors(v))
-      if (parts[s] != u && !sent[parts[s]]) {
+      if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
         sent[parts[s]] = 1;
         r.comm_bytes += static_cast<std::int64_t>(bytes_of(v));
         unit_free[u] += link.send_overhead_s;
@@ -101,6 +102,37 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     // Receivers see v's tensor once all of its sends are posted.
     finish[v] = unit_free[u];
   }
+  // The output vertex, as the runtime runs it (deploy/plan.h): after its last vertex every
+  // unit holding sinks scales them to the output's shape and adds them up; the others send
+  // that partial sum to unit 0, which averages the partial sums and runs the head.
+  const auto& out = arch.output;
+  const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
+  double scaling_flops = 0;
+  std::vector<double> partial(units, 0.0);
+  std::vector<char> holds(units, 0);
+  for (int s : out.inputs) {
+    const int u = parts[s];
+    holds[u] = 1;
+    if (const auto* b = out.scaling_from(s)) {
+      const double f = static_cast<double>(arch::scaling_cost(*b, out.in).flops);
+      scaling_flops += f;
+      partial[u] += f / devices.flops_per_s[u] + devices.overhead_of(u);
+    }
+  }
+  double head_ready = 0;
+  for (int u = 0; u < units; ++u) {
+    if (!holds[u]) continue;
+    unit_free[u] += partial[u];
+    r.busy_s[u] += partial[u];
+    if (u == 0) continue;
+    unit_free[u] += link.send_overhead_s;
+    r.busy_s[u] += link.send_overhead_s;
+    r.comm_bytes += static_cast<std::int64_t>(out_bytes);
+    head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
+  }
+  const double head = (flops_of(dag.output()) - scaling_flops) / devices.flops_per_s[0] + devices.overhead_of(0);
+  finish[dag.output()] = std::max(head_ready, unit_free[0]) + head;
+  r.busy_s[0] += head;
   r.latency_s = finish[dag.output()];
   int all_calls = 0;
   for (int v = 0; v < dag.num_vertices(); ++v) all_calls += layer_calls(arch, v);

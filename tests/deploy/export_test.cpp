@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "concnas/arch/cost.h"
 #include "concnas/common/rng.h"
@@ -38,13 +39,39 @@ TEST_F(ADeployment, GivesTheSingleModelsLogitsOnOneToFourUnits) {
   }
 }
 
-TEST_F(ADeployment, PlansExactlyTheTrafficThePartitionCosts) {
+// The partition's connectivity cost, except that a sink off unit 0 no longer travels:
+// each unit other than 0 holding sinks sends one partial sum of the output's shape.
+TEST_F(ADeployment, PlansTheTrafficThePartitionCostsWithOnePartialSumPerUnit) {
   const auto a = test_architecture(arch::Aggregation::kRandWire);
-  const auto hg = partition::build_hypergraph(a, arch::compute_cost(a));
+  const auto cost = arch::compute_cost(a);
+  const auto hg = partition::build_hypergraph(a, cost);
+  int all_partials = 0;
   for (int units = 1; units <= 4; ++units) {
     const auto parts = random_parts(a, units, 40 + units);
     const auto plan = make_plan(a, parts, units);
-    EXPECT_EQ(plan.bytes_per_image(), partition::connectivity_cost(hg, parts, units)) << units;
+    std::int64_t expected = partition::connectivity_cost(hg, parts, units);
+    std::set<int> holding;
+    for (int s : a.output.inputs)
+      if (parts[s] != 0) {
+        expected -= cost.vertices[s].output_bytes;
+        holding.insert(parts[s]);
+      }
+    expected += static_cast<std::int64_t>(holding.size()) * a.output.in.elements() * 4;
+    EXPECT_EQ(plan.bytes_per_image(), expected) << units;
+    int partials = 0, sinks = 0;
+    for (const auto& t : plan.transfers)
+      if (t.vertex == a.dag.output()) {
+        ++partials;
+        EXPECT_TRUE(holding.count(t.from));
+        EXPECT_EQ(t.to, std::vector<int>{0});
+      }
+    EXPECT_EQ(partials, static_cast<int>(holding.size())) << units;
+    all_partials += partials;
+    for (int u = 0; u < units; ++u) {
+      sinks += static_cast<int>(plan.units[u].sinks.size());
+      for (int s : plan.units[u].sinks) EXPECT_EQ(parts[s], u);
+    }
+    EXPECT_EQ(sinks, static_cast<int>(a.output.inputs.size()));
     // Every vertex runs on exactly one unit; every cross-unit input is received.
     int placed = 0;
     for (int u = 0; u < units; ++u) {
@@ -58,6 +85,7 @@ TEST_F(ADeployment, PlansExactlyTheTrafficThePartitionCosts) {
     }
     EXPECT_EQ(placed, a.dag.num_compute());
   }
+  EXPECT_GT(all_partials, 0) << "no partition put a sink off unit 0: the test checks nothing";
   auto bad = random_parts(a, 2, 1);
   bad[a.dag.output()] = 1;
   EXPECT_THROW(make_plan(a, bad, 2), InvalidArgument);

@@ -134,15 +134,17 @@ TEST_F(ARuntime, TracesWhatEachWorkerRanAndWaitedFor) {
   for (std::int64_t i = 0; i < inferences; ++i) {
     EXPECT_TRUE(seen.count({0, "stem", i}));
     EXPECT_TRUE(seen.count({0, "head", i}));
-    for (int u = 0; u < 3; ++u) {
+    for (int u = 0; u < 3; ++u)
       for (int v : d.plan.units[u].vertices) EXPECT_TRUE(seen.count({u, "v" + std::to_string(v), i})) << u << " v" << v;
-      for (int v : d.plan.units[u].receives) {
-        const auto wait = seen.find({u, "wait v" + std::to_string(v), i});
-        ASSERT_NE(wait, seen.end()) << "unit " << u << " v" << v;
-        const int from = d.plan.parts[v];
-        const auto send = seen.find({from, "send v" + std::to_string(v), i});
-        ASSERT_NE(send, seen.end()) << "unit " << from << " v" << v;
-        EXPECT_GT(wait->second.second, send->second.first) << "v" << v << " arrived before it was sent";
+    for (const auto& t : d.plan.transfers) {
+      const bool partial = t.vertex == a.dag.output();
+      const std::string what = partial ? "partial" : "v" + std::to_string(t.vertex);
+      for (int to : t.to) {
+        const auto wait = seen.find({to, "wait " + (partial ? what + std::to_string(t.from) : what), i});
+        ASSERT_NE(wait, seen.end()) << "unit " << to << " " << what;
+        const auto send = seen.find({t.from, "send " + what, i});
+        ASSERT_NE(send, seen.end()) << "unit " << t.from << " " << what;
+        EXPECT_GT(wait->second.second, send->second.first) << what << " arrived before it was sent";
       }
     }
   }

@@ -54,6 +54,23 @@ TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
   EXPECT_EQ(layer_calls(a, a.dag.output()), 1);
 }
 
+// Two sinks on unit 1 (v0 -> v1, v0 -> v2; no staging, every tensor 4x8x8 = 1024 bytes)
+// travel as one partial sum: unit 0: stem 0 -> 1, v0 1 -> 2, posts it until 2.5; unit 1:
+// v1 3.5 -> 4.5, v2 -> 5.5, posts the partial sum until 6; unit 0: head 7 -> 8.
+TEST(ALatencySimulation, SendsOnePartialSumOfAUnitsSinks) {
+  auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(3, {{0, 1}, {0, 2}}),
+                                      concnas::testing::tiny_network_options(), {false, false, false});
+  const auto cost = arch::compute_cost(a);
+  LinkModel link;
+  link.latency_s = 1.0;
+  link.bandwidth_bytes_per_s = 1e30;
+  link.send_overhead_s = 0.5;
+  const auto r = simulate(a, cost, {0, 1, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), link);
+  EXPECT_NEAR(r.latency_s, 8.0, 1e-9);
+  EXPECT_EQ(r.comm_bytes, 1024 + 1024);  // v0, and one partial sum instead of v1 and v2
+  EXPECT_NEAR(r.busy_s[1], 1 + 1 + 0.5, 1e-9);
+}
+
 TEST(ALatencySimulation, OnOneUnitIsTheSingleDeviceTime) {
   const auto a = concnas::testing::tiny_network();
   const auto cost = arch::compute_cost(a);

@@ -9,9 +9,11 @@
 ///
 /// `deploy/unit_K.pt` is a self-contained TorchScript module (loadable by
 /// `torch::jit::load` and Python's `torch.jit.load` without concnas) with one method per
-/// vertex the unit runs: `stem(images)` and `head(sinks)` on unit 0, and `v<id>(xs)` for
-/// compute vertex <id>, `xs` being its inputs in `arch.vertices[id].inputs` order (the
-/// stem output stands for the input vertex). BatchNorm uses its running statistics
+/// vertex the unit runs: `stem(images)` and `head(partials)` on unit 0, `partial(sinks)`
+/// on every unit holding sinks (its `UnitPlan::sinks`, scaled to the output's shape and
+/// added up; `head` averages the units' partial sums, unit 0's first, then in unit
+/// order), and `v<id>(xs)` for compute vertex <id>, `xs` being its inputs in
+/// `arch.vertices[id].inputs` order (the stem output stands for the input vertex). BatchNorm uses its running statistics
 /// (inference). `deploy/plan.yaml` records the plan and a hash of plan and weights.
 
 #include <torch/script.h>

@@ -8,7 +8,10 @@
 ///     plan.transfers;          // one per vertex output needed on another unit
 ///
 /// Unit 0 holds the input vertex (stem) and the output vertex (average of the sinks and
-/// the head). No LibTorch here; `deploy/export.h` writes the per-unit modules.
+/// the head). The sinks do not travel: every unit adds up its own sinks (scaled to the
+/// output's shape) and a unit other than 0 sends that one partial sum to unit 0, which
+/// averages the partial sums in the head. No LibTorch here; `deploy/export.h` writes the
+/// per-unit modules.
 
 #include <cstdint>
 #include <string>
@@ -18,9 +21,10 @@
 
 namespace concnas::deploy {
 
-/// A vertex output sent from the unit that computes it to units that consume it.
+/// A vertex output sent from the unit that computes it to units that consume it, or (with
+/// `vertex` = the output vertex) a unit's partial sum of its sinks, sent to unit 0.
 struct Transfer {
-  int vertex = 0;             ///< producer (a compute vertex, or the input vertex = stem)
+  int vertex = 0;             ///< producer (a compute vertex, the input vertex = stem, or the output vertex)
   int from = 0;               ///< unit computing it
   std::vector<int> to;        ///< units needing it, ascending
   arch::Shape shape;          ///< per image (the batch dimension comes first at run time)
@@ -32,6 +36,8 @@ struct UnitPlan {
   /// and the head last.
   std::vector<int> vertices;
   std::vector<int> receives;  ///< vertices whose outputs arrive from other units, ascending
+                              ///< (on unit 0 the output vertex once per partial sum)
+  std::vector<int> sinks;     ///< the output vertex's inputs this unit computes, in their order there
 };
 
 struct Plan {
@@ -39,8 +45,9 @@ struct Plan {
   int num_units = 1;
   std::vector<int> parts;     ///< unit per DAG vertex (compute, input, output)
   std::vector<UnitPlan> units;
-  std::vector<Transfer> transfers;  ///< by producing vertex, ascending
-  /// Bytes crossing units per image (equals the partition's connectivity cost).
+  std::vector<Transfer> transfers;  ///< by producing vertex, then sending unit, ascending
+  /// Bytes crossing units per image: the partition's connectivity cost, except that each
+  /// unit other than 0 sends one partial sum of its sinks instead of every sink.
   std::int64_t bytes_per_image() const;
 };
 

@@ -12,7 +12,10 @@
 /// are on the unit; FLOPs / (the unit's FLOP/s) each. A tensor needed on another unit
 /// arrives `latency + bytes / bandwidth` after its producer finishes, once per receiving
 /// unit; transfers overlap with computing on both ends and do not contend with each
-/// other. Unit 0 then averages the sinks and runs the head.
+/// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): after its last
+/// vertex every unit holding sinks scales them to the output's shape and adds them up, a
+/// unit other than 0 sends that one partial sum to unit 0, and unit 0 averages the
+/// partial sums and runs the head.
 ///
 /// Two optional fixed costs model a runtime at small batches, where calls rather than
 /// FLOPs take the time (docs/results.md measures them for `concnas run`): every layer
