@@ -6,9 +6,12 @@ config's layout (probabilistic staging, stem 16, channel limit 96), scores each 
 units with `concnas score` (METIS and the components partitioner, several balance bounds)
 under a device model given as a file (default: benchmarks/loopback_devices.yaml, this
 machine's `concnas run` at batch 1: a fixed cost per layer call and per posted tensor),
-and prints the best by predicted speedup.
+and prints the best by predicted speedup among the architectures deep and large enough to
+be worth training (default: a longest path of at least 10 vertices and at least 0.25 M
+parameters; sparse settings otherwise win with dozens of one-vertex components).
 
-  benchmarks/dp_two_units.py [--top N] [--seeds S] [--devices FILE] [--jobs J] [--out DIR]
+  benchmarks/dp_two_units.py [--top N] [--seeds S] [--devices FILE] [--jobs J]
+                             [--min-depth D] [--min-params P] [--out DIR]
 
 Writes DIR/ranked.csv and keeps the architecture files of the top N in DIR.
 """
@@ -24,7 +27,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = os.path.join(ROOT, "build", "bin", "concnas")
+CLI = os.environ.get("CONCNAS", os.path.join(ROOT, "build", "bin", "concnas"))
 EPSILONS = "1.03,1.1,1.3,1.6"
 
 
@@ -41,6 +44,8 @@ def one(work, devices, alpha, beta, p, seed):
                     "--param", f"beta={beta}", "--param", f"p={p}", "--staging", "probabilistic",
                     "--stem-channels", "16", "--channel-limit", "96", "--seed", str(seed),
                     "--name", name, "-o", arch], check=True, capture_output=True)
+    info = json.loads(subprocess.run([CLI, "info", "--json", arch], check=True, capture_output=True,
+                                     text=True).stdout)
     rows = []
     for partitioner in ("metis", "components"):
         o = score(arch, partitioner, devices)
@@ -48,7 +53,8 @@ def one(work, devices, alpha, beta, p, seed):
                      "speedup": round(o["predicted_speedup"], 4),
                      "latency_ms": round(o["predicted_latency_s"] * 1e3, 4),
                      "single_ms": round(o["single_device_latency_s"] * 1e3, 4),
-                     "comm_bytes": o["comm_bytes"], "arch": arch})
+                     "comm_bytes": o["comm_bytes"], "depth": info["longest_path"],
+                     "components": info["components"], "params": info["params"], "arch": arch})
     return rows
 
 
@@ -58,6 +64,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=12)
     ap.add_argument("--devices", default=os.path.join(ROOT, "benchmarks", "loopback_devices.yaml"))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--min-depth", type=int, default=10)
+    ap.add_argument("--min-params", type=float, default=0.25e6)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench-results", "dp_two_units"))
     args = ap.parse_args()
     if not os.access(CLI, os.X_OK):
@@ -73,7 +81,8 @@ def main():
             if n % 48 == 0 or n == len(grid):
                 print(f"{n}/{len(grid)} architectures scored", file=sys.stderr, flush=True)
     rows.sort(key=lambda r: (-r["speedup"], r["name"], r["partitioner"]))
-    fields = ["name", "partitioner", "epsilon", "speedup", "latency_ms", "single_ms", "comm_bytes"]
+    fields = ["name", "partitioner", "epsilon", "speedup", "latency_ms", "single_ms", "comm_bytes", "depth",
+              "components", "params"]
     with open(os.path.join(args.out, "ranked.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -82,11 +91,14 @@ def main():
     for r in rows:
         if len(kept) >= args.top:
             break
+        if r["depth"] < args.min_depth or r["params"] < args.min_params:
+            continue
         if r["name"] not in kept:
             kept.add(r["name"])
             shutil.copy(r["arch"], os.path.join(args.out, r["name"] + ".yaml"))
         print(f'{r["name"]:28s} {r["partitioner"]:10s} eps {r["epsilon"]:<5} predicted {r["speedup"]:.3f}x '
-              f'({r["single_ms"]:.3f} -> {r["latency_ms"]:.3f} ms), {r["comm_bytes"]} bytes')
+              f'({r["single_ms"]:.3f} -> {r["latency_ms"]:.3f} ms), depth {r["depth"]}, '
+              f'{r["components"]} components, {r["params"] / 1e6:.2f} M params')
     shutil.rmtree(work)
 
 

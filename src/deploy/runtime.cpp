@@ -17,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -134,8 +135,14 @@ struct Worker::Impl {
   };
   std::vector<Event> events;
   std::int64_t inference_no = 0;
-  void record(std::string name, const char* cat, std::int64_t begin_ns) {
-    if (!o.trace.empty()) events.push_back({std::move(name), cat, begin_ns, now_ns(), inference_no});
+  // `name` is a string or something that makes one (formatted only when tracing).
+  template <typename Name>
+  void record(const Name& name, const char* cat, std::int64_t begin_ns) {
+    if (o.trace.empty()) return;
+    if constexpr (std::is_invocable_v<Name>)
+      events.push_back({name(), cat, begin_ns, now_ns(), inference_no});
+    else
+      events.push_back({std::string(name), cat, begin_ns, now_ns(), inference_no});
   }
 
   [[noreturn]] void fault(const std::string& what) const {
@@ -231,7 +238,7 @@ struct Worker::Impl {
         auto& [buf, work] = incoming.at(v);
         wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
         out[v] = o.fp16 ? buf.to(torch::kFloat) : buf;
-        record(fmt::format("wait v{}", v), "wait", t0);
+        record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
       }
       return out[v];
     };
@@ -241,7 +248,7 @@ struct Worker::Impl {
       const auto t0 = now_ns();
       std::vector<torch::Tensor> t{out[v].to(wire).contiguous()};
       for (int to : it->second->to) sends.emplace_back(post(true, t, to, tag_of(v), fmt::format("sending v{}", v)), to);
-      record(fmt::format("send v{}", v), "send", t0);
+      record([&] { return fmt::format("send v{}", v); }, "send", t0);
     };
     if (o.rank == 0) {
       const auto t0 = now_ns();
@@ -254,7 +261,7 @@ struct Worker::Impl {
       for (int p : d.arch.vertices[v].inputs) xs.push_back(input(p));
       const auto t0 = now_ns();
       out[v] = methods.at(v)({xs}).toTensor();
-      record(fmt::format("v{}", v), "compute", t0);
+      record([&] { return fmt::format("v{}", v); }, "compute", t0);
       publish(v);
     }
     c10::List<torch::Tensor> sums;
@@ -278,7 +285,7 @@ struct Worker::Impl {
         const auto t0 = now_ns();
         wait(*partials[i].second, "receiving the partial sum", from);
         sums.push_back(o.fp16 ? partials[i].first.to(torch::kFloat) : partials[i].first);
-        record(fmt::format("wait partial{}", from), "wait", t0);
+        record([&] { return fmt::format("wait partial{}", from); }, "wait", t0);
       }
       const auto t0 = now_ns();
       *logits = unit.get_method("head")({sums}).toTensor();
@@ -445,6 +452,20 @@ torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::
   return x.sub_(torch::tensor(mean).view({1, c, 1, 1})).div_(torch::tensor(std).view({1, c, 1, 1}));
 }
 
+Deployment read_baseline(const Deployment& d, const std::string& dir) {
+  auto b = read_deployment(dir);
+  CONCNAS_CHECK(b.plan.num_units == 1,
+                "--baseline {} has {} units; the baseline runs in one process (export it with --units 1)", dir,
+                b.plan.num_units);
+  CONCNAS_CHECK(config::architecture_to_yaml(b.arch) == config::architecture_to_yaml(d.arch),
+                "--baseline {} deploys architecture '{}', not the one of {} ('{}')", dir, b.arch.name, d.dir,
+                d.arch.name);
+  CONCNAS_CHECK(b.input.mean == d.input.mean && b.input.std == d.input.std,
+                "--baseline {} normalises its input differently from {} (another training run?)", dir, d.dir);
+  check_unit_file(b, 0);
+  return b;
+}
+
 BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::ImageSet& set,
                               const BenchmarkOptions& options, bool fp16) {
   const auto& in = d.arch.network.input;
@@ -462,12 +483,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   if (options.check) reference.emplace(d.arch, d.plan, d.dir);
   std::unique_ptr<Worker> base;
   if (!options.baseline.empty()) {
-    const auto b = read_deployment(options.baseline);
-    CONCNAS_CHECK(b.plan.num_units == 1, "--baseline {} has {} units; the baseline runs in one process (export it "
-                  "with --units 1)", options.baseline, b.plan.num_units);
-    CONCNAS_CHECK(config::architecture_to_yaml(b.arch) == config::architecture_to_yaml(d.arch),
-                  "--baseline {} deploys architecture '{}', not this deployment's '{}'", options.baseline, b.arch.name,
-                  d.arch.name);
+    const auto b = read_baseline(d, options.baseline);
     WorkerOptions o;
     o.threads = torch::get_num_threads();
     o.fp16 = fp16;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "concnas/common/error.h"
 #include "concnas/common/param_map.h"
@@ -140,23 +139,37 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
       static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls;
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
 
-  // The fastest unit's time per vertex on the critical path; the work spread over all
-  // units in proportion to their speed (exact for FLOPs only; with overheads, a bound
-  // from the unit whose share of calls costs least).
+  // Critical path: every vertex at its fastest unit's time; the output's scaling blocks
+  // run beside each other, after their own sinks, as above. Work: each unit u is busy for
+  // at least (its FLOPs + its calls * overhead_u * FLOP/s_u) / FLOP/s_u, so the latency is
+  // at least (all FLOPs + all calls * min_u(overhead_u * FLOP/s_u)) / sum of FLOP/s.
+  auto fastest = [&](double flops, int calls) {
+    double best = flops / devices.flops_per_s[0] + devices.overhead_of(0) * calls;
+    for (int u = 1; u < units; ++u)
+      best = std::min(best, flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls);
+    return best;
+  };
   std::vector<double> path(dag.num_vertices(), 0.0);
   for (int v : dag.topological_order()) {
+    if (v == dag.output()) continue;
     double before = 0;
     for (int p : dag.predecessors(v)) before = std::max(before, path[p]);
-    double best = time_on(v, 0);
-    for (int u = 1; u < units; ++u) best = std::min(best, time_on(v, u));
-    path[v] = before + best;
+    path[v] = before + fastest(flops_of(v), layer_calls(arch, v));
   }
-  const double speed_sum =
-      std::accumulate(devices.flops_per_s.begin(), devices.flops_per_s.end(), 0.0);
-  double min_overhead = devices.overhead_of(0);
-  for (int u = 1; u < units; ++u) min_overhead = std::min(min_overhead, devices.overhead_of(u));
-  r.lower_bound_s = std::max(path[dag.output()], static_cast<double>(cost.total.flops) / speed_sum +
-                                                     min_overhead * all_calls / units);
+  double sinks_done = 0;
+  for (int s : out.inputs) {
+    const auto* b = out.scaling_from(s);
+    sinks_done = std::max(sinks_done, path[s] + (b ? fastest(static_cast<double>(arch::scaling_cost(*b, out.in).flops), 1)
+                                                   : 0.0));
+  }
+  path[dag.output()] = sinks_done + fastest(flops_of(dag.output()) - scaling_flops, 1);
+  double speed_sum = 0, cheapest_call = devices.overhead_of(0) * devices.flops_per_s[0];
+  for (int u = 0; u < units; ++u) {
+    speed_sum += devices.flops_per_s[u];
+    cheapest_call = std::min(cheapest_call, devices.overhead_of(u) * devices.flops_per_s[u]);
+  }
+  r.lower_bound_s = std::max(path[dag.output()],
+                             (static_cast<double>(cost.total.flops) + cheapest_call * all_calls) / speed_sum);
   return r;
 }
 

@@ -450,13 +450,36 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
   const auto j = nlohmann::json::parse(slurp(path("r.json")));
   EXPECT_EQ(j["units"], 3);
   EXPECT_EQ(j["images"], 128);
-  EXPECT_LT(j["max_abs_diff"].get<double>(), 1e-4);
+  EXPECT_EQ(j["max_abs_diff"].get<double>(), 0.0);  // the same modules, the same order of sums
   // The normalisation recorded at export is the training one: the same accuracy.
   EXPECT_NEAR(j["accuracy"].get<double>(), trained, 1e-9);
   EXPECT_GT(j["latency_ms"]["p95"].get<double>(), 0);
   const auto csv = slurp(path("logits.csv"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 129);
   EXPECT_EQ(csv.rfind("image,label,logit0,logit1,logit2,logit3\n", 0), 0u);
+}
+
+TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
+  export_units(2);
+  const auto one = run("export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt") +
+                       " --units 1 -o " + path("deploy1"));
+  ASSERT_EQ(one.code, 0) << one.err;
+  const auto r = run("run --plan " + path("deploy") + " --local --runs 25 --warmup 2 --baseline " + path("deploy1") +
+                     input() + " --json " + path("b.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("speedup"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  const auto& b = j["baseline"];
+  EXPECT_GT(b["latency_ms"]["p50"].get<double>(), 0);
+  EXPECT_NEAR(b["speedup_p50"].get<double>(),
+              b["latency_ms"]["p50"].get<double>() / j["latency_ms"]["p50"].get<double>(), 1e-9);
+  EXPECT_GT(b["paired_speedup_median"].get<double>(), 0);
+  EXPECT_LT(b["max_abs_diff"].get<double>(), 1e-4);  // the same network: only the order of sums differs
+  // A baseline that is not one unit of the same network is refused before any worker starts.
+  const auto two = run("run --plan " + path("deploy1") + " --local --runs 5 --baseline " + path("deploy") + input());
+  EXPECT_EQ(two.code, 2);  // a bad argument
+  EXPECT_NE(two.err.find("has 2 units"), std::string::npos) << two.err;
+  EXPECT_EQ(std::count(two.err.begin(), two.err.end(), '\n'), 1) << two.err;
 }
 
 TEST_F(TheRunCommand, StopsTheOtherWorkerWhenOneIsKilled) {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "concnas/common/error.h"
+#include "concnas/common/rng.h"
+#include "concnas/graph/generator.h"
+#include "concnas/arch/staging.h"
 #include "support/tiny_network.h"
 
 namespace concnas::sim {
@@ -69,6 +72,37 @@ TEST(ALatencySimulation, SendsOnePartialSumOfAUnitsSinks) {
   EXPECT_NEAR(r.latency_s, 8.0, 1e-9);
   EXPECT_EQ(r.comm_bytes, 1024 + 1024);  // v0, and one partial sum instead of v1 and v2
   EXPECT_NEAR(r.busy_s[1], 1 + 1 + 0.5, 1e-9);
+}
+
+// No schedule beats the bound: random DP architectures (several sinks, scaling blocks at
+// the output) on random partitions, with and without overheads, on equal and unequal units.
+TEST(ALatencySimulation, NeverBeatsItsLowerBound) {
+  int checked = 0;
+  for (std::uint64_t seed = 0; seed < 12; ++seed) {
+    arch::GenerateOptions o;
+    o.generator = "dp";
+    o.nodes = 24;
+    o.seed = seed;
+    o.network = concnas::testing::tiny_network_options();
+    o.network.input = {1, 16, 16};
+    const auto a = arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+    const auto cost = arch::compute_cost(a);
+    Rng rng(seed);
+    for (int units : {2, 3}) {
+      std::vector<int> parts(a.dag.num_vertices(), 0);
+      for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = static_cast<int>(rng.below(units));
+      for (double overhead : {0.0, 1e-4}) {
+        DeviceModel d = DeviceModel::uniform(units, 1e8, overhead);
+        d.flops_per_s[1] = 1e7;  // one slow unit
+        LinkModel link;
+        link.send_overhead_s = overhead / 2;
+        const auto r = simulate(a, cost, parts, d, link);
+        EXPECT_GE(r.latency_s * (1 + 1e-12), r.lower_bound_s) << "seed " << seed << ", " << units << " units";
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 48);
 }
 
 TEST(ALatencySimulation, OnOneUnitIsTheSingleDeviceTime) {

@@ -125,6 +125,7 @@ void merge_parts(const std::vector<std::string>& parts, const std::string& path)
 void run_local(const RunArgs& a, const deploy::Deployment& d) {
   const int n = d.plan.num_units;
   for (int u = 0; u < n; ++u) deploy::check_unit_file(d, u);  // say what is wrong before starting anyone
+  if (!a.bench.baseline.empty()) (void)deploy::read_baseline(d, a.bench.baseline);
   bool labelled = true;
   (void)input_images(a, d, &labelled);
   std::vector<std::string> traces;
@@ -252,6 +253,8 @@ Action add_run_command(CLI::App& app) {
     }
     CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
     CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
+    CONCNAS_CHECK(a->bench.baseline.empty() || a->rank == 0, "--baseline is for worker 0, which feeds the images");
+    if (a->rank == 0 && !a->bench.baseline.empty()) (void)deploy::read_baseline(d, a->bench.baseline);
     run_worker(*a, d);
   };
 }

@@ -155,6 +155,11 @@ struct BenchmarkReport {
   std::string to_text() const;
 };
 
+/// Reads `dir` as a baseline for `deployment` (`BenchmarkOptions::baseline`): throws
+/// naming `dir` unless it is a one-unit export of the same architecture with the same
+/// input normalisation.
+Deployment read_baseline(const Deployment& deployment, const std::string& dir);
+
 /// Rank 0: runs the images of `set` through the deployment, timing each inference, then
 /// calls `finish`. Needs every unit file locally when `check` is set.
 BenchmarkReport run_benchmark(Worker& worker, const Deployment& deployment, const data::ImageSet& set,

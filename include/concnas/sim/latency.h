@@ -10,8 +10,8 @@
 /// Model: unit 0 runs the stem, then every unit runs its compute vertices in the
 /// architecture's topological order, each as soon as the unit is free and all its inputs
 /// are on the unit; FLOPs / (the unit's FLOP/s) each. A tensor needed on another unit
-/// arrives `latency + bytes / bandwidth` after its producer finishes, once per receiving
-/// unit; transfers overlap with computing on both ends and do not contend with each
+/// arrives `latency + bytes / bandwidth` after its producer has finished and posted it,
+/// once per receiving unit; transfers overlap with computing on both ends and do not contend with each
 /// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): after its last
 /// vertex every unit holding sinks scales them to the output's shape and adds them up, a
 /// unit other than 0 sends that one partial sum to unit 0, and unit 0 averages the
