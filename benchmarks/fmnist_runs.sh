@@ -4,7 +4,8 @@
 # 5e-4, 15 epochs: configs/train_fmnist.yaml)
 # for DP, ER, BA and WS with their default parameters, and the chain baseline. A run
 # folder that exists is resumed, so the script can be stopped and started again.
-#   benchmarks/fmnist_runs.sh [RUNS_DIR] [which ...]     which: dp er ba ws chain
+# dp2u is the DP-40 architecture chosen for two workers (configs/examples/dp40_two_units.yaml).
+#   benchmarks/fmnist_runs.sh [RUNS_DIR] [which ...]     which: dp er ba ws chain dp2u
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -18,6 +19,7 @@ for w in "${which[@]}"; do
     dp) ;;
     er|ba|ws) args+=(--set arch.generator="$w" --set "arch.params={}") ;;
     chain) args+=(--baseline chain) ;;
+    dp2u) args+=(--arch configs/examples/dp40_two_units.yaml) ;;
     *) echo "unknown run '$w'" >&2; exit 2 ;;
   esac
   [[ -f $out/checkpoint.pt ]] && args+=(--resume)

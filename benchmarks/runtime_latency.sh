@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Latency of one inference (batch 1) on 2 local workers of 1 thread each against 1 process
 # of 1 thread, over loopback, for trained run folders (default: the DP-40 and chain runs of
-# benchmarks/fmnist_runs.sh), with the simulator's prediction beside each.
+# benchmarks/fmnist_runs.sh: dp2u, deployed with the components partitioner, and chain), with
+# the simulator's prediction beside each.
 #
 # Each round is one `concnas run --local --baseline`: worker 0 runs the one-unit export in
 # its own process on the same images, in blocks of 10 inferences alternating with the
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 shift || true
 specs=("$@")
-((${#specs[@]})) || specs=(runs/fmnist_dp40 runs/fmnist_chain40)
+((${#specs[@]})) || specs=(runs/fmnist_dp2u40:components:1.03 runs/fmnist_chain40)
 devices=${DEVICES:-benchmarks/loopback_devices.yaml}
 runs=${RUNS:-600}
 cli=build/bin/concnas
