@@ -34,16 +34,21 @@ TEST(ALatencySimulation, FollowsTheScheduleWorkedOutByHand) {
   EXPECT_NEAR(r.busy_s[1], 2.432 + 6.272, 1e-9);
 }
 
-// The same split with FLOPs made free (1e30 FLOP/s): 1 s per layer call, 0.5 s to post a
-// tensor, 1 s of link latency. Calls: stem 1, v0 1, v1 1, v2 2 (its scaling block), head 1.
-TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
-  const auto a = concnas::testing::tiny_network();
-  const auto cost = arch::compute_cost(a);
+// 1 s of latency, 0.5 s to post a tensor, bytes free: with FLOPs made free too (1e30
+// FLOP/s) and 1 s per layer call, schedules are easy to work out by hand.
+LinkModel hand_link() {
   LinkModel link;
   link.latency_s = 1.0;
   link.bandwidth_bytes_per_s = 1e30;
   link.send_overhead_s = 0.5;
-  const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), link);
+  return link;
+}
+
+// The same split with FLOPs made free. Calls: stem 1, v0 1, v1 1, v2 2 (its scaling block), head 1.
+TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), hand_link());
   // unit 0: stem 0 -> 1, posts it to unit 1 until 1.5; v1 1.5 -> 2.5, posts it until 3.
   // unit 1: v0 from 1.5 + 1 to 3.5; v2 needs v1 (3 + 1 = 4): 4 -> 6, posts it until 6.5.
   // unit 0: v2 arrives at 7.5, head to 8.5.
@@ -64,11 +69,7 @@ TEST(ALatencySimulation, SendsOnePartialSumOfAUnitsSinks) {
   auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(3, {{0, 1}, {0, 2}}),
                                       concnas::testing::tiny_network_options(), {false, false, false});
   const auto cost = arch::compute_cost(a);
-  LinkModel link;
-  link.latency_s = 1.0;
-  link.bandwidth_bytes_per_s = 1e30;
-  link.send_overhead_s = 0.5;
-  const auto r = simulate(a, cost, {0, 1, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), link);
+  const auto r = simulate(a, cost, {0, 1, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), hand_link());
   EXPECT_NEAR(r.latency_s, 8.0, 1e-9);
   EXPECT_EQ(r.comm_bytes, 1024 + 1024);  // v0, and one partial sum instead of v1 and v2
   EXPECT_NEAR(r.busy_s[1], 1 + 1 + 0.5, 1e-9);
