@@ -221,23 +221,25 @@ struct Worker::Impl {
     const auto& dag = d.arch.dag;
     const auto wire = o.fp16 ? torch::kHalf : torch::kFloat;
     std::vector<torch::Tensor> out(dag.num_vertices());
-    std::map<int, std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>> incoming;
-    for (const auto& [v, t] : received) {
-      std::vector<torch::Tensor> buf{torch::empty({batch, t->shape.channels, t->shape.height, t->shape.width}, wire)};
-      incoming[v] = {buf[0], post(false, buf, t->from, tag_of(v), fmt::format("receiving v{}", v))};
-    }
-    std::vector<std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>> partials;
-    for (const Transfer* t : partials_in) {
-      std::vector<torch::Tensor> buf{torch::empty({batch, t->shape.channels, t->shape.height, t->shape.width}, wire)};
-      partials.emplace_back(buf[0], post(false, buf, t->from, tag_of(t->vertex), "receiving a partial sum"));
-    }
+    using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
+    std::map<int, Incoming> incoming;
+    // A buffer for `t` and its receive, posted now.
+    auto receive = [&](const Transfer& t, const std::string& what) -> Incoming {
+      std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
+      return {buf[0], post(false, buf, t.from, tag_of(t.vertex), what)};
+    };
+    // A received buffer as the float tensor the modules take.
+    auto widened = [&](const torch::Tensor& buf) { return o.fp16 ? buf.to(torch::kFloat) : buf; };
+    for (const auto& [v, t] : received) incoming[v] = receive(*t, fmt::format("receiving v{}", v));
+    std::vector<Incoming> partials;
+    for (const Transfer* t : partials_in) partials.push_back(receive(*t, "receiving a partial sum"));
     std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
     auto input = [&](int v) -> const torch::Tensor& {
       if (!out[v].defined()) {
         const auto t0 = now_ns();
         auto& [buf, work] = incoming.at(v);
         wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
-        out[v] = o.fp16 ? buf.to(torch::kFloat) : buf;
+        out[v] = widened(buf);
         record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
       }
       return out[v];
@@ -284,7 +286,7 @@ struct Worker::Impl {
         const int from = partials_in[i]->from;
         const auto t0 = now_ns();
         wait(*partials[i].second, "receiving the partial sum", from);
-        sums.push_back(o.fp16 ? partials[i].first.to(torch::kFloat) : partials[i].first);
+        sums.push_back(widened(partials[i].first));
         record([&] { return fmt::format("wait partial{}", from); }, "wait", t0);
       }
       const auto t0 = now_ns();

@@ -67,9 +67,18 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
                                                 : cost.vertices[v].output_bytes);
   };
 
-  auto time_on = [&](int v, int u) {
-    return flops_of(v) / devices.flops_per_s[u] + devices.overhead_of(u) * layer_calls(arch, v);
+  // Seconds unit u takes for `flops` in `calls` layer calls.
+  auto time_of = [&](double flops, int calls, int u) {
+    return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
   };
+  auto time_on = [&](int v, int u) { return time_of(flops_of(v), layer_calls(arch, v), u); };
+  // FLOPs of the output's scaling block for each sink (0 without one), in output.inputs order.
+  const auto& out = arch.output;
+  std::vector<double> sink_scaling;
+  for (int s : out.inputs) {
+    const auto* b = out.scaling_from(s);
+    sink_scaling.push_back(b ? static_cast<double>(arch::scaling_cost(*b, out.in).flops) : 0.0);
+  }
 
   SimResult r;
   r.busy_s.assign(units, 0.0);
@@ -104,18 +113,16 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   // The output vertex, as the runtime runs it (deploy/plan.h): after its last vertex every
   // unit holding sinks scales them to the output's shape and adds them up; the others send
   // that partial sum to unit 0, which averages the partial sums and runs the head.
-  const auto& out = arch.output;
   const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
   double scaling_flops = 0;
   std::vector<double> partial(units, 0.0);
   std::vector<char> holds(units, 0);
-  for (int s : out.inputs) {
-    const int u = parts[s];
+  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
+    const int u = parts[out.inputs[i]];
     holds[u] = 1;
-    if (const auto* b = out.scaling_from(s)) {
-      const double f = static_cast<double>(arch::scaling_cost(*b, out.in).flops);
-      scaling_flops += f;
-      partial[u] += f / devices.flops_per_s[u] + devices.overhead_of(u);
+    if (out.scaling_from(out.inputs[i])) {
+      scaling_flops += sink_scaling[i];
+      partial[u] += time_of(sink_scaling[i], 1, u);
     }
   }
   double head_ready = 0;
@@ -129,7 +136,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);
     head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
   }
-  const double head = (flops_of(dag.output()) - scaling_flops) / devices.flops_per_s[0] + devices.overhead_of(0);
+  const double head = time_of(flops_of(dag.output()) - scaling_flops, 1, 0);
   finish[dag.output()] = std::max(head_ready, unit_free[0]) + head;
   r.busy_s[0] += head;
   r.latency_s = finish[dag.output()];
@@ -144,9 +151,8 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   // at least (its FLOPs + its calls * overhead_u * FLOP/s_u) / FLOP/s_u, so the latency is
   // at least (all FLOPs + all calls * min_u(overhead_u * FLOP/s_u)) / sum of FLOP/s.
   auto fastest = [&](double flops, int calls) {
-    double best = flops / devices.flops_per_s[0] + devices.overhead_of(0) * calls;
-    for (int u = 1; u < units; ++u)
-      best = std::min(best, flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls);
+    double best = time_of(flops, calls, 0);
+    for (int u = 1; u < units; ++u) best = std::min(best, time_of(flops, calls, u));
     return best;
   };
   std::vector<double> path(dag.num_vertices(), 0.0);
@@ -157,10 +163,9 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     path[v] = before + fastest(flops_of(v), layer_calls(arch, v));
   }
   double sinks_done = 0;
-  for (int s : out.inputs) {
-    const auto* b = out.scaling_from(s);
-    sinks_done = std::max(sinks_done, path[s] + (b ? fastest(static_cast<double>(arch::scaling_cost(*b, out.in).flops), 1)
-                                                   : 0.0));
+  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
+    const int s = out.inputs[i];
+    sinks_done = std::max(sinks_done, path[s] + (out.scaling_from(s) ? fastest(sink_scaling[i], 1) : 0.0));
   }
   path[dag.output()] = sinks_done + fastest(flops_of(dag.output()) - scaling_flops, 1);
   double speed_sum = 0, cheapest_call = devices.overhead_of(0) * devices.flops_per_s[0];

@@ -240,8 +240,8 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--json", a->json, "write the report as JSON here");
   cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
   cmd->add_option("--baseline", a->bench.baseline,
-                  "a one-unit export of the same network: worker 0 also runs it, alternating with every inference, "
-                  "and reports both latencies and the speedup");
+                  "a one-unit export of the same network: worker 0 also runs it on the same images, in blocks of 10 "
+                  "alternating with the deployment's, and reports both latencies and the speedup");
   cmd->add_option("--trace", a->trace,
                   "write when each vertex ran and each receive waited as a Chrome trace here (with --local: all "
                   "workers in one file)");
