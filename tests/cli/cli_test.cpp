@@ -236,6 +236,8 @@ TEST_F(TheCli, RejectsBadScoreInput) {
   write("dev.yaml", "devices:\n  - {flops_per_s: 1e9}\n");
   expect_rejected(a + " --units 2 --devices " + path("dev.yaml"), "dev.yaml:2:", 1);
   expect_rejected("score " + path("missing.yaml") + " --units 2", "missing.yaml", 1);
+  expect_rejected(a + " --units 2 --layer-overhead -1", "--layer-overhead", 2);
+  expect_rejected(a + " --units 2 --send-overhead 1e-4 --devices " + path("dev.yaml"), "excludes", 2);
 }
 
 // A tiny synthetic run: seconds on one thread.
@@ -507,6 +509,7 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
                   "--world 3 does not match");
   expect_rejected("run --plan " + path("nowhere") + " --local", "nowhere/plan.yaml does not exist", 1);
   expect_rejected("run --plan " + path("deploy") + " --local --master 127.0.0.1:1", "excludes", 2);
+  expect_rejected("run --plan " + path("deploy") + " --local --trace " + path("no/such/t.json"), "does not exist", 2);
   auto text = slurp(path("deploy/plan.yaml"));
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);

@@ -104,8 +104,8 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   auto bench = a.bench;
   bench.labelled = labelled;
   const auto r = deploy::run_benchmark(worker, d, set, bench, a.fp16);
+  report(a, r);  // before the trace: a trace that cannot be written loses no results
   worker.write_trace();
-  report(a, r);
 }
 
 std::string self_exe() {
@@ -247,6 +247,11 @@ Action add_run_command(CLI::App& app) {
                   "workers in one file)");
   return [a] {
     const auto d = deploy::read_deployment(a->plan);
+    if (!a->trace.empty()) {
+      const auto folder = fs::path(a->trace).parent_path();
+      CONCNAS_CHECK(folder.empty() || fs::is_directory(folder), "--trace {}: the folder {} does not exist", a->trace,
+                    folder.string());
+    }
     if (a->local) {
       run_local(*a, d);
       return;

@@ -26,11 +26,11 @@ struct DeviceArgs {
     cmd->add_option("--link-bandwidth", bandwidth, "link bandwidth in bytes/s")->capture_default_str()->excludes(file);
     cmd->add_option("--layer-overhead", layer_overhead_s, "fixed seconds per layer call on every device")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
+        ->check(CLI::Range(0.0, 10.0))
         ->excludes(file);
     cmd->add_option("--send-overhead", send_overhead_s, "seconds a device is busy posting one tensor to another")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
+        ->check(CLI::Range(0.0, 10.0))
         ->excludes(file);
   }
 
