@@ -582,6 +582,15 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     if (!csv) throw IoError("cannot write " + csv_tmp);
     std::rename(csv_tmp.c_str(), options.logits_csv.c_str());
   }
+  if (!options.latencies_csv.empty()) {
+    std::string rows = base ? "inference,ms,baseline_ms,baseline_first\n" : "inference,ms\n";
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      rows += fmt::format("{},{:.6f}", i, ms[i]);
+      if (base) rows += fmt::format(",{:.6f},{}", base_ms[i], (i / kBlock) % 2);
+      rows += "\n";
+    }
+    write_file_atomic(options.latencies_csv, rows);
+  }
   r.inferences = runs;
   r.p50_ms = percentile(ms, 0.5);
   r.p95_ms = percentile(ms, 0.95);

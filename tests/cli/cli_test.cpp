@@ -467,11 +467,31 @@ TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
                        " --units 1 -o " + path("deploy1"));
   ASSERT_EQ(one.code, 0) << one.err;
   const auto r = run("run --plan " + path("deploy") + " --local --runs 25 --warmup 2 --baseline " + path("deploy1") +
-                     input() + " --json " + path("b.json"));
+                     input() + " --json " + path("b.json") + " --latencies " + path("lat.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("speedup"), std::string::npos) << r.out;
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
   const auto& b = j["baseline"];
+  // One row per timed inference; the medians of its columns are the report's p50s, and the
+  // order of the two within a block alternates every 10 inferences.
+  std::istringstream lat(slurp(path("lat.csv")));
+  std::string line;
+  std::getline(lat, line);
+  EXPECT_EQ(line, "inference,ms,baseline_ms,baseline_first");
+  std::vector<double> dep_ms, base_ms;
+  for (int i = 0; std::getline(lat, line); ++i) {
+    int at = -1, first = -1;
+    double a = 0, c = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lf,%lf,%d", &at, &a, &c, &first), 4) << line;
+    EXPECT_EQ(at, i);
+    EXPECT_EQ(first, (i / 10) % 2);
+    dep_ms.push_back(a);
+    base_ms.push_back(c);
+  }
+  ASSERT_EQ(dep_ms.size(), 25u);
+  for (auto* v : {&dep_ms, &base_ms}) std::sort(v->begin(), v->end());
+  EXPECT_NEAR(dep_ms[12], j["latency_ms"]["p50"].get<double>(), 1e-5);
+  EXPECT_NEAR(base_ms[12], b["latency_ms"]["p50"].get<double>(), 1e-5);
   EXPECT_GT(b["latency_ms"]["p50"].get<double>(), 0);
   EXPECT_NEAR(b["speedup_p50"].get<double>(),
               b["latency_ms"]["p50"].get<double>() / j["latency_ms"]["p50"].get<double>(), 1e-9);
@@ -510,6 +530,8 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
   expect_rejected("run --plan " + path("nowhere") + " --local", "nowhere/plan.yaml does not exist", 1);
   expect_rejected("run --plan " + path("deploy") + " --local --master 127.0.0.1:1", "excludes", 2);
   expect_rejected("run --plan " + path("deploy") + " --local --trace " + path("no/such/t.json"), "does not exist", 2);
+  expect_rejected("run --plan " + path("deploy") + " --local --latencies " + path("no/such/l.csv"),
+                  "--latencies " + path("no/such/l.csv") + ": the folder", 2);
   auto text = slurp(path("deploy/plan.yaml"));
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);

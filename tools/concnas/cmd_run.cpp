@@ -162,6 +162,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
                {"--labels", a.labels},
                {"--json", a.json},
                {"--logits", a.bench.logits_csv},
+               {"--latencies", a.bench.latencies_csv},
                {"--baseline", a.bench.baseline}})
         if (!value.empty()) {
           args.push_back(flag);
@@ -239,6 +240,8 @@ Action add_run_command(CLI::App& app) {
   cmd->add_flag("--check", a->bench.check, "compare every output with the single-process execution");
   cmd->add_option("--json", a->json, "write the report as JSON here");
   cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
+  cmd->add_option("--latencies", a->bench.latencies_csv,
+                  "write every timed inference's latency (and the baseline's, with --baseline) as CSV here");
   cmd->add_option("--baseline", a->bench.baseline,
                   "a one-unit export of the same network: worker 0 also runs it on the same images, in blocks of 10 "
                   "alternating with the deployment's, and reports both latencies and the speedup");
@@ -247,10 +250,11 @@ Action add_run_command(CLI::App& app) {
                   "workers in one file)");
   return [a] {
     const auto d = deploy::read_deployment(a->plan);
-    if (!a->trace.empty()) {
-      const auto folder = fs::path(a->trace).parent_path();
-      CONCNAS_CHECK(folder.empty() || fs::is_directory(folder), "--trace {}: the folder {} does not exist", a->trace,
-                    folder.string());
+    // Files written after the run: a missing folder is said now, not after the inferences.
+    for (const auto& [flag, file] : {std::pair{"--trace", &a->trace}, std::pair{"--latencies", &a->bench.latencies_csv}}) {
+      const auto folder = fs::path(*file).parent_path();
+      CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
+                    flag, *file, folder.string());
     }
     if (a->local) {
       run_local(*a, d);

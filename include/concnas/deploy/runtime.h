@@ -123,6 +123,9 @@ struct BenchmarkOptions {
   bool check = false;   ///< compare every output with the single-process execution
   bool labelled = true; ///< the set's labels are real (accuracy is reported)
   std::string logits_csv;  ///< when set, every output row (image index, label, logits)
+  /// When set, every timed inference's latency as CSV (inference, ms, and with a baseline
+  /// the same images' baseline ms and which of the two ran first in their block).
+  std::string latencies_csv;
   /// When set, a one-unit deployment of the same architecture, run by worker 0 in its own
   /// process on the same images in blocks of 10 inferences, after (or before: the order
   /// alternates) each block of the deployment under test, so both are timed under the
