@@ -8,7 +8,10 @@
 # its own process on the same images, in blocks of 10 inferences alternating with the
 # two-unit deployment's, so both see the same machine (this VM's speed changes by up to 2x
 # for seconds at a time). Reported: medians over ROUNDS rounds of the 2-unit p50, the
-# 1-process p50, their ratio, and the median per-inference ratio.
+# 1-process p50, their ratio, and the median per-inference ratio; and, from every round's
+# per-inference latencies (benchmarks/paired_blocks.py), the ratio over the blocks in which
+# the one process ran at its fast-state speed ("fast"), which a slow spell of the host
+# cannot inflate.
 #
 # Usage: benchmarks/runtime_latency.sh [ROUNDS] [RUN_DIR[:PARTITIONER[:EPSILON]] ...]
 # Env: DEVICES (device model for export and the simulator, default
@@ -28,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.*\"$1\": \([0-9.eE+-]*\).*/\1/p" "$2" | head -1; }
 
-printf '%-24s %9s %9s %7s %7s %9s %9s %9s\n' run "1p p50" "2u p50" ratio paired "sim 1u" "sim 2u" "bytes/img"
+printf '%-24s %9s %9s %7s %7s %7s %9s %9s %9s\n' run "1p p50" "2u p50" ratio paired fast "sim 1u" "sim 2u" "bytes/img"
 for spec in "${specs[@]}"; do
   IFS=: read -r dir partitioner epsilon <<<"$spec"
   [ -e "$dir/weights.pt" ] || { echo "$dir/weights.pt is missing: train it (benchmarks/fmnist_runs.sh)" >&2; exit 1; }
@@ -42,7 +45,7 @@ for spec in "${specs[@]}"; do
   : >"$work/one"; : >"$work/two"; : >"$work/paired"
   for ((r = 0; r < rounds; r++)); do
     "$cli" run --plan "$work/$name-u2" --local --threads 1 --runs "$runs" --warmup 20 \
-      --baseline "$work/$name-u1" --json "$work/r.json" >/dev/null 2>&1
+      --baseline "$work/$name-u1" --json "$work/r.json" --latencies "$work/$name-r$r.csv" >/dev/null 2>&1
     # The deployment's p50 comes first in the report, the baseline's after it.
     sed -n 's/.*"p50": \([0-9.eE+-]*\).*/\1/p' "$work/r.json" | sed -n 1p >>"$work/two"
     sed -n 's/.*"p50": \([0-9.eE+-]*\).*/\1/p' "$work/r.json" | sed -n 2p >>"$work/one"
@@ -51,6 +54,7 @@ for spec in "${specs[@]}"; do
   one=$(median <"$work/one")
   two=$(median <"$work/two")
   paired=$(median <"$work/paired")
+  fast=$(python3 benchmarks/paired_blocks.py "$work/$name"-r*.csv | awk '$1 == "all" || NR == 3 { r = $6 } END { print (r ~ /x$/) ? r + 0 : "nan" }')
   eps=$(sed -n 's/.*epsilon \([0-9.]*\).*/\1/p' "$work/$name-u2.export")
   score=("$cli" score "$dir/arch.yaml" -n 2 --epsilon "$eps" --devices "$devices" --json)
   [ -n "$partitioner" ] && score+=(--partitioner "$partitioner")
@@ -58,6 +62,6 @@ for spec in "${specs[@]}"; do
   sim1=$(field single_device_latency_s "$work/score.json")
   sim2=$(field predicted_latency_s "$work/score.json")
   bytes=$(sed -n 's/.*, \([0-9]*\) bytes per image.*/\1/p' "$work/$name-u2.export")
-  awk -v n="$name" -v a="$one" -v b="$two" -v p="$paired" -v s1="$sim1" -v s2="$sim2" -v by="$bytes" 'BEGIN {
-    printf "%-24s %7.3fms %7.3fms %6.2fx %6.2fx %7.3fms %7.3fms %9d\n", n, a, b, a / b, p, s1 * 1e3, s2 * 1e3, by }'
+  awk -v n="$name" -v a="$one" -v b="$two" -v p="$paired" -v f="$fast" -v s1="$sim1" -v s2="$sim2" -v by="$bytes" 'BEGIN {
+    printf "%-24s %7.3fms %7.3fms %6.2fx %6.2fx %6.2fx %7.3fms %7.3fms %9d\n", n, a, b, a / b, p, f, s1 * 1e3, s2 * 1e3, by }'
 done
