@@ -26,12 +26,19 @@ FAST_MARGIN = 1.15
 
 
 def blocks(path):
-    rows = list(csv.DictReader(open(path, newline="")))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        sys.exit(f"{path}: cannot read it: {e.strerror}")
     if not rows or "baseline_ms" not in rows[0]:
         sys.exit(f"{path}: not a paired latency file (run concnas run with --baseline and --latencies)")
     out = {}
-    for r in rows:
-        out.setdefault(int(r["inference"]) // BLOCK, []).append((float(r["ms"]), float(r["baseline_ms"])))
+    for line, r in enumerate(rows, start=2):
+        try:
+            out.setdefault(int(r["inference"]) // BLOCK, []).append((float(r["ms"]), float(r["baseline_ms"])))
+        except (TypeError, ValueError):
+            sys.exit(f"{path}:{line}: not a row of inference,ms,baseline_ms,baseline_first")
     return [(statistics.median(d for d, _ in v), statistics.median(b for _, b in v)) for v in out.values()]
 
 

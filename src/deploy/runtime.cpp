@@ -515,6 +515,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   // it in turn: a peer idle for a whole baseline inference wakes slowly on a virtual
   // machine, which alternating every inference would charge to the deployment.
   constexpr std::int64_t kBlock = 10;
+  auto baseline_first = [](std::int64_t i) { return (i / kBlock) % 2 == 1; };
   std::vector<double> base_ms, ratios;
   std::vector<torch::Tensor> block_logits, base_logits;
   double base_diff = 0;
@@ -541,7 +542,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     const auto [first, count] = slice(i);
     const auto x = normalise(set, d.input, first, count);
     const std::int64_t block = i - i % kBlock;
-    const bool base_first = (block / kBlock) % 2 == 1;
+    const bool base_first = baseline_first(i);
     if (base && i == block && base_first) run_base_block(block);
     const auto t0 = std::chrono::steady_clock::now();
     const auto logits = worker.infer(x);
@@ -586,7 +587,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     std::string rows = base ? "inference,ms,baseline_ms,baseline_first\n" : "inference,ms\n";
     for (std::size_t i = 0; i < ms.size(); ++i) {
       rows += fmt::format("{},{:.6f}", i, ms[i]);
-      if (base) rows += fmt::format(",{:.6f},{}", base_ms[i], (i / kBlock) % 2);
+      if (base) rows += fmt::format(",{:.6f},{:d}", base_ms[i], baseline_first(static_cast<std::int64_t>(i)));
       rows += "\n";
     }
     write_file_atomic(options.latencies_csv, rows);

@@ -251,7 +251,8 @@ Action add_run_command(CLI::App& app) {
   return [a] {
     const auto d = deploy::read_deployment(a->plan);
     // Files written after the run: a missing folder is said now, not after the inferences.
-    for (const auto& [flag, file] : {std::pair{"--trace", &a->trace}, std::pair{"--latencies", &a->bench.latencies_csv}}) {
+    for (const auto& [flag, file] :
+         {std::pair{"--trace", &a->trace}, std::pair{"--latencies", &a->bench.latencies_csv}}) {
       const auto folder = fs::path(*file).parent_path();
       CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
                     flag, *file, folder.string());
