@@ -3,6 +3,10 @@
 // frontend. Prints one JSON object.
 //
 //   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
+//                                [--split S]
+//
+// --split: the batch split across S threads as `concnas train` does (train.batch_split;
+// 0 = one per thread, the default; 1 = every operator on all threads).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -12,20 +16,22 @@
 
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/nn/network.h"
+#include "concnas/train/step.h"
 #include "concnas/train/trainer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S]\n", argv[0]);
     return 2;
   }
-  int batch = 128, steps = 40, warmup = 5, threads = 2;
+  int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const int v = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = v;
     else if (!std::strcmp(argv[i], "--steps")) steps = v;
     else if (!std::strcmp(argv[i], "--warmup")) warmup = v;
     else if (!std::strcmp(argv[i], "--threads")) threads = v;
+    else if (!std::strcmp(argv[i], "--split")) split_ranks = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -40,20 +46,19 @@ int main(int argc, char** argv) {
   const auto& in = arch.network.input;
   const auto x = torch::randn({batch, in.channels, in.height, in.width});
   const auto y = torch::randint(arch.network.classes, {batch}, torch::kLong);
+  if (split_ranks == 0) split_ranks = concnas::nn::BatchSplit::supported() ? threads : 1;
+  concnas::nn::BatchSplit split(split_ranks);
   auto step = [&] {
-    opt.zero_grad();
-    const auto logp = torch::log_softmax(net->forward(x), 1);
-    const auto loss = (0.9 * -logp.gather(1, y.unsqueeze(1)).squeeze(1) - 0.1 * logp.mean(1)).mean();
-    loss.backward();
+    const auto r = concnas::train::forward_backward(net, x, y, 0.1, &split);
     opt.step();
-    return loss.item<double>();
+    return r.loss;
   };
   for (int i = 0; i < warmup; ++i) step();
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
-              "\"steps\": %d, \"threads\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f}\n",
-              arch.name.c_str(), batch, steps, threads, s, steps * static_cast<double>(batch) / s);
+              "\"steps\": %d, \"threads\": %d, \"split\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f}\n",
+              arch.name.c_str(), batch, steps, threads, split_ranks, s, steps * static_cast<double>(batch) / s);
   return 0;
 }

@@ -118,6 +118,7 @@ const std::vector<Field>& schema() {
       CONCNAS_NUM_FIELD(train, label_smoothing),
       CONCNAS_NUM_FIELD(train, warmup_epochs),
       CONCNAS_INT_FIELD(train, threads, int),
+      CONCNAS_INT_FIELD(train, batch_split, int),
       CONCNAS_INT_FIELD(train, seed, std::uint64_t),
       CONCNAS_INT_FIELD(train, eval_batch_size, int),
   };
@@ -169,6 +170,9 @@ void TrainConfig::sanity_check() const {
   CONCNAS_CHECK(train.warmup_epochs >= 0, "train.warmup_epochs: {} must be >= 0",
                 format_number(train.warmup_epochs));
   CONCNAS_CHECK(train.threads >= 0, "train.threads: {} must be >= 0 (0 = all cores)", train.threads);
+  CONCNAS_CHECK(train.batch_split >= 0,
+                "train.batch_split: {} must be >= 0 (0 = one per thread, 1 = no split)",
+                train.batch_split);
   CONCNAS_CHECK(train.eval_batch_size >= 1, "train.eval_batch_size: {} must be at least 1",
                 train.eval_batch_size);
 }

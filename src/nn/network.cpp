@@ -1,6 +1,7 @@
 #include "concnas/nn/network.h"
 
 #include "concnas/common/error.h"
+#include "concnas/nn/batch_split.h"
 
 namespace concnas::nn {
 std::vector<int64_t> pool_kernel(const arch::Shape& from, const arch::Shape& to) {
@@ -75,7 +76,7 @@ torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs) {
   torch::Tensor x = aggregate_->forward(inputs);
   // A single input is another vertex's output, still needed elsewhere: no in-place ReLU then.
   x = inputs.size() > 1 ? x.relu_() : torch::relu(x);
-  return norm_->forward(pointwise_->forward(depthwise_->forward(x)));
+  return batch_norm(*norm_, pointwise_->forward(depthwise_->forward(x)));
 }
 
 NetworkImpl::NetworkImpl(const arch::Architecture& arch) : arch_(arch) {
@@ -111,7 +112,7 @@ torch::Tensor NetworkImpl::forward(const torch::Tensor& images) {
                 arch_.network.input.width);
   std::vector<torch::Tensor> out(dag.num_vertices());
   std::vector<int> uses = remaining_uses_;
-  out[dag.input()] = stem_norm_->forward(stem_conv_->forward(images));
+  out[dag.input()] = batch_norm(*stem_norm_, stem_conv_->forward(images));
   // Hand an input over, dropping our reference once its last consumer has it.
   auto take = [&](int p) {
     torch::Tensor t = out[p];

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -25,7 +26,9 @@
 #include "concnas/common/rng.h"
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/data/image_set.h"
+#include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
+#include "concnas/train/step.h"
 
 namespace concnas::train {
 namespace fs = std::filesystem;
@@ -163,11 +166,14 @@ torch::Tensor augment(const torch::Tensor& x, int padding, bool flip, Rng& rng) 
   return out;
 }
 
-torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, double eps) {
+// Label-smoothed cross entropy summed over the rows and divided by `batch` (the whole
+// batch's row count: a rank of a split holds only some of them).
+torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, double eps,
+                                     int64_t batch) {
   const auto logp = torch::log_softmax(logits, 1);
   const auto nll = -logp.gather(1, y.unsqueeze(1)).squeeze(1);
-  if (eps == 0) return nll.mean();
-  return ((1.0 - eps) * nll - eps * logp.mean(1)).mean();
+  if (eps == 0) return nll.sum() / static_cast<double>(batch);
+  return ((1.0 - eps) * nll - eps * logp.mean(1)).sum() / static_cast<double>(batch);
 }
 
 std::pair<double, double> evaluate(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,
@@ -207,6 +213,44 @@ void truncate_metrics(const std::string& path, int epochs) {
 }
 
 }  // namespace
+
+StepResult forward_backward(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,
+                            double label_smoothing, nn::BatchSplit* split) {
+  const int64_t batch = x.size(0);
+  const auto params = net->parameters();
+  if (!split || split->world() == 1 || batch < split->world()) {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    const auto logits = net->forward(x);
+    const auto loss = smoothed_cross_entropy(logits, y, label_smoothing, batch);
+    loss.backward();
+    return {loss.item<double>(), logits.argmax(1).eq(y).sum().item<int64_t>()};
+  }
+  const int world = split->world();
+  std::vector<double> losses(world);
+  std::vector<int64_t> correct(world);
+  std::vector<std::vector<torch::Tensor>> grads(world);
+  split->run([&](int rank) {
+    const auto [at, n] = split->rows(batch, rank);
+    const auto target = y.narrow(0, at, n);
+    const auto logits = net->forward(x.narrow(0, at, n));
+    const auto loss = smoothed_cross_entropy(logits, target, label_smoothing, batch);
+    grads[rank] = torch::autograd::grad({loss}, params);
+    losses[rank] = loss.item<double>();
+    correct[rank] = logits.argmax(1).eq(target).sum().item<int64_t>();
+  });
+  // Summed in rank order: the same bits every run.
+  StepResult r;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor g = grads[0][i];
+    for (int rank = 1; rank < world; ++rank) g = g + grads[rank][i];
+    params[i].mutable_grad() = g;
+  }
+  for (int rank = 0; rank < world; ++rank) {
+    r.loss += losses[rank];
+    r.correct += correct[rank];
+  }
+  return r;
+}
 
 std::pair<std::vector<double>, std::vector<double>> input_normalisation(const config::TrainConfig& config) {
   return data::channel_stats(load_parts(config).train);
@@ -292,6 +336,10 @@ TrainResult Trainer::run(bool resume) {
   int epoch = start_epoch;
   int epochs_this_run = 0;
   std::optional<std::pair<double, double>> last_val;  // (loss, accuracy) after the latest epoch
+  std::unique_ptr<nn::BatchSplit> split;
+  const int ranks = t.batch_split > 0 ? t.batch_split
+                                      : (nn::BatchSplit::supported() ? torch::get_num_threads() : 1);
+  if (ranks > 1) split = std::make_unique<nn::BatchSplit>(ranks);
   net->train();
   while (epoch < t.epochs && step < total_steps) {
     Rng rng = Rng::derive(t.seed, 0x65706f6368ULL + static_cast<std::uint64_t>(epoch));
@@ -311,19 +359,15 @@ TrainResult Trainer::run(bool resume) {
       if (config_.data.augment) x = augment(x, config_.data.crop_padding, d.flip, rng);
       for (auto& group : opt.param_groups())
         static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_at(step));
-      opt.zero_grad();
-      const auto logits = net->forward(x);
-      const auto loss = smoothed_cross_entropy(logits, y, t.label_smoothing);
-      const double value = loss.item<double>();
-      if (!std::isfinite(value))
+      const StepResult r = forward_backward(net, x, y, t.label_smoothing, split.get());
+      if (!std::isfinite(r.loss))
         throw Error(fmt::format("loss became {} at epoch {} step {}; the last good checkpoint "
                                 "({}) is kept",
-                                value, epoch + 1, step, fs::exists(checkpoint_path) ? checkpoint_path : "none yet"));
-      loss.backward();
+                                r.loss, epoch + 1, step, fs::exists(checkpoint_path) ? checkpoint_path : "none yet"));
       opt.step();
       ++step;
-      loss_sum += value * count;
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      loss_sum += r.loss * count;
+      correct += r.correct;
       seen += count;
       images += count;
       if (progress_) progress_(epoch + 1, t.epochs, b + 1, steps_per_epoch, loss_sum / seen);

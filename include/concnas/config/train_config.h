@@ -74,6 +74,10 @@ struct TrainSection {
   double warmup_epochs = 1;
   /// Intra-op threads; 0 = all cores (Debian's LibTorch starts with one).
   int threads = 0;
+  /// Each batch split across this many threads, each running its rows on one core with
+  /// batch norm statistics over the whole batch (nn::BatchSplit); 0 = one per intra-op
+  /// thread, 1 = no split (every operator on all threads).
+  int batch_split = 0;
   std::uint64_t seed = 0;
   int eval_batch_size = 500;
 };
