@@ -5,8 +5,8 @@
 //   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
 //                                [--split S]
 //
-// --split: the batch split across S threads as `concnas train` does (train.batch_split;
-// 0 = one per thread, the default; 1 = every operator on all threads).
+// --split: the batch split across S threads (train.batch_split: 0 = one per thread; 1 = no
+// split, every operator on all threads, the default as in concnas train).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S]\n", argv[0]);
     return 2;
   }
-  int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 0;
+  int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 1;
   for (int i = 2; i + 1 < argc; i += 2) {
     const int v = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = v;

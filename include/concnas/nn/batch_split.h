@@ -10,9 +10,12 @@
 ///       grads[rank] = torch::autograd::grad({loss}, params);  // summed in rank order after
 ///     });
 ///
-/// On a few cores, small convolutions and batch norms scale poorly over intra-op threads:
-/// two threads each running half the batch single-threaded do more work per second than
-/// both threads on every operator. The math is the step on the whole batch: inside `run`,
+/// Small convolutions and batch norms scale poorly over intra-op threads (two threads train
+/// a DP-40 network only 1.7-1.8x as fast as one on the 2-core machine), so
+/// threads that each run part of the batch alone might do more work per second. Measured
+/// there, they did not reliably: 0.80-1.13x the unsplit step, median 0.95 (docs/results.md), so
+/// `concnas train` splits only when asked (train.batch_split). The math is the step on the
+/// whole batch: inside `run`,
 /// `nn::batch_norm` normalises with the mean and variance of all ranks' rows and its
 /// backward uses all ranks' sums, so only the floating-point summation order changes.
 /// Every rank must run the same network on its rows (the batch norms meet in the same order).
