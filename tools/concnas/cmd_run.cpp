@@ -264,7 +264,10 @@ Action add_run_command(CLI::App& app) {
     CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
     CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
     CONCNAS_CHECK(a->bench.baseline.empty() || a->rank == 0, "--baseline is for worker 0, which feeds the images");
-    if (a->rank == 0 && !a->bench.baseline.empty()) (void)deploy::read_baseline(d, a->bench.baseline);
+    // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has
+    // checked it before starting its workers.
+    if (a->rank == 0 && !a->bench.baseline.empty() && !a->store_served)
+      (void)deploy::read_baseline(d, a->bench.baseline);
     run_worker(*a, d);
   };
 }
