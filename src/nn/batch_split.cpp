@@ -1,5 +1,6 @@
 #include "concnas/nn/batch_split.h"
 
+#include <ATen/Config.h>
 #include <dlfcn.h>
 
 #include <cmath>
@@ -104,10 +105,11 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& weight = saved[1];
-    const double* mean = saved[2].data_ptr<double>();
     const double* var = saved[3].data_ptr<double>();
     const double total = ctx->saved_data["count"].toDouble();
     const double eps = ctx->saved_data["eps"].toDouble();
+    CONCNAS_CHECK(current.split != nullptr,
+                  "a split batch norm's backward must run inside the BatchSplit::run that ran its forward");
     const torch::Tensor gy = grad_outputs[0].contiguous();
     // Local Σ gy·x̂ and Σ gy (LibTorch's eval-mode backward computes exactly these).
     auto [unused, gw, gb] = at::native_batch_norm_backward(
@@ -122,7 +124,8 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     }
     const auto all = current.split->all_gather(std::move(local));
     // dx = a·(gy - Σgy/N - x̂·Σgy·x̂/N) with a = w·invstd and x̂ = (x - mean)·invstd,
-    // written as a·gy + b·x + d per channel.
+    // written as a·gy + b·(x - mean) + d per channel (centred: b·x and d would nearly
+    // cancel where |mean| is much larger than the spread).
     auto a = torch::empty({1, c, 1, 1});
     auto b = torch::empty({1, c, 1, 1});
     auto d = torch::empty({1, c, 1, 1});
@@ -140,9 +143,9 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
       const double ai = w[i] * invstd;
       ap[i] = static_cast<float>(ai);
       bp[i] = static_cast<float>(-ai * invstd * dot / total);
-      dp[i] = static_cast<float>(ai * (invstd * mean[i] * dot - sum) / total);
+      dp[i] = static_cast<float>(-ai * sum / total);
     }
-    torch::Tensor dx = torch::addcmul(d, x, b);
+    torch::Tensor dx = torch::addcmul(d, x - saved[4].view({1, c, 1, 1}), b);
     dx.addcmul_(gy, a);
     return {dx, gw, gb, {}, {}, {}, {}, {}};
   }
@@ -150,10 +153,17 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
 
 }  // namespace
 
-bool BatchSplit::supported() { return openmp().usable(); }
+bool BatchSplit::supported() {
+  // Per-thread counts only mean something where ATen runs its operators on OpenMP.
+#if AT_PARALLEL_OPENMP
+  return openmp().usable();
+#else
+  return false;
+#endif
+}
 
 BatchSplit::BatchSplit(int world)
-    : world_(world), errors_(world), exchanges_(world), published_(world) {
+    : world_(world), errors_(world), exchanges_(world), published_(world), finished_(world) {
   CONCNAS_CHECK(world >= 1, "a batch split needs at least one rank, not {}", world);
   CONCNAS_CHECK(world == 1 || supported(),
                 "this LibTorch has no per-thread thread count (OpenMP), which a batch split needs");
@@ -185,6 +195,7 @@ void BatchSplit::call(int rank) {
     errors_[rank] = std::current_exception();
     failed_.store(true);
   }
+  finished_[rank].value.store(1, std::memory_order_release);
   current = {};
 }
 
@@ -217,6 +228,7 @@ void BatchSplit::run(const std::function<void(int rank)>& fn) {
     for (int r = 0; r < world_; ++r) {
       exchanges_[r].value = 0;
       published_[r].value.store(0);
+      finished_[r].value.store(0);
     }
     std::fill(errors_.begin(), errors_.end(), nullptr);
     ++job_id_;
@@ -259,6 +271,10 @@ std::vector<std::vector<double>> BatchSplit::all_gather(std::vector<double> valu
     // The ranks run in step on their own cores: spin briefly, then yield the core.
     for (int spins = 0; published_[r].value.load(std::memory_order_acquire) < g; ++spins) {
       if (failed_.load(std::memory_order_relaxed)) throw Aborted();
+      if (finished_[r].value.load(std::memory_order_acquire) && published_[r].value.load() < g)
+        throw Error(fmt::format("batch split rank {} returned after {} exchanges; rank {} is at {}: "
+                                "every rank must run the same batch norms",
+                                r, published_[r].value.load(), rank, g));
       if (spins > 4096) std::this_thread::yield();
     }
   }

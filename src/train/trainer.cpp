@@ -223,6 +223,9 @@ StepResult forward_backward(nn::Network& net, const torch::Tensor& x, const torc
     const auto logits = net->forward(x);
     const auto loss = smoothed_cross_entropy(logits, y, label_smoothing, batch);
     loss.backward();
+    // A parameter the loss does not reach gets a zero gradient, as in the split path.
+    for (auto& p : params)
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     return {loss.item<double>(), logits.argmax(1).eq(y).sum().item<int64_t>()};
   }
   const int world = split->world();
@@ -234,16 +237,17 @@ StepResult forward_backward(nn::Network& net, const torch::Tensor& x, const torc
     const auto target = y.narrow(0, at, n);
     const auto logits = net->forward(x.narrow(0, at, n));
     const auto loss = smoothed_cross_entropy(logits, target, label_smoothing, batch);
-    grads[rank] = torch::autograd::grad({loss}, params);
+    grads[rank] = torch::autograd::grad({loss}, params, {}, c10::nullopt, false, /*allow_unused=*/true);
     losses[rank] = loss.item<double>();
     correct[rank] = logits.argmax(1).eq(target).sum().item<int64_t>();
   });
   // Summed in rank order: the same bits every run.
   StepResult r;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor g = grads[0][i];
-    for (int rank = 1; rank < world; ++rank) g = g + grads[rank][i];
-    params[i].mutable_grad() = g;
+    torch::Tensor g;
+    for (int rank = 0; rank < world; ++rank)
+      if (grads[rank][i].defined()) g = g.defined() ? g + grads[rank][i] : grads[rank][i];
+    params[i].mutable_grad() = g.defined() ? g : torch::zeros_like(params[i]);
   }
   for (int rank = 0; rank < world; ++rank) {
     r.loss += losses[rank];

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "concnas/arch/architecture.h"
+#include "concnas/common/error.h"
 #include "concnas/nn/network.h"
 #include "concnas/train/step.h"
 
@@ -86,11 +87,50 @@ TEST(ABatchSplit, GivesTheSameBitsEveryRun) {
 TEST(ABatchSplit, RunsEveryRankOnOneIntraOpThread) {
   if (!BatchSplit::supported()) GTEST_SKIP() << "LibTorch without OpenMP";
   const int before = at::get_num_threads();
+  at::set_num_threads(2);  // Debian's LibTorch starts with one: then there is nothing to see
+  ASSERT_EQ(at::get_num_threads(), 2);
   BatchSplit split(2);
   std::atomic<int> ones{0};
   split.run([&](int) { ones += at::get_num_threads() == 1; });
   EXPECT_EQ(ones.load(), 2);
-  EXPECT_EQ(at::get_num_threads(), before);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  at::set_num_threads(before);
+}
+
+TEST(ABatchSplit, UpdatesRunningStatisticsAsBatchNormDoes) {
+  if (!BatchSplit::supported()) GTEST_SKIP() << "LibTorch without OpenMP";
+  torch::manual_seed(2);
+  // No momentum (a cumulative average) and few values per channel, where the unbiased
+  // variance's N / (N - 1) shows.
+  const auto options = torch::nn::BatchNorm2dOptions(3).momentum(c10::nullopt);
+  torch::nn::BatchNorm2d whole(options), parts(options);
+  BatchSplit split(2);
+  for (int step = 0; step < 2; ++step) {
+    const auto x = torch::randn({5, 3, 2, 2}) * 3 + 1;
+    const auto expected = whole->forward(x);
+    std::vector<torch::Tensor> got(2);
+    split.run([&](int rank) {
+      const auto [at, n] = split.rows(5, rank);
+      got[rank] = batch_norm(*parts, x.narrow(0, at, n));
+    });
+    EXPECT_TRUE(torch::allclose(torch::cat(got), expected, 1e-5, 1e-5)) << "step " << step;
+  }
+  EXPECT_TRUE(torch::allclose(parts->running_mean, whole->running_mean, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(parts->running_var, whole->running_var, 1e-5, 1e-6));
+  EXPECT_EQ(parts->num_batches_tracked.item<int64_t>(), 2);
+}
+
+TEST(ABatchSplit, SaysWhichRankRanFewerBatchNormsInsteadOfWaiting) {
+  if (!BatchSplit::supported()) GTEST_SKIP() << "LibTorch without OpenMP";
+  BatchSplit split(2);
+  try {
+    split.run([&](int rank) {
+      if (rank == 0) split.all_gather({1.0});
+    });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1 returned after 0 exchanges"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ABatchSplit, SlicesRowsContiguouslyAndEvenly) {

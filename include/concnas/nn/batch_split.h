@@ -85,6 +85,7 @@ class BatchSplit {
   std::vector<std::vector<double>> slots_[2];
   std::vector<Count> exchanges_;
   std::vector<Published> published_;
+  std::vector<Published> finished_;  ///< 1 once the rank's fn has returned or thrown
 };
 
 /// A BatchNorm2d module applied to `x`: as `bn.forward(x)`, except inside a multi-rank
