@@ -46,7 +46,11 @@ int main(int argc, char** argv) {
   const auto& in = arch.network.input;
   const auto x = torch::randn({batch, in.channels, in.height, in.width});
   const auto y = torch::randint(arch.network.classes, {batch}, torch::kLong);
-  if (split_ranks == 0) split_ranks = concnas::nn::BatchSplit::supported() ? torch::get_num_threads() : 1;
+  if (split_ranks < 0) {
+    std::fprintf(stderr, "--split %d: must be >= 0 (0 = one per thread, 1 = no split)\n", split_ranks);
+    return 2;
+  }
+  split_ranks = concnas::nn::BatchSplit::ranks_for(split_ranks);
   concnas::nn::BatchSplit split(split_ranks);
   auto step = [&] {
     const auto r = concnas::train::forward_backward(net, x, y, 0.1, &split);

@@ -95,7 +95,7 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
       running_mean.mul_(1 - f).add_(mean_f, f);
       running_var.mul_(1 - f).add_((var * (total / std::max(1.0, total - 1))).to(torch::kFloat), f);
     }
-    ctx->save_for_backward({x, weight, mean, var, mean_f, var_f});
+    ctx->save_for_backward({x, weight, var, mean_f, var_f});
     ctx->saved_data["count"] = total;
     ctx->saved_data["eps"] = eps;
     return y;
@@ -105,7 +105,8 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& weight = saved[1];
-    const double* var = saved[3].data_ptr<double>();
+    const double* var = saved[2].data_ptr<double>();
+    const auto& mean_f = saved[3];
     const double total = ctx->saved_data["count"].toDouble();
     const double eps = ctx->saved_data["eps"].toDouble();
     CONCNAS_CHECK(current.split != nullptr,
@@ -113,7 +114,7 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const torch::Tensor gy = grad_outputs[0].contiguous();
     // Local Σ gy·x̂ and Σ gy (LibTorch's eval-mode backward computes exactly these).
     auto [unused, gw, gb] = at::native_batch_norm_backward(
-        gy, x, weight, saved[4], saved[5], {}, {}, /*train=*/false, eps, {false, true, true});
+        gy, x, weight, mean_f, saved[4], {}, {}, /*train=*/false, eps, {false, true, true});
     const int64_t c = x.size(1);
     std::vector<double> local(2 * c);
     const float* gwp = gw.data_ptr<float>();
@@ -145,13 +146,18 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
       bp[i] = static_cast<float>(-ai * invstd * dot / total);
       dp[i] = static_cast<float>(-ai * sum / total);
     }
-    torch::Tensor dx = torch::addcmul(d, x - saved[4].view({1, c, 1, 1}), b);
+    torch::Tensor dx = torch::addcmul(d, x - mean_f.view({1, c, 1, 1}), b);
     dx.addcmul_(gy, a);
     return {dx, gw, gb, {}, {}, {}, {}, {}};
   }
 };
 
 }  // namespace
+
+int BatchSplit::ranks_for(int requested) {
+  if (requested > 0) return requested;
+  return supported() ? at::get_num_threads() : 1;
+}
 
 bool BatchSplit::supported() {
   // Per-thread counts only mean something where ATen runs its operators on OpenMP.

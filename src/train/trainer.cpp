@@ -341,8 +341,7 @@ TrainResult Trainer::run(bool resume) {
   int epochs_this_run = 0;
   std::optional<std::pair<double, double>> last_val;  // (loss, accuracy) after the latest epoch
   std::unique_ptr<nn::BatchSplit> split;
-  const int ranks = t.batch_split > 0 ? t.batch_split
-                                      : (nn::BatchSplit::supported() ? torch::get_num_threads() : 1);
+  const int ranks = nn::BatchSplit::ranks_for(t.batch_split);
   if (ranks > 1) split = std::make_unique<nn::BatchSplit>(ranks);
   net->train();
   while (epoch < t.epochs && step < total_steps) {

@@ -47,6 +47,10 @@ class BatchSplit {
   /// a split needs: otherwise every rank would use all cores.
   static bool supported();
 
+  /// The ranks a split setting asks for (train.batch_split): `requested` when positive,
+  /// else one per intra-op thread where a split is supported and one otherwise.
+  static int ranks_for(int requested);
+
   /// Calls `fn(rank)` for every rank at once, each on its thread with one intra-op thread,
   /// and returns when all have finished. An exception in any rank stops the others at
   /// their next exchange and the first one (by rank) is rethrown here.
