@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "concnas/common/error.h"
+#include "concnas/nn/batch_norm.h"
 
 namespace concnas::nn {
 namespace {
@@ -53,8 +54,7 @@ using torch::autograd::variable_list;
 // Batch norm over the rows of all ranks of a split (design: BatchSplit's comment).
 struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, torch::Tensor running_mean,
-                               torch::Tensor running_var, torch::Tensor batches_tracked,
+                               const torch::Tensor& bias, const RunningStats& running,
                                double momentum, double eps) {
     // Local mean and biased variance (accumulated in double by LibTorch), then the
     // pooled ones: N = Σ n_r, mean = Σ n_r m_r / N, var = Σ n_r (v_r + (m_r - mean)²) / N.
@@ -88,12 +88,12 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const auto var_f = var.to(torch::kFloat);
     torch::Tensor y = std::get<0>(at::native_batch_norm(x, weight, bias, mean_f, var_f,
                                                         /*training=*/false, 0.0, eps));
-    if (current.rank == 0 && running_mean.defined()) {
+    if (current.rank == 0 && running.mean.defined()) {
       // As torch::nn::BatchNorm2d: momentum, or a cumulative average without one.
-      batches_tracked += 1;
-      const double f = momentum >= 0 ? momentum : 1.0 / batches_tracked.item<double>();
-      running_mean.mul_(1 - f).add_(mean_f, f);
-      running_var.mul_(1 - f).add_((var * (total / std::max(1.0, total - 1))).to(torch::kFloat), f);
+      running.batches_tracked.add_(1);
+      const double f = momentum >= 0 ? momentum : 1.0 / running.batches_tracked.item<double>();
+      running.mean.mul_(1 - f).add_(mean_f, f);
+      running.var.mul_(1 - f).add_((var * (total / std::max(1.0, total - 1))).to(torch::kFloat), f);
     }
     ctx->save_for_backward({x, weight, var, mean_f, var_f});
     ctx->saved_data["count"] = total;
@@ -288,16 +288,21 @@ std::vector<std::vector<double>> BatchSplit::all_gather(std::vector<double> valu
 }
 
 torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
-  if (!bn.is_training() || current.split == nullptr || current.split->world() == 1)
-    return bn.forward(x);
+  if (!bn.is_training()) return bn.forward(x);
   const auto& o = bn.options;
-  CONCNAS_CHECK(o.affine(), "a batch split needs affine batch norms");
   const double momentum = o.momentum() ? *o.momentum() : -1.0;  // -1: cumulative average
-  return SyncBatchNorm::apply(x.contiguous(), bn.weight, bn.bias,
-                              o.track_running_stats() ? bn.running_mean : torch::Tensor(),
-                              o.track_running_stats() ? bn.running_var : torch::Tensor(),
-                              o.track_running_stats() ? bn.num_batches_tracked : torch::Tensor(),
-                              momentum, o.eps());
+  const RunningStats running = o.track_running_stats()
+                                   ? RunningStats{bn.running_mean, bn.running_var, bn.num_batches_tracked}
+                                   : RunningStats{};
+  if (current.split == nullptr || current.split->world() == 1) {
+    if (batch_norm_kernels() == BatchNormKernels::kLibTorch || !o.affine() ||
+        !batch_norm_train_supported(x))
+      return bn.forward(x);
+    return batch_norm_train(x, bn.weight, bn.bias, running.mean, running.var,
+                            running.batches_tracked, momentum, o.eps());
+  }
+  CONCNAS_CHECK(o.affine(), "a batch split needs affine batch norms");
+  return SyncBatchNorm::apply(x.contiguous(), bn.weight, bn.bias, running, momentum, o.eps());
 }
 
 }  // namespace concnas::nn

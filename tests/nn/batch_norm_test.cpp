@@ -1,0 +1,156 @@
+#include "concnas/nn/batch_norm.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/arch/architecture.h"
+#include "concnas/common/error.h"
+#include "concnas/nn/batch_split.h"
+#include "concnas/nn/network.h"
+
+namespace concnas::nn {
+namespace {
+
+struct Result {
+  torch::Tensor y, dx, dw, db, running_mean, running_var, tracked;
+};
+
+// One forward and backward of a batch norm over `x` with output gradient `gy`, through
+// concnas's loops or LibTorch's.
+Result run(bool own, const torch::Tensor& x, const torch::Tensor& gy, double momentum = 0.1,
+           bool running = true) {
+  const int64_t c = x.size(1);
+  torch::manual_seed(3);
+  Result r;
+  auto input = x.clone().requires_grad_();
+  auto w = (torch::rand({c}) + 0.5).to(x.scalar_type()).requires_grad_();
+  auto b = torch::randn({c}).to(x.scalar_type()).requires_grad_();
+  if (running) {
+    r.running_mean = torch::randn({c}).to(x.scalar_type());
+    r.running_var = (torch::rand({c}) + 0.5).to(x.scalar_type());
+  }
+  r.tracked = torch::zeros({}, torch::kLong);
+  if (own) {
+    r.y = batch_norm_train(input, w, b, r.running_mean, r.running_var, r.tracked, momentum, 1e-5);
+  } else {
+    // torch::nn::BatchNorm2d's bookkeeping: count, then momentum or a cumulative average.
+    r.tracked += 1;
+    const double f = momentum >= 0 ? momentum : 1.0 / r.tracked.item<double>();
+    r.y = torch::batch_norm(input, w, b, r.running_mean, r.running_var, true, f, 1e-5, false);
+  }
+  r.y.backward(gy);
+  r.dx = input.grad();
+  r.dw = w.grad();
+  r.db = b.grad();
+  return r;
+}
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
+                  double rtol = 1e-4, double atol = 1e-5) {
+  ASSERT_EQ(a.defined(), b.defined()) << what;
+  if (!a.defined()) return;
+  EXPECT_TRUE(torch::allclose(a, b, rtol, atol))
+      << what << ": max difference " << (a - b).abs().max().item<double>();
+}
+
+void expect_like_libtorch(const torch::Tensor& x, double momentum = 0.1, bool running = true) {
+  torch::manual_seed(5);
+  const auto gy = torch::randn_like(x);
+  const Result own = run(true, x, gy, momentum, running);
+  const Result ref = run(false, x, gy, momentum, running);
+  const std::string shape = fmt::format("[{}, {}, {}, {}]", x.size(0), x.size(1), x.size(2), x.size(3));
+  expect_close(own.y, ref.y, "output " + shape);
+  expect_close(own.dx, ref.dx, "input gradient " + shape);
+  expect_close(own.dw, ref.dw, "weight gradient " + shape, 1e-4, 1e-4);
+  expect_close(own.db, ref.db, "bias gradient " + shape, 1e-4, 1e-4);
+  expect_close(own.running_mean, ref.running_mean, "running mean " + shape);
+  expect_close(own.running_var, ref.running_var, "running variance " + shape);
+  EXPECT_TRUE(torch::equal(own.tracked, ref.tracked)) << shape;
+}
+
+TEST(ABatchNorm, MatchesLibTorchInOutputGradientsAndRunningStatistics) {
+  torch::manual_seed(1);
+  expect_like_libtorch(torch::randn({2, 3, 5, 7}) * 2 + 1);
+  expect_like_libtorch(torch::randn({16, 8, 7, 7}));
+  expect_like_libtorch(torch::randn({5, 4, 14, 14}) * 0.1 - 3);
+  // Planes over 1024 values, which are summed in several float runs.
+  expect_like_libtorch(torch::randn({3, 2, 40, 41}));
+  // One row: the statistics come from one plane per channel.
+  expect_like_libtorch(torch::randn({1, 6, 3, 3}));
+}
+
+TEST(ABatchNorm, KeepsACumulativeAverageWithoutMomentumAndMayRunWithoutRunningStatistics) {
+  torch::manual_seed(2);
+  expect_like_libtorch(torch::randn({4, 3, 6, 6}), /*momentum=*/-1);
+  expect_like_libtorch(torch::randn({4, 3, 6, 6}), 0.1, /*running=*/false);
+}
+
+TEST(ABatchNorm, StaysAccurateFarFromZero) {
+  // Mean 1000, spread 0.01: sums of squares around zero would lose every digit of the
+  // variance in float. The reference is LibTorch's batch norm in double.
+  torch::manual_seed(4);
+  const auto x = torch::randn({8, 4, 7, 7}) * 0.01 + 1000;
+  const auto gy = torch::randn_like(x);
+  const Result own = run(true, x, gy);
+  const Result exact = run(false, x.to(torch::kDouble), gy.to(torch::kDouble));
+  // The float input itself is only good to ~6e-5 at 1000, i.e. ~6e-3 of the spread.
+  expect_close(own.y.to(torch::kDouble), exact.y, "output", 0, 2e-2);
+  expect_close(own.running_var.to(torch::kDouble), exact.running_var, "running variance", 1e-3, 0);
+}
+
+TEST(ABatchNorm, GivesTheSameBitsForAnyThreadCount) {
+  torch::manual_seed(6);
+  const auto x = torch::randn({32, 16, 14, 14});  // enough values to run on several threads
+  const auto gy = torch::randn_like(x);
+  const int before = at::get_num_threads();
+  at::set_num_threads(1);
+  const Result one = run(true, x, gy);
+  at::set_num_threads(2);
+  const Result two = run(true, x, gy);
+  at::set_num_threads(before);
+  for (const auto& [a, b, what] : {std::tuple{one.y, two.y, "output"}, {one.dx, two.dx, "input gradient"},
+                                   {one.dw, two.dw, "weight gradient"}, {one.running_var, two.running_var, "running variance"}})
+    EXPECT_TRUE(torch::equal(a, b)) << what;
+}
+
+TEST(ABatchNorm, RefusesOneValuePerChannelAndOtherTensors) {
+  const auto w = torch::ones({3}), b = torch::zeros({3});
+  EXPECT_THROW(batch_norm_train(torch::randn({1, 3, 1, 1}), w, b, {}, {}, {}, 0.1, 1e-5), Error);
+  EXPECT_THROW(batch_norm_train(torch::randn({4, 3, 5}), w, b, {}, {}, {}, 0.1, 1e-5), Error);
+  EXPECT_THROW(batch_norm_train(torch::randn({4, 3, 5, 5}, torch::kDouble), w, b, {}, {}, {}, 0.1, 1e-5), Error);
+  EXPECT_THROW(batch_norm_train(torch::randn({4, 2, 5, 5}), w, b, {}, {}, {}, 0.1, 1e-5), Error);
+}
+
+TEST(ABatchNorm, TrainsANetworkAsLibTorchsDoes) {
+  arch::GenerateOptions o;
+  o.generator = "dp";
+  o.nodes = 10;
+  o.seed = 4;
+  o.staging.policy = "probabilistic";
+  o.network.stem_channels = 8;
+  o.network.channel_limit = 16;
+  const auto arch = arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+  auto grads_with = [&](BatchNormKernels kernels) {
+    set_batch_norm_kernels(kernels);
+    torch::manual_seed(9);
+    Network net(arch);
+    net->train();
+    const auto x = torch::randn({6, 1, 28, 28});
+    torch::nn::functional::cross_entropy(net->forward(x), torch::randint(10, {6}, torch::kLong)).backward();
+    std::vector<torch::Tensor> out;
+    for (const auto& p : net->parameters()) out.push_back(p.grad().clone());
+    for (const auto& b : net->buffers()) out.push_back(b.clone());
+    return out;
+  };
+  const auto own = grads_with(BatchNormKernels::kConcnas);
+  const auto ref = grads_with(BatchNormKernels::kLibTorch);
+  set_batch_norm_kernels(BatchNormKernels::kConcnas);
+  ASSERT_EQ(own.size(), ref.size());
+  bool differ = false;
+  for (std::size_t i = 0; i < own.size(); ++i) differ = differ || !torch::equal(own[i], ref[i]);
+  EXPECT_TRUE(differ) << "the two settings gave the same bits: the switch changed nothing";
+  for (std::size_t i = 0; i < own.size(); ++i)
+    expect_close(own[i].to(torch::kDouble), ref[i].to(torch::kDouble), fmt::format("parameter or buffer {}", i), 1e-3, 1e-5);
+}
+
+}  // namespace
+}  // namespace concnas::nn
