@@ -3,11 +3,12 @@
 // frontend. Prints one JSON object.
 //
 //   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
-//                                [--split S] [--bn concnas|libtorch]
+//                                [--split S] [--kernels concnas|libtorch]
 //
 // --split: the batch split across S threads (train.batch_split: 0 = one per thread; 1 = no
 // split, every operator on all threads, the default as in concnas train).
-// --bn: whose batch norm loops train (train.batch_norm; concnas's own by default).
+// --kernels: whose batch norm and aggregation loops train (train.kernels; concnas's own by
+// default, libtorch: LibTorch's operators alone).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -16,21 +17,21 @@
 #include <string>
 
 #include "concnas/config/architecture_yaml.h"
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 #include "concnas/nn/network.h"
 #include "concnas/train/step.h"
 #include "concnas/train/trainer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--bn concnas|libtorch]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--kernels concnas|libtorch]\n", argv[0]);
     return 2;
   }
   int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 1;
-  std::string bn = "concnas";
+  std::string kernels = "concnas";
   for (int i = 2; i + 1 < argc; i += 2) {
     const int v = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--bn")) bn = argv[i + 1];
+    if (!std::strcmp(argv[i], "--kernels")) kernels = argv[i + 1];
     else if (!std::strcmp(argv[i], "--batch")) batch = v;
     else if (!std::strcmp(argv[i], "--steps")) steps = v;
     else if (!std::strcmp(argv[i], "--warmup")) warmup = v;
@@ -54,12 +55,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--split %d: must be >= 0 (0 = one per thread, 1 = no split)\n", split_ranks);
     return 2;
   }
-  if (bn != "concnas" && bn != "libtorch") {
-    std::fprintf(stderr, "--bn %s: must be concnas or libtorch\n", bn.c_str());
+  if (kernels != "concnas" && kernels != "libtorch") {
+    std::fprintf(stderr, "--kernels %s: must be concnas or libtorch\n", kernels.c_str());
     return 2;
   }
-  concnas::nn::set_batch_norm_kernels(bn == "libtorch" ? concnas::nn::BatchNormKernels::kLibTorch
-                                                       : concnas::nn::BatchNormKernels::kConcnas);
+  concnas::nn::set_kernels(kernels == "libtorch" ? concnas::nn::Kernels::kLibTorch
+                                                : concnas::nn::Kernels::kConcnas);
   split_ranks = concnas::nn::BatchSplit::ranks_for(split_ranks);
   concnas::nn::BatchSplit split(split_ranks);
   auto step = [&] {
@@ -72,8 +73,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
-              "\"steps\": %d, \"threads\": %d, \"split\": %d, \"batch_norm\": \"%s\", \"seconds\": %.4f, "
+              "\"steps\": %d, \"threads\": %d, \"split\": %d, \"kernels\": \"%s\", \"seconds\": %.4f, "
               "\"images_per_s\": %.1f}\n",
-              arch.name.c_str(), batch, steps, threads, split_ranks, bn.c_str(), s, steps * static_cast<double>(batch) / s);
+              arch.name.c_str(), batch, steps, threads, split_ranks, kernels.c_str(), s, steps * static_cast<double>(batch) / s);
   return 0;
 }

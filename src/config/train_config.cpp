@@ -119,7 +119,7 @@ const std::vector<Field>& schema() {
       CONCNAS_NUM_FIELD(train, warmup_epochs),
       CONCNAS_INT_FIELD(train, threads, int),
       CONCNAS_INT_FIELD(train, batch_split, int),
-      CONCNAS_STR_FIELD(train, batch_norm),
+      CONCNAS_STR_FIELD(train, kernels),
       CONCNAS_INT_FIELD(train, seed, std::uint64_t),
       CONCNAS_INT_FIELD(train, eval_batch_size, int),
   };
@@ -174,7 +174,7 @@ void TrainConfig::sanity_check() const {
   CONCNAS_CHECK(train.batch_split >= 0,
                 "train.batch_split: {} must be >= 0 (0 = one per thread, 1 = no split)",
                 train.batch_split);
-  check_one_of(train.batch_norm, {"concnas", "libtorch"}, "train.batch_norm");
+  check_one_of(train.kernels, {"concnas", "libtorch"}, "train.kernels");
   CONCNAS_CHECK(train.eval_batch_size >= 1, "train.eval_batch_size: {} must be at least 1",
                 train.eval_batch_size);
 }

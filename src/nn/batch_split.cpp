@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "concnas/common/error.h"
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 
 namespace concnas::nn {
 namespace {
@@ -295,8 +295,8 @@ torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x)
                                    ? RunningStats{bn.running_mean, bn.running_var, bn.num_batches_tracked}
                                    : RunningStats{};
   if (current.split == nullptr || current.split->world() == 1) {
-    if (batch_norm_kernels() == BatchNormKernels::kLibTorch || !o.affine() ||
-        !batch_norm_train_supported(x))
+    if (kernels_in_use() == Kernels::kLibTorch || !o.affine() ||
+        !own_kernels_take(x))
       return bn.forward(x);
     return batch_norm_train(x, bn.weight, bn.bias, running.mean, running.var,
                             running.batches_tracked, momentum, o.eps());

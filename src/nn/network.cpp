@@ -2,6 +2,7 @@
 
 #include "concnas/common/error.h"
 #include "concnas/nn/batch_split.h"
+#include "concnas/nn/ops.h"
 
 namespace concnas::nn {
 std::vector<int64_t> pool_kernel(const arch::Shape& from, const arch::Shape& to) {
@@ -43,8 +44,24 @@ AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kin
   }
 }
 
+torch::Tensor AggregateImpl::scaled(const std::vector<torch::Tensor>& inputs, std::size_t i) {
+  return scaled_[i] ? scaling_[i]->forward(inputs[i]) : inputs[i];
+}
+
+torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inputs) {
+  if (inputs.size() > 1 && kind_ == arch::Aggregation::kRandWire && is_training() &&
+      kernels_in_use() == Kernels::kConcnas && own_kernels_take(inputs[0])) {
+    std::vector<torch::Tensor> xs;
+    for (std::size_t i = 0; i < inputs.size(); ++i) xs.push_back(scaled(inputs, i));
+    return weighted_sum_relu(xs, torch::sigmoid(weight_));
+  }
+  torch::Tensor x = forward(inputs);
+  // A single input is another vertex's output, still needed elsewhere: no in-place ReLU then.
+  return inputs.size() > 1 ? x.relu_() : torch::relu(x);
+}
+
 torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
-  auto at = [&](std::size_t i) { return scaled_[i] ? scaling_[i]->forward(inputs[i]) : inputs[i]; };
+  auto at = [&](std::size_t i) { return scaled(inputs, i); };
   if (inputs.size() == 1) return at(0);
   const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
   auto term = [&](std::size_t i) {
@@ -73,9 +90,7 @@ VertexImpl::VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& a
 }
 
 torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs) {
-  torch::Tensor x = aggregate_->forward(inputs);
-  // A single input is another vertex's output, still needed elsewhere: no in-place ReLU then.
-  x = inputs.size() > 1 ? x.relu_() : torch::relu(x);
+  const torch::Tensor x = aggregate_->forward_relu(inputs);
   return batch_norm(*norm_, pointwise_->forward(depthwise_->forward(x)));
 }
 

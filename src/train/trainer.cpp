@@ -26,7 +26,7 @@
 #include "concnas/common/rng.h"
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/data/image_set.h"
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 #include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
 #include "concnas/train/step.h"
@@ -341,8 +341,7 @@ TrainResult Trainer::run(bool resume) {
   int epoch = start_epoch;
   int epochs_this_run = 0;
   std::optional<std::pair<double, double>> last_val;  // (loss, accuracy) after the latest epoch
-  nn::set_batch_norm_kernels(t.batch_norm == "libtorch" ? nn::BatchNormKernels::kLibTorch
-                                                         : nn::BatchNormKernels::kConcnas);
+  nn::set_kernels(t.kernels == "libtorch" ? nn::Kernels::kLibTorch : nn::Kernels::kConcnas);
   std::unique_ptr<nn::BatchSplit> split;
   const int ranks = nn::BatchSplit::ranks_for(t.batch_split);
   if (ranks > 1) split = std::make_unique<nn::BatchSplit>(ranks);

@@ -79,9 +79,9 @@ struct TrainSection {
   /// thread, 1 = no split (every operator on all threads). Off by default: on this
   /// project's 2-core machine it measured 0.80-1.13x the unsplit step (median 0.95; docs/results.md).
   int batch_split = 1;
-  /// Training batch norm loops: "concnas" (nn::batch_norm_train, vectorised, 2.5-5x
-  /// faster than LibTorch 1.13's on this project's machine) or "libtorch".
-  std::string batch_norm = "concnas";
+  /// Whose loops train batch norms and vertex aggregations: "concnas" (nn/ops.h, faster
+  /// than LibTorch 1.13's on this project's machine) or "libtorch" (its operators alone).
+  std::string kernels = "concnas";
   std::uint64_t seed = 0;
   int eval_batch_size = 500;
 };

@@ -45,8 +45,13 @@ class AggregateImpl : public torch::nn::Module {
   AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind);
   /// `inputs` in the order of `spec.inputs`.
   torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
+  /// ReLU(forward(inputs)); in training with RandWire weights one operator of concnas's own
+  /// (nn::weighted_sum_relu) unless nn::set_kernels chose LibTorch's.
+  torch::Tensor forward_relu(const std::vector<torch::Tensor>& inputs);
 
  private:
+  torch::Tensor scaled(const std::vector<torch::Tensor>& inputs, std::size_t i);
+
   arch::Aggregation kind_;
   std::vector<Scaling> scaling_;  ///< per input; empty module where none is needed
   std::vector<bool> scaled_;

@@ -1,12 +1,13 @@
-// Training batch norm, forward and backward, concnas's loops (nn::batch_norm_train)
-// against LibTorch's (torch::batch_norm), on the map sizes of a DP-40 network at batch 128.
-//   concnas_bench_batch_norm [--benchmark_filter=...] [--threads T]   (T intra-op threads, default 2)
+// concnas's own training operators (nn/ops.h), forward and backward, against the LibTorch
+// operators they replace, on the map sizes of a DP-40 network at batch 128:
+// batch norm, and a 3-input aggregation with ReLU.
+//   concnas_bench_ops [--benchmark_filter=...] [--threads T]   (T intra-op threads, default 2)
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <cstring>
 
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 
 namespace {
 
@@ -28,6 +29,31 @@ void BM_BatchNorm(benchmark::State& state, bool own) {
 
 BENCHMARK_CAPTURE(BM_BatchNorm, concnas, true)->Args({64, 7})->Args({32, 14})->Args({16, 28})->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_BatchNorm, libtorch, false)->Args({64, 7})->Args({32, 14})->Args({16, 28})->Unit(benchmark::kMicrosecond);
+
+void BM_WeightedSumRelu(benchmark::State& state, bool own) {
+  const int64_t c = state.range(0), side = state.range(1);
+  torch::manual_seed(0);
+  std::vector<torch::Tensor> xs;
+  for (int i = 0; i < 3; ++i) xs.push_back(torch::randn({128, c, side, side}).requires_grad_());
+  const auto w = torch::zeros({3}).requires_grad_();
+  const auto g = torch::randn({128, c, side, side});
+  for (auto _ : state) {
+    const auto s = torch::sigmoid(w);
+    torch::Tensor y;
+    if (own) {
+      y = concnas::nn::weighted_sum_relu(xs, s);
+    } else {  // as nn::Aggregate does with LibTorch's operators
+      y = xs[0] * s[0];
+      for (int64_t i = 1; i < 3; ++i) y.addcmul_(xs[i], s[i]);
+      y.relu_();
+    }
+    y.backward(g);
+  }
+  state.SetItemsProcessed(state.iterations() * g.numel());
+}
+
+BENCHMARK_CAPTURE(BM_WeightedSumRelu, concnas, true)->Args({64, 7})->Args({16, 28})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_WeightedSumRelu, libtorch, false)->Args({64, 7})->Args({16, 28})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -1,9 +1,9 @@
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 
 #include <atomic>
 #include <cmath>
 
-#include "batch_norm_kernels.h"
+#include "kernels.h"
 #include "concnas/common/error.h"
 
 namespace concnas::nn {
@@ -106,22 +106,82 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
   }
 };
 
-std::atomic<BatchNormKernels> kernels_in_use{BatchNormKernels::kConcnas};
+// max(0, Σ s_i x_i) (design: ops.h). Saves the inputs, the scales and the output, whose
+// sign gives the ReLU's mask.
+struct WeightedSumRelu : torch::autograd::Function<WeightedSumRelu> {
+  // `args`: x_0 .. x_{k-1}, then the scales; a TensorList, which Function::apply takes as
+  // variables (a std::vector it would take as one plain value).
+  static variable_list forward(AutogradContext* ctx, at::TensorList args) {
+    const int k = static_cast<int>(args.size()) - 1;
+    variable_list saved;
+    std::vector<const float*> xs(k);
+    for (int i = 0; i < k; ++i) {
+      saved.push_back(args[i].contiguous());
+      xs[i] = saved.back().data_ptr<float>();
+    }
+    saved.push_back(args[k].contiguous());
+    torch::Tensor out = torch::empty_like(saved[0]);
+    kernels::weighted_sum_relu(xs.data(), saved[k].data_ptr<float>(), k, out.data_ptr<float>(),
+                               out.numel(), at::get_num_threads());
+    saved.push_back(out);
+    ctx->save_for_backward(saved);
+    return {out};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const int k = static_cast<int>(saved.size()) - 2;
+    const torch::Tensor& scale = saved[k];
+    const torch::Tensor& out = saved[k + 1];
+    const torch::Tensor g = grad_outputs[0].contiguous();
+    std::vector<const float*> xs(k);
+    std::vector<float*> dxs(k);
+    variable_list grads(k + 1);
+    for (int i = 0; i < k; ++i) {
+      xs[i] = saved[i].data_ptr<float>();
+      grads[i] = torch::empty_like(saved[i]);
+      dxs[i] = grads[i].data_ptr<float>();
+    }
+    std::vector<double> ds(k);
+    kernels::weighted_sum_relu_backward(g.data_ptr<float>(), out.data_ptr<float>(), xs.data(),
+                                        scale.data_ptr<float>(), k, dxs.data(), ds.data(),
+                                        out.numel(), at::get_num_threads());
+    grads[k] = torch::tensor(std::vector<float>(ds.begin(), ds.end()));
+    return grads;
+  }
+};
+
+std::atomic<Kernels> selected{Kernels::kConcnas};
 
 }  // namespace
 
-void set_batch_norm_kernels(BatchNormKernels kernels) { kernels_in_use.store(kernels); }
-BatchNormKernels batch_norm_kernels() { return kernels_in_use.load(); }
+void set_kernels(Kernels kernels) { selected.store(kernels); }
+Kernels kernels_in_use() { return selected.load(); }
 
-bool batch_norm_train_supported(const torch::Tensor& x) {
+bool own_kernels_take(const torch::Tensor& x) {
   return x.dim() == 4 && x.scalar_type() == torch::kFloat && x.device().is_cpu();
+}
+
+torch::Tensor weighted_sum_relu(const std::vector<torch::Tensor>& inputs,
+                                const torch::Tensor& scale) {
+  CONCNAS_CHECK(!inputs.empty() && scale.dim() == 1 &&
+                    scale.numel() == static_cast<int64_t>(inputs.size()) &&
+                    scale.scalar_type() == torch::kFloat && scale.device().is_cpu(),
+                "a weighted sum of {} inputs needs {} float CPU scales, given {}", inputs.size(),
+                inputs.size(), scale.numel());
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    CONCNAS_CHECK(own_kernels_take(inputs[i]) && inputs[i].sizes() == inputs[0].sizes(),
+                  "weighted sum input {}: needs a 4-D float CPU tensor shaped like input 0", i);
+  variable_list args(inputs.begin(), inputs.end());
+  args.push_back(scale);
+  return WeightedSumRelu::apply(at::TensorList(args))[0];
 }
 
 torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, torch::Tensor running_mean,
                                torch::Tensor running_var, torch::Tensor batches_tracked,
                                double momentum, double eps) {
-  CONCNAS_CHECK(batch_norm_train_supported(x),
+  CONCNAS_CHECK(own_kernels_take(x),
                 "concnas's batch norm takes 4-D float CPU tensors, not {}-D {}", x.dim(),
                 std::string(c10::toString(x.scalar_type())));
   const int64_t c = x.size(1);

@@ -1,4 +1,4 @@
-#include "batch_norm_kernels.h"
+#include "kernels.h"
 
 #include <algorithm>
 #include <vector>
@@ -85,6 +85,43 @@ void grad_input(const float* dy, const float* x, float* dx, int64_t channels, in
   }
 }
 
+// Values [begin, end) of a weighted sum and ReLU.
+CONCNAS_VECTOR_CLONES
+void weighted_sum_relu(const float* const* xs, const float* s, int k, float* out,
+                       int64_t begin, int64_t end) {
+  const float* x0 = xs[0];
+  const float s0 = s[0];
+#pragma omp simd
+  for (int64_t j = begin; j < end; ++j) out[j] = s0 * x0[j];
+  for (int i = 1; i < k; ++i) {
+    const float* xi = xs[i];
+    const float si = s[i];
+#pragma omp simd
+    for (int64_t j = begin; j < end; ++j) out[j] += si * xi[j];
+  }
+#pragma omp simd
+  for (int64_t j = begin; j < end; ++j) out[j] = out[j] > 0 ? out[j] : 0;
+}
+
+CONCNAS_VECTOR_CLONES
+void weighted_sum_relu_backward(const float* g, const float* out, const float* const* xs,
+                                const float* s, int k, float* const* dxs, double* ds,
+                                int64_t begin, int64_t end) {
+  for (int i = 0; i < k; ++i) {
+    const float* xi = xs[i];
+    float* di = dxs[i];
+    const float si = s[i];
+    float t = 0;
+#pragma omp simd reduction(+ : t)
+    for (int64_t j = begin; j < end; ++j) {
+      const float gj = out[j] > 0 ? g[j] : 0;
+      di[j] = si * gj;
+      t += gj * xi[j];
+    }
+    ds[i] += t;
+  }
+}
+
 }  // namespace row
 
 namespace {
@@ -92,10 +129,11 @@ namespace {
 constexpr int64_t kRowsPerGroup = 4;   // rows whose sums are taken together
 constexpr int64_t kMinValues = 1 << 15;  // per thread, below which fewer threads run
 
-int threads_for(Layout l, int threads) {
-  const int64_t values = l.rows * l.channels * l.size;
+int threads_for(int64_t values, int threads) {
   return static_cast<int>(std::clamp<int64_t>(values / kMinValues, 1, std::max(1, threads)));
 }
+
+int threads_for(Layout l, int threads) { return threads_for(l.rows * l.channels * l.size, threads); }
 
 // Per-channel totals of add(row, first, second) over all rows: per group of rows on any
 // thread, then over the groups in order.
@@ -148,6 +186,34 @@ void grad_input(const float* dy, const float* x, float* dx, Layout l, const floa
 #pragma omp parallel for num_threads(threads_for(l, threads)) schedule(static)
   for (int64_t r = 0; r < l.rows; ++r)
     row::grad_input(dy + r * n, x + r * n, dx + r * n, l.channels, l.size, mean, a, b, d);
+}
+
+namespace {
+// Values per block of the aggregation loops: the block's k inputs, output and gradients
+// stay in the first-level cache while every input is visited.
+constexpr int64_t kBlock = 1024;
+}  // namespace
+
+void weighted_sum_relu(const float* const* xs, const float* s, int k, float* out, int64_t n,
+                       int threads) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads_for(n, threads)) schedule(static)
+  for (int64_t b = 0; b < blocks; ++b)
+    row::weighted_sum_relu(xs, s, k, out, b * kBlock, std::min(n, (b + 1) * kBlock));
+}
+
+void weighted_sum_relu_backward(const float* g, const float* out, const float* const* xs,
+                                const float* s, int k, float* const* dxs, double* ds,
+                                int64_t n, int threads) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial(static_cast<std::size_t>(blocks * k), 0.0);
+#pragma omp parallel for num_threads(threads_for(n, threads)) schedule(static)
+  for (int64_t b = 0; b < blocks; ++b)
+    row::weighted_sum_relu_backward(g, out, xs, s, k, dxs, partial.data() + b * k, b * kBlock,
+                                    std::min(n, (b + 1) * kBlock));
+  std::fill(ds, ds + k, 0.0);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int i = 0; i < k; ++i) ds[i] += partial[b * k + i];
 }
 
 }  // namespace concnas::nn::kernels

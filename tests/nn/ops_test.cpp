@@ -1,4 +1,4 @@
-#include "concnas/nn/batch_norm.h"
+#include "concnas/nn/ops.h"
 
 #include <gtest/gtest.h>
 
@@ -120,7 +120,70 @@ TEST(ABatchNorm, RefusesOneValuePerChannelAndOtherTensors) {
   EXPECT_THROW(batch_norm_train(torch::randn({4, 2, 5, 5}), w, b, {}, {}, {}, 0.1, 1e-5), Error);
 }
 
-TEST(ABatchNorm, TrainsANetworkAsLibTorchsDoes) {
+// max(0, Σ sigmoid(w_i) x_i) and its gradients, through concnas's operator or LibTorch's.
+std::vector<torch::Tensor> aggregate(bool own, const std::vector<torch::Tensor>& inputs,
+                                     const torch::Tensor& w, const torch::Tensor& g) {
+  std::vector<torch::Tensor> xs;
+  for (const auto& x : inputs) xs.push_back(x.clone().requires_grad_());
+  auto weight = w.clone().requires_grad_();
+  torch::Tensor out;
+  if (own) {
+    out = weighted_sum_relu(xs, torch::sigmoid(weight));
+  } else {
+    const auto s = torch::sigmoid(weight);
+    out = xs[0] * s[0];
+    for (std::size_t i = 1; i < xs.size(); ++i) out = out + xs[i] * s[static_cast<int64_t>(i)];
+    out = torch::relu(out);
+  }
+  out.backward(g);
+  std::vector<torch::Tensor> result{out.detach(), weight.grad()};
+  for (const auto& x : xs) result.push_back(x.grad());
+  return result;
+}
+
+TEST(AWeightedSumRelu, MatchesLibTorchInOutputAndGradients) {
+  torch::manual_seed(7);
+  // One input; blocks that do not divide the size; many blocks on two threads.
+  for (const auto& [k, shape] : {std::pair{1, std::vector<int64_t>{2, 3, 5, 5}},
+                                 {2, {4, 8, 7, 7}},
+                                 {3, {3, 5, 9, 11}},
+                                 {5, {8, 32, 16, 16}}}) {
+    std::vector<torch::Tensor> inputs;
+    for (int i = 0; i < k; ++i) inputs.push_back(torch::randn(shape));
+    const auto w = torch::randn({k});
+    const auto g = torch::randn(shape);
+    const auto own = aggregate(true, inputs, w, g);
+    const auto ref = aggregate(false, inputs, w, g);
+    expect_close(own[0], ref[0], fmt::format("output, {} inputs", k));
+    expect_close(own[1], ref[1], fmt::format("weight gradient, {} inputs", k), 1e-4, 1e-4);
+    for (int i = 0; i < k; ++i)
+      expect_close(own[2 + i], ref[2 + i], fmt::format("gradient of input {} of {}", i, k));
+  }
+}
+
+TEST(AWeightedSumRelu, GivesTheSameBitsForAnyThreadCount) {
+  torch::manual_seed(8);
+  const std::vector<torch::Tensor> inputs{torch::randn({8, 32, 16, 16}), torch::randn({8, 32, 16, 16})};
+  const auto w = torch::randn({2});
+  const auto g = torch::randn({8, 32, 16, 16});
+  const int before = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto one = aggregate(true, inputs, w, g);
+  at::set_num_threads(2);
+  const auto two = aggregate(true, inputs, w, g);
+  at::set_num_threads(before);
+  for (std::size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(torch::equal(one[i], two[i])) << i;
+}
+
+TEST(AWeightedSumRelu, RefusesInputsOfOtherShapesAndAWrongScaleCount) {
+  const auto a = torch::randn({2, 3, 4, 4});
+  EXPECT_THROW(weighted_sum_relu({a, torch::randn({2, 3, 4, 5})}, torch::ones({2})), Error);
+  EXPECT_THROW(weighted_sum_relu({a, a}, torch::ones({3})), Error);
+  EXPECT_THROW(weighted_sum_relu({a, a.to(torch::kDouble)}, torch::ones({2})), Error);
+  EXPECT_THROW(weighted_sum_relu({}, torch::ones({0})), Error);
+}
+
+TEST(ANetwork, TrainsWithConcnasKernelsAsWithLibTorchs) {
   arch::GenerateOptions o;
   o.generator = "dp";
   o.nodes = 10;
@@ -129,8 +192,8 @@ TEST(ABatchNorm, TrainsANetworkAsLibTorchsDoes) {
   o.network.stem_channels = 8;
   o.network.channel_limit = 16;
   const auto arch = arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
-  auto grads_with = [&](BatchNormKernels kernels) {
-    set_batch_norm_kernels(kernels);
+  auto grads_with = [&](Kernels kernels) {
+    set_kernels(kernels);
     torch::manual_seed(9);
     Network net(arch);
     net->train();
@@ -141,9 +204,12 @@ TEST(ABatchNorm, TrainsANetworkAsLibTorchsDoes) {
     for (const auto& b : net->buffers()) out.push_back(b.clone());
     return out;
   };
-  const auto own = grads_with(BatchNormKernels::kConcnas);
-  const auto ref = grads_with(BatchNormKernels::kLibTorch);
-  set_batch_norm_kernels(BatchNormKernels::kConcnas);
+  const auto own = grads_with(Kernels::kConcnas);
+  const auto ref = grads_with(Kernels::kLibTorch);
+  int multi_input = 0;
+  for (const auto& v : arch.vertices) multi_input += v.inputs.size() > 1;
+  ASSERT_GT(multi_input, 0) << "the test network should have vertices that aggregate";
+  set_kernels(Kernels::kConcnas);
   ASSERT_EQ(own.size(), ref.size());
   bool differ = false;
   for (std::size_t i = 0; i < own.size(); ++i) differ = differ || !torch::equal(own[i], ref[i]);
