@@ -1,49 +1,72 @@
 #!/usr/bin/env bash
 # Training speed, C++ (LibTorch) against PyTorch's Python frontend on the same LibTorch,
 # same architecture file, same threads, measured side by side with peak memory.
-#   benchmarks/train_speed.sh [ARCH.yaml] [threads] [OUT.json]
+#   benchmarks/train_speed.sh [ARCH.yaml] [threads] [OUT.json] [rounds]
+#
+# Each round runs every variant once, in a rotated order; the machine's speed drifts by up
+# to 2x within minutes, so the ratios that count are per round (medians over rounds):
+#   cpp           concnas_train_step as concnas train runs by default (own kernels, no split)
+#   cpp_libtorch  the same with LibTorch's operators alone (--kernels libtorch, train.kernels)
+#   cpp_split     the same with the batch split (train.batch_split: 0, one rank per thread)
+#   python        benchmarks/train_step.py, the same network through /usr/bin/python3
+#   python_tuned  the same, given through glibc's environment variables the allocator
+#                 settings concnas::train::configure_cpu_runtime makes in C++
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-}
 threads=${2:-2}
 out=${3:-bench-results/train_speed.json}
+rounds=${4:-5}
 mkdir -p "$(dirname "$out")"
 if [[ -z $arch ]]; then
   arch=$(mktemp --suffix=.yaml)
   build/bin/concnas generate -g dp -n 40 --channel-limit 64 --seed 0 -o "$arch" >/dev/null
 fi
-peak() { /usr/bin/time -f "%M" -o "$1" "${@:2}"; }
 tmp=$(mktemp -d)
-# Alternate the four twice and keep each one's better run: the machine is noisy.
-# "cpp_split" is the C++ step with the batch split (train.batch_split: 0, one rank per
-# thread; concnas train does not split by default), to show what the split changes.
-# "python_tuned" is Python given, through glibc's environment variables, the allocator
-# settings concnas::train::configure_cpu_runtime makes in C++: a fair second comparison.
-for round in 1 2; do
-  peak "$tmp/cpp_mem$round" build/benchmarks/concnas_train_step "$arch" --threads "$threads" > "$tmp/cpp$round"
-  peak "$tmp/cppone_mem$round" build/benchmarks/concnas_train_step "$arch" --threads "$threads" --split 0 > "$tmp/cppone$round"
-  peak "$tmp/py_mem$round" /usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads" > "$tmp/py$round"
-  MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=2147483647 \
-    peak "$tmp/pytuned_mem$round" /usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads" > "$tmp/pytuned$round"
+run() {  # variant round
+  local cmd
+  case $1 in
+    cpp) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads") ;;
+    cpp_libtorch) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads" --kernels libtorch) ;;
+    cpp_split) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads" --split 0) ;;
+    python) cmd=(/usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads") ;;
+    python_tuned) cmd=(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=2147483647
+                       /usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads") ;;
+  esac
+  /usr/bin/time -f "%M" -o "$tmp/$1.$2.mem" "${cmd[@]}" > "$tmp/$1.$2.json"
+}
+variants=(cpp cpp_libtorch cpp_split python python_tuned)
+for ((r = 0; r < rounds; r++)); do
+  for ((i = 0; i < ${#variants[@]}; i++)); do
+    v=${variants[$(((i + r) % ${#variants[@]}))]}
+    run "$v" "$r"
+    echo "round $((r + 1))/$rounds: $v $(grep -o '"images_per_s": [0-9.]*' "$tmp/$v.$r.json" | cut -d' ' -f2) images/s"
+  done
 done
-/usr/bin/python3 - "$tmp" "$out" <<'PY'
-import json, sys
-tmp, out = sys.argv[1], sys.argv[2]
-def best(kind):
-    runs = [json.load(open(f"{tmp}/{kind}{r}")) for r in (1, 2)]
-    mem = max(int(open(f"{tmp}/{kind}_mem{r}").read().split()[-1]) for r in (1, 2))
-    run = max(runs, key=lambda j: j["images_per_s"])
-    run["peak_rss_mib"] = round(mem / 1024, 1)
-    return run
-cpp, one, py, tuned = best("cpp"), best("cppone"), best("py"), best("pytuned")
-result = {"cpp": cpp, "cpp_split": one, "python": py, "python_tuned": tuned,
-          "speedup": round(cpp["images_per_s"] / py["images_per_s"], 3),
-          "speedup_vs_tuned": round(cpp["images_per_s"] / tuned["images_per_s"], 3),
-          "split_gain": round(one["images_per_s"] / cpp["images_per_s"], 3)}
+/usr/bin/python3 - "$tmp" "$out" "$rounds" "$arch" "$threads" <<'PY'
+import json, statistics, sys
+tmp, out, rounds, arch, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+variants = ["cpp", "cpp_libtorch", "cpp_split", "python", "python_tuned"]
+ips = {v: [json.load(open(f"{tmp}/{v}.{r}.json"))["images_per_s"] for r in range(rounds)] for v in variants}
+mem = {v: max(int(open(f"{tmp}/{v}.{r}.mem").read().split()[-1]) for r in range(rounds)) for v in variants}
+result = {"architecture": arch, "threads": threads, "rounds": rounds, "batch": 128, "steps": 40, "variants": {}}
+for v in variants:
+    result["variants"][v] = {"images_per_s": ips[v], "median_images_per_s": statistics.median(ips[v]),
+                             "peak_rss_mib": round(mem[v] / 1024, 1)}
+def ratio(a, b):
+    per_round = [round(x / y, 3) for x, y in zip(ips[a], ips[b])]
+    return {"per_round": per_round, "median": round(statistics.median(per_round), 3),
+            "min": min(per_round), "max": max(per_round)}
+result["ratios"] = {"cpp/python": ratio("cpp", "python"), "cpp/python_tuned": ratio("cpp", "python_tuned"),
+                    "cpp/cpp_libtorch": ratio("cpp", "cpp_libtorch"),
+                    "cpp_libtorch/python": ratio("cpp_libtorch", "python"),
+                    "cpp_split/cpp": ratio("cpp_split", "cpp")}
 json.dump(result, open(out, "w"), indent=2)
-print(f"C++ {cpp['images_per_s']} images/s ({cpp['peak_rss_mib']} MiB peak), "
-      f"Python {py['images_per_s']} images/s ({py['peak_rss_mib']} MiB peak): "
-      f"{result['speedup']}x; Python with the same allocator settings "
-      f"{tuned['images_per_s']} images/s: {result['speedup_vs_tuned']}x; C++ with the batch "
-      f"split {one['images_per_s']} images/s ({result['split_gain']}x) -> {out}")
+for v in variants:
+    r = result["variants"][v]
+    print(f"{v:13s} median {r['median_images_per_s']:7.1f} images/s (runs {', '.join(map(str, ips[v]))}), "
+          f"peak {r['peak_rss_mib']} MiB")
+for k, r in result["ratios"].items():
+    print(f"{k:20s} median {r['median']:.3f}x (per round {r['min']:.3f}-{r['max']:.3f})")
+print(f"-> {out}")
 PY

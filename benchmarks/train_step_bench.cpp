@@ -3,12 +3,14 @@
 // frontend. Prints one JSON object.
 //
 //   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
-//                                [--split S] [--kernels concnas|libtorch]
+//                                [--split S] [--kernels concnas|libtorch|both]
 //
 // --split: the batch split across S threads (train.batch_split: 0 = one per thread; 1 = no
 // split, every operator on all threads, the default as in concnas train).
 // --kernels: whose batch norm and aggregation loops train (train.kernels; concnas's own by
-// default, libtorch: LibTorch's operators alone).
+// default, libtorch: LibTorch's operators alone). "both" alternates them step by step in
+// this one process, each timed apart, and prints the two rates and their ratio: the
+// machine's drift then hits both alike.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -24,7 +26,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--kernels concnas|libtorch]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--kernels concnas|libtorch|both]\n", argv[0]);
     return 2;
   }
   int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 1;
@@ -55,12 +57,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--split %d: must be >= 0 (0 = one per thread, 1 = no split)\n", split_ranks);
     return 2;
   }
-  if (kernels != "concnas" && kernels != "libtorch") {
-    std::fprintf(stderr, "--kernels %s: must be concnas or libtorch\n", kernels.c_str());
+  if (kernels != "concnas" && kernels != "libtorch" && kernels != "both") {
+    std::fprintf(stderr, "--kernels %s: must be concnas, libtorch or both\n", kernels.c_str());
     return 2;
   }
-  concnas::nn::set_kernels(kernels == "libtorch" ? concnas::nn::Kernels::kLibTorch
-                                                : concnas::nn::Kernels::kConcnas);
+  auto use = [](bool own) {
+    concnas::nn::set_kernels(own ? concnas::nn::Kernels::kConcnas : concnas::nn::Kernels::kLibTorch);
+  };
+  use(kernels != "libtorch");
   split_ranks = concnas::nn::BatchSplit::ranks_for(split_ranks);
   concnas::nn::BatchSplit split(split_ranks);
   auto step = [&] {
@@ -69,6 +73,23 @@ int main(int argc, char** argv) {
     return r.loss;
   };
   for (int i = 0; i < warmup; ++i) step();
+  if (kernels == "both") {
+    double seconds[2] = {0, 0};  // [0]: concnas's, [1]: LibTorch's
+    for (int i = 0; i < 2 * steps; ++i) {
+      const int which = (i / 2 + i) % 2;  // orders 01 10 01 10 ...: neither always goes first
+      use(which == 0);
+      const auto t = std::chrono::steady_clock::now();
+      step();
+      seconds[which] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
+    const double images = steps * static_cast<double>(batch);
+    std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
+                "\"steps\": %d, \"threads\": %d, \"split\": %d, \"kernels\": \"both\", "
+                "\"images_per_s_concnas\": %.1f, \"images_per_s_libtorch\": %.1f, \"ratio\": %.3f}\n",
+                arch.name.c_str(), batch, steps, threads, split_ranks, images / seconds[0],
+                images / seconds[1], seconds[1] / seconds[0]);
+    return 0;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
