@@ -99,8 +99,9 @@ void weighted_sum_relu(const float* const* xs, const float* s, int k, float* out
 #pragma omp simd
     for (int64_t j = begin; j < end; ++j) out[j] += si * xi[j];
   }
+  // As LibTorch's ReLU: negatives and zeros to 0, a NaN stays a NaN.
 #pragma omp simd
-  for (int64_t j = begin; j < end; ++j) out[j] = out[j] > 0 ? out[j] : 0;
+  for (int64_t j = begin; j < end; ++j) out[j] = out[j] <= 0 ? 0 : out[j];
 }
 
 CONCNAS_VECTOR_CLONES
@@ -114,7 +115,7 @@ void weighted_sum_relu_backward(const float* g, const float* out, const float* c
     float t = 0;
 #pragma omp simd reduction(+ : t)
     for (int64_t j = begin; j < end; ++j) {
-      const float gj = out[j] > 0 ? g[j] : 0;
+      const float gj = out[j] <= 0 ? 0 : g[j];  // LibTorch's mask: a NaN output passes it
       di[j] = si * gj;
       t += gj * xi[j];
     }

@@ -31,13 +31,18 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
                   "{} values",
                   s.rows, s.size);
     const float* xp = x.data_ptr<float>();
-    // Moments around one value of each channel: the sums of (x - k) stay small.
+    // Moments around the mean of each channel's first plane: the sums of (x - k) stay small
+    // unless that plane is far from the rest.
     std::vector<float> shift(s.channels);
-    for (int64_t c = 0; c < s.channels; ++c) shift[c] = xp[c * s.size];
+    for (int64_t c = 0; c < s.channels; ++c) {
+      double first = 0;
+      for (int64_t i = 0; i < s.size; ++i) first += xp[c * s.size + i];
+      shift[c] = static_cast<float>(first / s.size);
+    }
     std::vector<double> sum(s.channels), squares(s.channels);
     kernels::moments(xp, s, shift.data(), sum.data(), squares.data(), threads);
-    auto mean = torch::empty({s.channels});
-    auto invstd = torch::empty({s.channels});
+    auto mean = torch::empty({s.channels}, x.options());
+    auto invstd = torch::empty({s.channels}, x.options());
     std::vector<double> var(s.channels);
     std::vector<float> scale(s.channels), offset(s.channels);
     float* mp = mean.data_ptr<float>();
@@ -46,7 +51,9 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
     const float* bp = bias.data_ptr<float>();
     for (int64_t c = 0; c < s.channels; ++c) {
       const double d = sum[c] / count;
-      var[c] = std::max(0.0, squares[c] / count - d * d);
+      // Rounding can make the difference slightly negative; a NaN stays a NaN, as in LibTorch.
+      var[c] = squares[c] / count - d * d;
+      if (var[c] < 0) var[c] = 0;
       const double m = shift[c] + d, is = 1.0 / std::sqrt(var[c] + eps);
       mp[c] = static_cast<float>(m);
       ip[c] = static_cast<float>(is);
@@ -72,6 +79,8 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    CONCNAS_CHECK(!torch::GradMode::is_enabled(),
+                  "concnas's batch norm has no double backward (set train.kernels: libtorch)");
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     const float* xp = x.data_ptr<float>();
@@ -86,8 +95,8 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
     std::vector<double> sum_dy(s.channels), sum_dy_xc(s.channels);
     kernels::grad_sums(gp, xp, s, mp, sum_dy.data(), sum_dy_xc.data(), threads);
     // dx = w·invstd·(gy - Σgy/N - x̂·Σ(gy·x̂)/N) with x̂ = (x - mean)·invstd.
-    auto gw = torch::empty({s.channels});
-    auto gb = torch::empty({s.channels});
+    auto gw = torch::empty({s.channels}, x.options());
+    auto gb = torch::empty({s.channels}, x.options());
     float* gwp = gw.data_ptr<float>();
     float* gbp = gb.data_ptr<float>();
     std::vector<float> a(s.channels), b(s.channels), d(s.channels);
@@ -129,6 +138,8 @@ struct WeightedSumRelu : torch::autograd::Function<WeightedSumRelu> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    CONCNAS_CHECK(!torch::GradMode::is_enabled(),
+                  "concnas's weighted sum has no double backward (set train.kernels: libtorch)");
     const auto saved = ctx->get_saved_variables();
     const int k = static_cast<int>(saved.size()) - 2;
     const torch::Tensor& scale = saved[k];
@@ -159,14 +170,21 @@ void set_kernels(Kernels kernels) { selected.store(kernels); }
 Kernels kernels_in_use() { return selected.load(); }
 
 bool own_kernels_take(const torch::Tensor& x) {
-  return x.dim() == 4 && x.scalar_type() == torch::kFloat && x.device().is_cpu();
+  return x.dim() == 4 && x.numel() > 0 && x.scalar_type() == torch::kFloat && x.device().is_cpu();
 }
+
+namespace {
+// Per-channel vectors the loops read and write through raw pointers.
+bool plain_vector(const torch::Tensor& t, int64_t n) {
+  return t.numel() == n && t.is_contiguous() && t.scalar_type() == torch::kFloat &&
+         t.device().is_cpu();
+}
+}  // namespace
 
 torch::Tensor weighted_sum_relu(const std::vector<torch::Tensor>& inputs,
                                 const torch::Tensor& scale) {
   CONCNAS_CHECK(!inputs.empty() && scale.dim() == 1 &&
-                    scale.numel() == static_cast<int64_t>(inputs.size()) &&
-                    scale.scalar_type() == torch::kFloat && scale.device().is_cpu(),
+                    plain_vector(scale.contiguous(), static_cast<int64_t>(inputs.size())),
                 "a weighted sum of {} inputs needs {} float CPU scales, given {}", inputs.size(),
                 inputs.size(), scale.numel());
   for (std::size_t i = 0; i < inputs.size(); ++i)
@@ -182,16 +200,17 @@ torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& weig
                                torch::Tensor running_var, torch::Tensor batches_tracked,
                                double momentum, double eps) {
   CONCNAS_CHECK(own_kernels_take(x),
-                "concnas's batch norm takes 4-D float CPU tensors, not {}-D {}", x.dim(),
-                std::string(c10::toString(x.scalar_type())));
+                "concnas's batch norm takes non-empty 4-D float CPU tensors, not {}-D {} of {} values",
+                x.dim(), std::string(c10::toString(x.scalar_type())), x.numel());
   const int64_t c = x.size(1);
-  CONCNAS_CHECK(weight.numel() == c && bias.numel() == c,
-                "batch norm of {} channels given {} weights and {} biases", c, weight.numel(),
-                bias.numel());
+  CONCNAS_CHECK(plain_vector(weight, c) && plain_vector(bias, c),
+                "batch norm of {} channels needs {} contiguous float weights and biases, given "
+                "{} and {}",
+                c, c, weight.numel(), bias.numel());
   CONCNAS_CHECK(running_mean.defined() == running_var.defined() &&
                     (!running_mean.defined() ||
-                     (running_mean.numel() == c && running_var.numel() == c)),
-                "batch norm of {} channels given running statistics of another size", c);
+                     (plain_vector(running_mean, c) && plain_vector(running_var, c))),
+                "batch norm of {} channels needs running statistics of {} contiguous floats", c, c);
   CONCNAS_CHECK(!running_mean.defined() || momentum >= 0 || batches_tracked.defined(),
                 "a cumulative average (no momentum) needs a batch counter");
   return BatchNormTrain::apply(x, weight, bias,

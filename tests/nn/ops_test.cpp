@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <set>
+
 #include "concnas/arch/architecture.h"
 #include "concnas/common/error.h"
 #include "concnas/nn/batch_split.h"
@@ -79,9 +82,49 @@ TEST(ABatchNorm, MatchesLibTorchInOutputGradientsAndRunningStatistics) {
 }
 
 TEST(ABatchNorm, KeepsACumulativeAverageWithoutMomentumAndMayRunWithoutRunningStatistics) {
+  // Three batches into the same running statistics: the average weighs them 1, 1/2, 1/3.
   torch::manual_seed(2);
-  expect_like_libtorch(torch::randn({4, 3, 6, 6}), /*momentum=*/-1);
+  const auto w = torch::rand({3}) + 0.5, b = torch::randn({3});
+  torch::Tensor mean[2], var[2], tracked[2];
+  for (int own = 0; own < 2; ++own) {
+    mean[own] = torch::randn({3});
+    var[own] = torch::rand({3}) + 0.5;
+    tracked[own] = torch::zeros({}, torch::kLong);
+  }
+  mean[1].copy_(mean[0]);
+  var[1].copy_(var[0]);
+  for (int batch = 0; batch < 3; ++batch) {
+    const auto x = torch::randn({4, 3, 6, 6}) * (batch + 1) + batch;
+    batch_norm_train(x, w, b, mean[1], var[1], tracked[1], -1, 1e-5);
+    tracked[0] += 1;
+    torch::batch_norm(x, w, b, mean[0], var[0], true, 1.0 / tracked[0].item<double>(), 1e-5, false);
+  }
+  expect_close(mean[1], mean[0], "running mean");
+  expect_close(var[1], var[0], "running variance");
+  EXPECT_EQ(tracked[1].item<int64_t>(), 3);
   expect_like_libtorch(torch::randn({4, 3, 6, 6}), 0.1, /*running=*/false);
+}
+
+TEST(ABatchNorm, TakesChannelsLastInputsAndExpandedGradients) {
+  torch::manual_seed(12);
+  const auto x = torch::randn({4, 5, 6, 6}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto gy = torch::ones({1}).expand({4, 5, 6, 6});  // what y.sum().backward() hands over
+  ASSERT_FALSE(x.is_contiguous());
+  const Result own = run(true, x, gy);
+  const Result ref = run(false, x, gy);
+  expect_close(own.y, ref.y, "output");
+  expect_close(own.dx, ref.dx, "input gradient");
+  expect_close(own.dw, ref.dw, "weight gradient", 1e-4, 1e-4);
+}
+
+TEST(ABatchNorm, CarriesANaNThroughAsLibTorchDoes) {
+  auto x = torch::randn({4, 2, 3, 3});
+  x[1][0][2][2] = std::numeric_limits<float>::quiet_NaN();
+  const Result own = run(true, x, torch::randn_like(x));
+  // Channel 0 is NaN throughout, as are its running statistics; channel 1 is untouched.
+  EXPECT_TRUE(own.y.select(1, 0).isnan().all().item<bool>());
+  EXPECT_TRUE(own.running_var[0].isnan().item<bool>());
+  EXPECT_FALSE(own.y.select(1, 1).isnan().any().item<bool>());
 }
 
 TEST(ABatchNorm, StaysAccurateFarFromZero) {
@@ -95,6 +138,9 @@ TEST(ABatchNorm, StaysAccurateFarFromZero) {
   // The float input itself is only good to ~6e-5 at 1000, i.e. ~6e-3 of the spread.
   expect_close(own.y.to(torch::kDouble), exact.y, "output", 0, 2e-2);
   expect_close(own.running_var.to(torch::kDouble), exact.running_var, "running variance", 1e-3, 0);
+  const double scale = exact.dx.abs().max().item<double>();
+  expect_close(own.dx.to(torch::kDouble), exact.dx, "input gradient", 0, 2e-2 * scale);
+  expect_close(own.dw.to(torch::kDouble), exact.dw, "weight gradient", 2e-2, 1e-2);
 }
 
 TEST(ABatchNorm, GivesTheSameBitsForAnyThreadCount) {
@@ -107,8 +153,11 @@ TEST(ABatchNorm, GivesTheSameBitsForAnyThreadCount) {
   at::set_num_threads(2);
   const Result two = run(true, x, gy);
   at::set_num_threads(before);
-  for (const auto& [a, b, what] : {std::tuple{one.y, two.y, "output"}, {one.dx, two.dx, "input gradient"},
-                                   {one.dw, two.dw, "weight gradient"}, {one.running_var, two.running_var, "running variance"}})
+  for (const auto& [a, b, what] :
+       {std::tuple{one.y, two.y, "output"}, {one.dx, two.dx, "input gradient"},
+        {one.dw, two.dw, "weight gradient"}, {one.db, two.db, "bias gradient"},
+        {one.running_mean, two.running_mean, "running mean"},
+        {one.running_var, two.running_var, "running variance"}})
     EXPECT_TRUE(torch::equal(a, b)) << what;
 }
 
@@ -161,6 +210,22 @@ TEST(AWeightedSumRelu, MatchesLibTorchInOutputAndGradients) {
   }
 }
 
+TEST(AWeightedSumRelu, MasksExactZerosAndCarriesNaNsAsLibTorchsReluDoes) {
+  torch::manual_seed(13);
+  const auto x0 = torch::randn({2, 3, 4, 4});
+  auto x1 = -x0.clone();  // equal scales: the sum is exactly 0 everywhere but one value
+  x1[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  const auto w = torch::zeros({2});
+  const auto g = torch::randn({2, 3, 4, 4});
+  const auto own = aggregate(true, {x0, x1}, w, g);
+  const auto ref = aggregate(false, {x0, x1}, w, g);
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    EXPECT_TRUE(torch::equal(own[i].isnan(), ref[i].isnan())) << "NaNs of result " << i;
+    EXPECT_TRUE(torch::allclose(own[i].nan_to_num(0), ref[i].nan_to_num(0))) << "result " << i;
+  }
+  EXPECT_EQ(own[2].eq(0).sum().item<int64_t>(), x0.numel() - 1);  // no gradient through 0
+}
+
 TEST(AWeightedSumRelu, GivesTheSameBitsForAnyThreadCount) {
   torch::manual_seed(8);
   const std::vector<torch::Tensor> inputs{torch::randn({8, 32, 16, 16}), torch::randn({8, 32, 16, 16})};
@@ -192,13 +257,31 @@ TEST(ANetwork, TrainsWithConcnasKernelsAsWithLibTorchs) {
   o.network.stem_channels = 8;
   o.network.channel_limit = 16;
   const auto arch = arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+  struct Restore {
+    ~Restore() { set_kernels(Kernels::kConcnas); }
+  } restore;
+  std::set<std::string> nodes[2];  // autograd node names under each setting
   auto grads_with = [&](Kernels kernels) {
     set_kernels(kernels);
     torch::manual_seed(9);
     Network net(arch);
     net->train();
     const auto x = torch::randn({6, 1, 28, 28});
-    torch::nn::functional::cross_entropy(net->forward(x), torch::randint(10, {6}, torch::kLong)).backward();
+    const auto loss = torch::nn::functional::cross_entropy(net->forward(x), torch::randint(10, {6}, torch::kLong));
+    auto& names = nodes[kernels == Kernels::kConcnas ? 0 : 1];
+    std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
+    std::set<torch::autograd::Node*> seen;
+    while (!todo.empty()) {
+      torch::autograd::Node* n = todo.back();
+      todo.pop_back();
+      if (!n || !seen.insert(n).second) continue;
+      const std::string name = n->name();
+      names.insert(name.find("BatchNormTrain") != std::string::npos    ? "own batch norm"
+                   : name.find("WeightedSumRelu") != std::string::npos ? "own aggregation"
+                                                                       : name);
+      for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
+    }
+    loss.backward();
     std::vector<torch::Tensor> out;
     for (const auto& p : net->parameters()) out.push_back(p.grad().clone());
     for (const auto& b : net->buffers()) out.push_back(b.clone());
@@ -206,10 +289,10 @@ TEST(ANetwork, TrainsWithConcnasKernelsAsWithLibTorchs) {
   };
   const auto own = grads_with(Kernels::kConcnas);
   const auto ref = grads_with(Kernels::kLibTorch);
-  int multi_input = 0;
-  for (const auto& v : arch.vertices) multi_input += v.inputs.size() > 1;
-  ASSERT_GT(multi_input, 0) << "the test network should have vertices that aggregate";
-  set_kernels(Kernels::kConcnas);
+  // Each setting ran its own operators, and only those.
+  EXPECT_EQ(nodes[0].count("own batch norm"), 1u);
+  EXPECT_EQ(nodes[0].count("own aggregation"), 1u);
+  EXPECT_EQ(nodes[1].count("own batch norm") + nodes[1].count("own aggregation"), 0u);
   ASSERT_EQ(own.size(), ref.size());
   bool differ = false;
   for (std::size_t i = 0; i < own.size(); ++i) differ = differ || !torch::equal(own[i], ref[i]);
