@@ -9,20 +9,12 @@
 #include "concnas/common/error.h"
 #include "concnas/nn/network.h"
 #include "concnas/train/step.h"
+#include "support/tiny_network.h"
 
 namespace concnas::nn {
 namespace {
 
-arch::Architecture small_dp() {
-  arch::GenerateOptions o;
-  o.generator = "dp";
-  o.nodes = 10;
-  o.seed = 4;
-  o.staging.policy = "probabilistic";
-  o.network.stem_channels = 8;
-  o.network.channel_limit = 16;
-  return arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
-}
+using testing::small_dp;
 
 struct Step {
   train::StepResult result;

@@ -9,6 +9,7 @@
 #include "concnas/common/error.h"
 #include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
+#include "support/tiny_network.h"
 
 namespace concnas::nn {
 namespace {
@@ -249,14 +250,7 @@ TEST(AWeightedSumRelu, RefusesInputsOfOtherShapesAndAWrongScaleCount) {
 }
 
 TEST(ANetwork, TrainsWithConcnasKernelsAsWithLibTorchs) {
-  arch::GenerateOptions o;
-  o.generator = "dp";
-  o.nodes = 10;
-  o.seed = 4;
-  o.staging.policy = "probabilistic";
-  o.network.stem_channels = 8;
-  o.network.channel_limit = 16;
-  const auto arch = arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+  const auto arch = testing::small_dp();
   struct Restore {
     ~Restore() { set_kernels(Kernels::kConcnas); }
   } restore;

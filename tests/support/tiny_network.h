@@ -17,6 +17,20 @@ inline arch::NetworkOptions tiny_network_options() {
   return o;
 }
 
+/// A 10-vertex DP network with probabilistic staging, stem 8, channel limit 16, for the
+/// Fashion-MNIST shape: small enough to train a step in milliseconds, with vertices that
+/// aggregate several inputs.
+inline arch::Architecture small_dp() {
+  arch::GenerateOptions o;
+  o.generator = "dp";
+  o.nodes = 10;
+  o.seed = 4;
+  o.staging.policy = "probabilistic";
+  o.network.stem_channels = 8;
+  o.network.channel_limit = 16;
+  return arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+}
+
 /// Vertex 0 (staged): 4x8x8 -> 8x4x4; vertex 1: 4x8x8 -> 4x8x8; vertex 2 takes 0 and 1,
 /// pooling vertex 1 to 4x4 and projecting it to 8 channels.
 inline arch::Architecture tiny_network() {
