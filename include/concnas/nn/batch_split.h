@@ -92,9 +92,10 @@ class BatchSplit {
   std::vector<Published> finished_;  ///< 1 once the rank's fn has returned or thrown
 };
 
-/// A BatchNorm2d module applied to `x`: as `bn.forward(x)`, except inside a multi-rank
-/// `BatchSplit::run` while training, where mean and variance (and the backward's sums)
-/// are over the rows of every rank and the running statistics are updated once.
+/// A BatchNorm2d module applied to `x`: as `bn.forward(x)`, except while training: inside a
+/// multi-rank `BatchSplit::run` mean and variance (and the backward's sums) are over the
+/// rows of every rank and the running statistics are updated once; outside one, concnas's
+/// own loops run it (nn::batch_norm_train) unless nn::set_kernels chose LibTorch's.
 torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
 
 }  // namespace concnas::nn
