@@ -7,6 +7,7 @@
 
 #include "concnas/common/error.h"
 #include "concnas/nn/ops.h"
+#include "kernels.h"
 
 namespace concnas::nn {
 namespace {
@@ -88,13 +89,7 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     const auto var_f = var.to(torch::kFloat);
     torch::Tensor y = std::get<0>(at::native_batch_norm(x, weight, bias, mean_f, var_f,
                                                         /*training=*/false, 0.0, eps));
-    if (current.rank == 0 && running.mean.defined()) {
-      // As torch::nn::BatchNorm2d: momentum, or a cumulative average without one.
-      running.batches_tracked.add_(1);
-      const double f = momentum >= 0 ? momentum : 1.0 / running.batches_tracked.item<double>();
-      running.mean.mul_(1 - f).add_(mean_f, f);
-      running.var.mul_(1 - f).add_((var * (total / std::max(1.0, total - 1))).to(torch::kFloat), f);
-    }
+    if (current.rank == 0) update_running_stats(running, mean_f.data_ptr<float>(), var_p, total, momentum);
     ctx->save_for_backward({x, weight, var, mean_f, var_f});
     ctx->saved_data["count"] = total;
     ctx->saved_data["eps"] = eps;
@@ -127,13 +122,8 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
     // dx = a·(gy - Σgy/N - x̂·Σgy·x̂/N) with a = w·invstd and x̂ = (x - mean)·invstd,
     // written as a·gy + b·(x - mean) + d per channel (centred: b·x and d would nearly
     // cancel where |mean| is much larger than the spread).
-    auto a = torch::empty({1, c, 1, 1});
-    auto b = torch::empty({1, c, 1, 1});
-    auto d = torch::empty({1, c, 1, 1});
+    std::vector<float> ap(c), bp(c), dp(c);
     const float* w = weight.data_ptr<float>();
-    float* ap = a.data_ptr<float>();
-    float* bp = b.data_ptr<float>();
-    float* dp = d.data_ptr<float>();
     for (int64_t i = 0; i < c; ++i) {
       double dot = 0, sum = 0;
       for (const auto& r : all) {
@@ -146,8 +136,10 @@ struct SyncBatchNorm : torch::autograd::Function<SyncBatchNorm> {
       bp[i] = static_cast<float>(-ai * invstd * dot / total);
       dp[i] = static_cast<float>(-ai * sum / total);
     }
-    torch::Tensor dx = torch::addcmul(d, x - mean_f.view({1, c, 1, 1}), b);
-    dx.addcmul_(gy, a);
+    torch::Tensor dx = torch::empty_like(x);
+    kernels::grad_input(gy.data_ptr<float>(), x.data_ptr<float>(), dx.data_ptr<float>(),
+                        {x.size(0), c, x.size(2) * x.size(3)}, mean_f.data_ptr<float>(), ap.data(),
+                        bp.data(), dp.data(), at::get_num_threads());
     return {dx, gw, gb, {}, {}, {}, {}, {}};
   }
 };

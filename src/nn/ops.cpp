@@ -1,5 +1,6 @@
 #include "concnas/nn/ops.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -17,6 +18,12 @@ kernels::Layout layout_of(const torch::Tensor& x) {
 }
 
 double count_of(kernels::Layout l) { return static_cast<double>(l.rows * l.size); }
+
+// Per-channel vectors the loops read and write through raw pointers.
+bool plain_vector(const torch::Tensor& t, int64_t n) {
+  return t.numel() == n && t.is_contiguous() && t.scalar_type() == torch::kFloat &&
+         t.device().is_cpu();
+}
 
 struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
@@ -63,17 +70,7 @@ struct BatchNormTrain : torch::autograd::Function<BatchNormTrain> {
     torch::Tensor y = torch::empty_like(x);
     float* yp = y.data_ptr<float>();
     kernels::affine(xp, yp, s, scale.data(), offset.data(), threads);
-    if (running.batches_tracked.defined()) running.batches_tracked.add_(1);
-    if (running.mean.defined()) {
-      const double f = momentum >= 0 ? momentum : 1.0 / running.batches_tracked.item<double>();
-      const double unbias = count / (count - 1);
-      float* rm = running.mean.data_ptr<float>();
-      float* rv = running.var.data_ptr<float>();
-      for (int64_t c = 0; c < s.channels; ++c) {
-        rm[c] = static_cast<float>((1 - f) * rm[c] + f * mp[c]);
-        rv[c] = static_cast<float>((1 - f) * rv[c] + f * var[c] * unbias);
-      }
-    }
+    update_running_stats(running, mp, var.data(), count, momentum);
     ctx->save_for_backward({x, weight, mean, invstd});
     return y;
   }
@@ -166,20 +163,26 @@ std::atomic<Kernels> selected{Kernels::kConcnas};
 
 }  // namespace
 
+void update_running_stats(const RunningStats& running, const float* mean, const double* var,
+                          double count, double momentum) {
+  if (running.batches_tracked.defined()) running.batches_tracked.add_(1);
+  if (!running.mean.defined()) return;
+  const double f = momentum >= 0 ? momentum : 1.0 / running.batches_tracked.item<double>();
+  const double unbias = count / std::max(1.0, count - 1);
+  float* rm = running.mean.data_ptr<float>();
+  float* rv = running.var.data_ptr<float>();
+  for (int64_t c = 0; c < running.mean.numel(); ++c) {
+    rm[c] = static_cast<float>((1 - f) * rm[c] + f * mean[c]);
+    rv[c] = static_cast<float>((1 - f) * rv[c] + f * var[c] * unbias);
+  }
+}
+
 void set_kernels(Kernels kernels) { selected.store(kernels); }
 Kernels kernels_in_use() { return selected.load(); }
 
 bool own_kernels_take(const torch::Tensor& x) {
   return x.dim() == 4 && x.numel() > 0 && x.scalar_type() == torch::kFloat && x.device().is_cpu();
 }
-
-namespace {
-// Per-channel vectors the loops read and write through raw pointers.
-bool plain_vector(const torch::Tensor& t, int64_t n) {
-  return t.numel() == n && t.is_contiguous() && t.scalar_type() == torch::kFloat &&
-         t.device().is_cpu();
-}
-}  // namespace
 
 torch::Tensor weighted_sum_relu(const std::vector<torch::Tensor>& inputs,
                                 const torch::Tensor& scale) {

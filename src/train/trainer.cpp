@@ -26,9 +26,9 @@
 #include "concnas/common/rng.h"
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/data/image_set.h"
-#include "concnas/nn/ops.h"
 #include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
+#include "concnas/nn/ops.h"
 #include "concnas/train/step.h"
 
 namespace concnas::train {

@@ -49,4 +49,11 @@ struct RunningStats {
   torch::Tensor mean, var, batches_tracked;
 };
 
+/// torch::nn::BatchNorm2d's update after a training batch of `count` values per channel
+/// with per-channel `mean` and biased `var`: increments `batches_tracked` where defined;
+/// where `mean` is defined, moves both estimates by `momentum` (negative: a cumulative
+/// average over the batches tracked), the variance unbiased.
+void update_running_stats(const RunningStats& running, const float* mean, const double* var,
+                          double count, double momentum);
+
 }  // namespace concnas::nn
