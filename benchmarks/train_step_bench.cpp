@@ -24,7 +24,22 @@
 #include "concnas/train/step.h"
 #include "concnas/train/trainer.h"
 
+namespace {
+int run(int argc, char** argv);
+}  // namespace
+
 int main(int argc, char** argv) {
+  // Bad input (an unreadable or invalid architecture file) is one line and exit 2.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "concnas_train_step: %s\n", e.what());
+    return 2;
+  }
+}
+
+namespace {
+int run(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--kernels concnas|libtorch|both]\n", argv[0]);
     return 2;
@@ -99,3 +114,4 @@ int main(int argc, char** argv) {
               arch.name.c_str(), batch, steps, threads, split_ranks, kernels.c_str(), s, steps * static_cast<double>(batch) / s);
   return 0;
 }
+}  // namespace
