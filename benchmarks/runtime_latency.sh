@@ -9,13 +9,16 @@
 # two-unit deployment's, so both see the same machine (this VM's speed changes by up to 2x
 # for seconds at a time). Reported: medians over ROUNDS rounds of the 2-unit p50, the
 # 1-process p50, their ratio, and the median per-inference ratio; and, from every round's
-# per-inference latencies (benchmarks/paired_blocks.py), the ratio over the blocks in which
-# the one process ran at its fast-state speed ("fast"), which a slow spell of the host
-# cannot inflate.
+# per-inference latencies and worker compute times (benchmarks/paired_blocks.py), the
+# deployment's and the one process's medians and their ratio over the blocks in which every
+# core they used ran at its fast-state speed ("fast"), and over those in which every one was
+# slowed by the host ("slow"): each of this VM's cores is slowed for seconds at a time,
+# independently of the other, which a whole-run p50 mixes into the ratio.
 #
 # Usage: benchmarks/runtime_latency.sh [ROUNDS] [RUN_DIR[:PARTITIONER[:EPSILON]] ...]
 # Env: DEVICES (device model for export and the simulator, default
-#      benchmarks/loopback_devices.yaml), RUNS (inferences per round, default 600).
+#      benchmarks/loopback_devices.yaml), RUNS (inferences per round, default 600),
+#      LATENCIES (a folder to keep every round's latency CSV in, for paired_blocks.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -31,7 +34,8 @@ trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.*\"$1\": \([0-9.eE+-]*\).*/\1/p" "$2" | head -1; }
 
-printf '%-24s %9s %9s %7s %7s %7s %9s %9s %9s\n' run "1p p50" "2u p50" ratio paired fast "sim 1u" "sim 2u" "bytes/img"
+printf '%-20s %9s %9s %7s %7s | %9s %9s %7s %7s | %7s | %9s %9s %9s\n' run "1p p50" "2u p50" ratio paired \
+  "1p fast" "2u fast" fast "blocks" slow "sim 1u" "sim 2u" "bytes/img"
 for spec in "${specs[@]}"; do
   IFS=: read -r dir partitioner epsilon <<<"$spec"
   [ -e "$dir/weights.pt" ] || { echo "$dir/weights.pt is missing: train it (benchmarks/fmnist_runs.sh)" >&2; exit 1; }
@@ -54,7 +58,12 @@ for spec in "${specs[@]}"; do
   one=$(median <"$work/one")
   two=$(median <"$work/two")
   paired=$(median <"$work/paired")
-  fast=$(python3 benchmarks/paired_blocks.py "$work/$name"-r*.csv | awk '$1 == "all" || NR == 3 { r = $6 } END { print (r ~ /x$/) ? r + 0 : "nan" }')
+  [ -n "${LATENCIES:-}" ] && mkdir -p "$LATENCIES" && cp "$work/$name"-r*.csv "$LATENCIES/"
+  python3 benchmarks/paired_blocks.py --json "$work/$name"-r*.csv >"$work/states.json"
+  read -r fast1 fast2 fast slow nfast < <(python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(*(j[s].get(k, float("nan")) for s, k in (("fast", "baseline_ms"), ("fast", "deploy_ms"), ("fast", "ratio"), ("slow", "ratio"))),
+      "{}/{}".format(j["fast"]["deploy_blocks"], j["fast"]["baseline_blocks"]))' "$work/states.json")
   eps=$(sed -n 's/.*epsilon \([0-9.]*\).*/\1/p' "$work/$name-u2.export")
   score=("$cli" score "$dir/arch.yaml" -n 2 --epsilon "$eps" --devices "$devices" --json)
   [ -n "$partitioner" ] && score+=(--partitioner "$partitioner")
@@ -62,6 +71,8 @@ for spec in "${specs[@]}"; do
   sim1=$(field single_device_latency_s "$work/score.json")
   sim2=$(field predicted_latency_s "$work/score.json")
   bytes=$(sed -n 's/.*, \([0-9]*\) bytes per image.*/\1/p' "$work/$name-u2.export")
-  awk -v n="$name" -v a="$one" -v b="$two" -v p="$paired" -v f="$fast" -v s1="$sim1" -v s2="$sim2" -v by="$bytes" 'BEGIN {
-    printf "%-24s %7.3fms %7.3fms %6.2fx %6.2fx %6.2fx %7.3fms %7.3fms %9d\n", n, a, b, a / b, p, f, s1 * 1e3, s2 * 1e3, by }'
+  awk -v n="$name" -v a="$one" -v b="$two" -v p="$paired" -v f1="$fast1" -v f2="$fast2" -v f="$fast" -v nf="$nfast" -v sl="$slow" \
+    -v s1="$sim1" -v s2="$sim2" -v by="$bytes" 'BEGIN {
+    printf "%-20s %7.3fms %7.3fms %6.2fx %6.2fx | %7.3fms %7.3fms %6.2fx %7s | %6.2fx | %7.3fms %7.3fms %9d\n",
+      n, a, b, a / b, p, f1, f2, f, nf, sl, s1 * 1e3, s2 * 1e3, by }'
 done

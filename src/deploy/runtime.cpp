@@ -17,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <string_view>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -30,6 +31,8 @@ namespace concnas::deploy {
 namespace {
 
 constexpr int kHeaderTag = 0;
+// The trace category of the stem, vertex, partial-sum and head calls.
+constexpr const char* kCompute = "compute";
 int tag_of(int vertex) { return vertex + 1; }
 
 std::int64_t now_ns() {
@@ -135,14 +138,20 @@ struct Worker::Impl {
   };
   std::vector<Event> events;
   std::int64_t inference_no = 0;
+  std::vector<double> compute_ms;  // per inference, traced or not
   // `name` is a string or something that makes one (formatted only when tracing).
   template <typename Name>
   void record(const Name& name, const char* cat, std::int64_t begin_ns) {
+    const std::int64_t end_ns = now_ns();
+    if (std::string_view(cat) == kCompute) {
+      if (compute_ms.size() <= static_cast<std::size_t>(inference_no)) compute_ms.resize(inference_no + 1, 0.0);
+      compute_ms[inference_no] += static_cast<double>(end_ns - begin_ns) / 1e6;
+    }
     if (o.trace.empty()) return;
     if constexpr (std::is_invocable_v<Name>)
-      events.push_back({name(), cat, begin_ns, now_ns(), inference_no});
+      events.push_back({name(), cat, begin_ns, end_ns, inference_no});
     else
-      events.push_back({std::string(name), cat, begin_ns, now_ns(), inference_no});
+      events.push_back({std::string(name), cat, begin_ns, end_ns, inference_no});
   }
 
   [[noreturn]] void fault(const std::string& what) const {
@@ -255,7 +264,7 @@ struct Worker::Impl {
     if (o.rank == 0) {
       const auto t0 = now_ns();
       out[dag.input()] = unit.get_method("stem")({*images}).toTensor();
-      record("stem", "compute", t0);
+      record("stem", kCompute, t0);
       publish(dag.input());
     }
     for (int v : d.plan.units[o.rank].vertices) {
@@ -263,7 +272,7 @@ struct Worker::Impl {
       for (int p : d.arch.vertices[v].inputs) xs.push_back(input(p));
       const auto t0 = now_ns();
       out[v] = methods.at(v)({xs}).toTensor();
-      record([&] { return fmt::format("v{}", v); }, "compute", t0);
+      record([&] { return fmt::format("v{}", v); }, kCompute, t0);
       publish(v);
     }
     c10::List<torch::Tensor> sums;
@@ -273,7 +282,7 @@ struct Worker::Impl {
       for (int s : sinks) xs.push_back(out[s]);
       const auto t0 = now_ns();
       sums.push_back(partial->operator()({xs}).toTensor());
-      record("partial", "compute", t0);
+      record("partial", kCompute, t0);
       if (partial_out) {
         const auto t1 = now_ns();
         std::vector<torch::Tensor> t{sums.get(0).to(wire).contiguous()};
@@ -291,7 +300,7 @@ struct Worker::Impl {
       }
       const auto t0 = now_ns();
       *logits = unit.get_method("head")({sums}).toTensor();
-      record("head", "compute", t0);
+      record("head", kCompute, t0);
     }
     const auto t0 = now_ns();
     for (auto& [work, to] : sends) wait(*work, "sending", to);
@@ -357,6 +366,8 @@ Worker::~Worker() {
 }
 
 int Worker::rank() const { return impl_->o.rank; }
+
+const std::vector<double>& Worker::compute_ms() const { return impl_->compute_ms; }
 
 torch::Tensor Worker::infer(const torch::Tensor& images) {
   auto& m = *impl_;
@@ -584,11 +595,13 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     std::rename(csv_tmp.c_str(), options.logits_csv.c_str());
   }
   if (!options.latencies_csv.empty()) {
-    std::string rows = base ? "inference,ms,baseline_ms,baseline_first\n" : "inference,ms\n";
+    std::string rows = base ? "inference,ms,baseline_ms,baseline_first,w0_compute_ms\n" : "inference,ms,w0_compute_ms\n";
+    const auto& compute = worker.compute_ms();
     for (std::size_t i = 0; i < ms.size(); ++i) {
       rows += fmt::format("{},{:.6f}", i, ms[i]);
       if (base) rows += fmt::format(",{:.6f},{:d}", base_ms[i], baseline_first(static_cast<std::int64_t>(i)));
-      rows += "\n";
+      const std::size_t at = static_cast<std::size_t>(options.warmup) + i;  // the worker counts untimed ones too
+      rows += fmt::format(",{:.6f}\n", at < compute.size() ? compute[at] : 0.0);
     }
     write_file_atomic(options.latencies_csv, rows);
   }

@@ -477,17 +477,26 @@ TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
   std::istringstream lat(slurp(path("lat.csv")));
   std::string line;
   std::getline(lat, line);
-  EXPECT_EQ(line, "inference,ms,baseline_ms,baseline_first");
+  EXPECT_EQ(line, "inference,ms,baseline_ms,baseline_first,w0_compute_ms,w1_compute_ms");
   std::vector<double> dep_ms, base_ms;
   for (int i = 0; std::getline(lat, line); ++i) {
     int at = -1, first = -1;
-    double a = 0, c = 0;
-    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lf,%lf,%d", &at, &a, &c, &first), 4) << line;
+    double a = 0, c = 0, w0 = 0, w1 = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lf,%lf,%d,%lf,%lf", &at, &a, &c, &first, &w0, &w1), 6) << line;
     EXPECT_EQ(at, i);
     EXPECT_EQ(first, (i / 10) % 2);
+    // Worker 0 computes within its own inference; both compute something in every one
+    // (each unit holds vertices).
+    EXPECT_GT(w0, 0) << line;
+    EXPECT_LE(w0, a) << line;
+    EXPECT_GT(w1, 0) << line;
     dep_ms.push_back(a);
     base_ms.push_back(c);
   }
+  // The launcher merged the workers' files (worker 1's counted the 2 untimed inferences
+  // too) and removed them.
+  EXPECT_FALSE(fs::exists(path("lat.csv.rank0")));
+  EXPECT_FALSE(fs::exists(path("lat.csv.rank1")));
   ASSERT_EQ(dep_ms.size(), 25u);
   for (auto* v : {&dep_ms, &base_ms}) std::sort(v->begin(), v->end());
   EXPECT_NEAR(dep_ms[12], j["latency_ms"]["p50"].get<double>(), 1e-5);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <thread>
@@ -45,7 +46,7 @@ struct RunArgs {
   std::string trace;
 };
 
-std::string trace_part(const std::string& trace, int rank) { return fmt::format("{}.rank{}", trace, rank); }
+std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
 
 data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool* labelled) {
   *labelled = true;
@@ -97,6 +98,12 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   deploy::Worker worker(d, worker_options(a));
   if (a.rank > 0) {
     const auto served = worker.serve();
+    if (!a.bench.latencies_csv.empty()) {
+      std::string rows = fmt::format("inference,w{}_compute_ms\n", a.rank);
+      const auto& compute = worker.compute_ms();
+      for (std::size_t i = 0; i < compute.size(); ++i) rows += fmt::format("{},{:.6f}\n", i, compute[i]);
+      write_file_atomic(a.bench.latencies_csv, rows);
+    }
     worker.write_trace();
     std::fprintf(stderr, "worker %d: served %lld inferences\n", a.rank, static_cast<long long>(served));
     return;
@@ -121,6 +128,37 @@ void merge_parts(const std::vector<std::string>& parts, const std::string& path)
   for (const auto& p : parts) fs::remove(p);
 }
 
+// Worker 0's latency CSV with a column per other worker: the milliseconds it computed in
+// each timed inference (its file counts the `warmup` untimed ones too); the parts go once
+// it is written.
+void merge_latencies(const std::vector<std::string>& parts, const std::string& path, int warmup) {
+  auto lines_of = [](const std::string& file) {
+    std::ifstream in(file);
+    if (!in) throw IoError("cannot read the worker's latencies " + file);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (lines.empty()) throw IoError(file + " is empty");
+    return lines;
+  };
+  auto rows = lines_of(parts[0]);
+  for (std::size_t r = 1; r < parts.size(); ++r) {
+    const auto theirs = lines_of(parts[r]);
+    const std::size_t timed = rows.size() - 1;
+    if (theirs.size() != 1 + static_cast<std::size_t>(warmup) + timed)
+      throw IoError(fmt::format("{} has {} inferences; worker 0 ran {} and {} untimed", parts[r], theirs.size() - 1,
+                                timed, warmup));
+    rows[0] += "," + theirs[0].substr(theirs[0].find(',') + 1);
+    for (std::size_t i = 1; i <= timed; ++i) {
+      const auto& line = theirs[static_cast<std::size_t>(warmup) + i];
+      rows[i] += "," + line.substr(line.find(',') + 1);
+    }
+  }
+  std::string text;
+  for (const auto& line : rows) text += line + "\n";
+  write_file_atomic(path, text);
+  for (const auto& p : parts) fs::remove(p);
+}
+
 // Every worker as a local process, with the launcher serving the rendezvous.
 void run_local(const RunArgs& a, const deploy::Deployment& d) {
   const int n = d.plan.num_units;
@@ -129,7 +167,9 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   bool labelled = true;
   (void)input_images(a, d, &labelled);
   std::vector<std::string> traces;
-  for (int r = 0; r < n && !a.trace.empty(); ++r) traces.push_back(trace_part(a.trace, r));
+  for (int r = 0; r < n && !a.trace.empty(); ++r) traces.push_back(part_of(a.trace, r));
+  std::vector<std::string> latencies;
+  for (int r = 0; r < n && !a.bench.latencies_csv.empty(); ++r) latencies.push_back(part_of(a.bench.latencies_csv, r));
   if (n == 1) {
     RunArgs one = a;
     one.rank = 0;
@@ -153,6 +193,10 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
       args.push_back("--trace");
       args.push_back(traces[r]);
     }
+    if (!a.bench.latencies_csv.empty()) {
+      args.push_back("--latencies");
+      args.push_back(latencies[r]);
+    }
     if (r == 0) {
       for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
                {"--runs", std::to_string(a.bench.runs)},
@@ -162,7 +206,6 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
                {"--labels", a.labels},
                {"--json", a.json},
                {"--logits", a.bench.logits_csv},
-               {"--latencies", a.bench.latencies_csv},
                {"--baseline", a.bench.baseline}})
         if (!value.empty()) {
           args.push_back(flag);
@@ -211,6 +254,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   }
   if (first_failure != 0)
     throw Error(fmt::format("worker {} exited with status {} (its message is above)", failed_rank, first_failure));
+  if (!a.bench.latencies_csv.empty()) merge_latencies(latencies, a.bench.latencies_csv, a.bench.warmup);
   if (!a.trace.empty()) merge_parts(traces, a.trace);
 }
 
@@ -241,7 +285,8 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--json", a->json, "write the report as JSON here");
   cmd->add_option("--logits", a->bench.logits_csv, "write every output (image, label, logits) as CSV here");
   cmd->add_option("--latencies", a->bench.latencies_csv,
-                  "write every timed inference's latency (and the baseline's, with --baseline) as CSV here");
+                  "write every timed inference's latency (and the baseline's, with --baseline) and each worker's "
+                  "compute time in it as CSV here (a worker > 0 alone: its compute time in every inference)");
   cmd->add_option("--baseline", a->bench.baseline,
                   "a one-unit export of the same network: worker 0 also runs it on the same images, in blocks of 10 "
                   "alternating with the deployment's, and reports both latencies and the speedup");

@@ -100,6 +100,11 @@ class Worker {
 
   int rank() const;
 
+  /// Milliseconds this worker spent in its stem, vertex, partial-sum and head calls in each
+  /// inference so far, untimed ones included (the rest of an inference it waited or sent).
+  /// On a shared host this tells a worker slowed by the host from one kept waiting.
+  const std::vector<double>& compute_ms() const;
+
   /// Writes the recorded events to `options.trace` (nothing when it is empty).
   void write_trace() const;
 
@@ -124,7 +129,8 @@ struct BenchmarkOptions {
   bool labelled = true; ///< the set's labels are real (accuracy is reported)
   std::string logits_csv;  ///< when set, every output row (image index, label, logits)
   /// When set, every timed inference's latency as CSV (inference, ms, and with a baseline
-  /// the same images' baseline ms and which of the two ran first in their block).
+  /// the same images' baseline ms and which of the two ran first in their block), and the
+  /// milliseconds worker 0 computed in it (`w0_compute_ms`, `Worker::compute_ms`).
   std::string latencies_csv;
   /// When set, a one-unit deployment of the same architecture, run by worker 0 in its own
   /// process on the same images in blocks of 10 inferences, after (or before: the order
