@@ -37,7 +37,7 @@ import statistics
 import sys
 
 BLOCK = 10
-FAST_MARGIN = 1.3
+FAST_MARGIN = 1.2
 
 
 def read(path):

@@ -18,7 +18,8 @@
 # Usage: benchmarks/runtime_latency.sh [ROUNDS] [RUN_DIR[:PARTITIONER[:EPSILON]] ...]
 # Env: DEVICES (device model for export and the simulator, default
 #      benchmarks/loopback_devices.yaml), RUNS (inferences per round, default 600),
-#      LATENCIES (a folder to keep every round's latency CSV in, for paired_blocks.py).
+#      LATENCIES (a folder to keep every round's latency CSV in, for paired_blocks.py),
+#      RUN_ARGS (more flags for concnas run, e.g. --no-pin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -48,7 +49,8 @@ for spec in "${specs[@]}"; do
     -o "$work/$name-u2" >"$work/$name-u2.export"
   : >"$work/one"; : >"$work/two"; : >"$work/paired"
   for ((r = 0; r < rounds; r++)); do
-    "$cli" run --plan "$work/$name-u2" --local --threads 1 --runs "$runs" --warmup 20 \
+    # shellcheck disable=SC2086 # RUN_ARGS is a list of flags
+    "$cli" run --plan "$work/$name-u2" --local --threads 1 --runs "$runs" --warmup 20 ${RUN_ARGS:-} \
       --baseline "$work/$name-u1" --json "$work/r.json" --latencies "$work/$name-r$r.csv" >/dev/null 2>&1
     # The deployment's p50 comes first in the report, the baseline's after it.
     sed -n 's/.*"p50": \([0-9.eE+-]*\).*/\1/p' "$work/r.json" | sed -n 1p >>"$work/two"

@@ -1,6 +1,7 @@
 // Runs the concnas binary as a user would and checks outputs, exit codes and messages.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,15 @@
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
+
+namespace {
+// CPUs this test may run on: `concnas run --local` pins workers when there are enough.
+std::size_t allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return sched_getaffinity(0, sizeof(set), &set) == 0 ? static_cast<std::size_t>(CPU_COUNT(&set)) : 1;
+}
+}  // namespace
 
 namespace {
 
@@ -442,6 +452,10 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
                      path("r.json") + " --logits " + path("logits.csv") + " --trace " + path("trace.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("3 units, batch 16"), std::string::npos) << r.out;
+  // Three workers of one thread each get a core each where there are three.
+  EXPECT_NE(r.err.find(allowed_cpus() >= 3 ? "concnas: pinned worker 0 on CPU" : "workers not pinned: 3 x 1 threads"),
+            std::string::npos)
+      << r.err;
   // One trace for the three workers; their parts are gone.
   std::set<int> traced;
   const auto trace = nlohmann::json::parse(slurp(path("trace.json")));
@@ -470,6 +484,9 @@ TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
                      input() + " --json " + path("b.json") + " --latencies " + path("lat.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("speedup"), std::string::npos) << r.out;
+  if (allowed_cpus() >= 2) {
+    EXPECT_NE(r.err.find("pinned worker 0 on CPU"), std::string::npos) << r.err;
+  }
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
   const auto& b = j["baseline"];
   // One row per timed inference; the medians of its columns are the report's p50s, and the
@@ -541,6 +558,13 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
   expect_rejected("run --plan " + path("deploy") + " --local --trace " + path("no/such/t.json"), "does not exist", 2);
   expect_rejected("run --plan " + path("deploy") + " --local --latencies " + path("no/such/l.csv"),
                   "--latencies " + path("no/such/l.csv") + ": the folder", 2);
+  // Pinning: a list of CPUs this process may use, for one worker; --local pins its own.
+  const std::string rank0 = "run --plan " + path("deploy") + " --rank 0 --world 2 --master 127.0.0.1:1" + input();
+  expect_rejected(rank0 + " --cpus 1-a", "--cpus '1-a': not a list of CPUs like 0,2-3");
+  expect_rejected(rank0 + " --cpus 3-1", "--cpus '3-1': not a list");
+  expect_rejected(rank0 + " --cpus 9999", "--cpus 9999: CPU 9999 is not one this process may run on");
+  expect_rejected("run --plan " + path("deploy") + " --local --cpus 0", "excludes", 2);
+  expect_rejected(rank0 + " --no-pin", "--no-pin requires --local", 2);
   auto text = slurp(path("deploy/plan.yaml"));
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);

@@ -1,11 +1,15 @@
 // concnas run: one worker of an exported deployment (--rank/--world/--master, the way
 // torchrun workers start), or all of them as local processes (--local) with a latency
 // report. design.md §6; docs/deploy.md.
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -44,6 +48,8 @@ struct RunArgs {
   deploy::BenchmarkOptions bench;
   std::string json;
   std::string trace;
+  std::string cpus;     // pin this worker to these CPUs
+  bool no_pin = false;  // --local: leave the workers to the scheduler
 };
 
 std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
@@ -68,6 +74,64 @@ data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool*
     *labelled = false;
   }
   return set;
+}
+
+// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
+std::string cpu_list(const std::vector<int>& cpus) {
+  std::string s;
+  for (int c : cpus) s += (s.empty() ? "" : ",") + std::to_string(c);
+  return s;
+}
+
+// "0", "0,2" or "1-3" -> the CPUs, each one this process may use.
+std::vector<int> parse_cpus(const std::string& text) {
+  std::vector<int> out;
+  const auto bad = [&] { return InvalidArgument(fmt::format("--cpus '{}': not a list of CPUs like 0,2-3", text)); };
+  std::size_t at = 0;
+  auto number = [&] {
+    std::size_t end = at;
+    while (end < text.size() && end - at < 4 && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    if (end == at) throw bad();
+    const int v = std::stoi(text.substr(at, end - at));
+    at = end;
+    return v;
+  };
+  while (true) {
+    const int first = number();
+    int last = first;
+    if (at < text.size() && text[at] == '-') {
+      ++at;
+      last = number();
+      if (last < first) throw bad();
+    }
+    for (int c = first; c <= last; ++c) out.push_back(c);
+    if (at == text.size()) break;
+    if (text[at++] != ',') throw bad();
+  }
+  const auto allowed = allowed_cpus();
+  for (int c : out)
+    CONCNAS_CHECK(std::find(allowed.begin(), allowed.end(), c) != allowed.end(),
+                  "--cpus {}: CPU {} is not one this process may run on ({})", text, c, cpu_list(allowed));
+  return out;
+}
+
+// Pins this process, and every thread it starts from now on, to `cpus`.
+void pin_to(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0)
+    throw Error(fmt::format("cannot pin this worker to CPUs {}: {}", cpu_list(cpus), std::strerror(errno)));
 }
 
 deploy::WorkerOptions worker_options(const RunArgs& a) {
@@ -170,7 +234,24 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   for (int r = 0; r < n && !a.trace.empty(); ++r) traces.push_back(part_of(a.trace, r));
   std::vector<std::string> latencies;
   for (int r = 0; r < n && !a.bench.latencies_csv.empty(); ++r) latencies.push_back(part_of(a.bench.latencies_csv, r));
+  // Each worker on cores of its own, as on separate devices: left to the scheduler, a
+  // worker's receiving thread can be woken on the core where the other worker computes and
+  // wait there for a time slice (milliseconds).
+  const auto allowed = allowed_cpus();
+  std::vector<std::vector<int>> cores(n);
+  const bool pin = !a.no_pin && static_cast<std::size_t>(n) * static_cast<std::size_t>(a.threads) <= allowed.size();
+  for (int r = 0; r < n && pin; ++r)
+    cores[r].assign(allowed.begin() + r * a.threads, allowed.begin() + (r + 1) * a.threads);
+  if (pin) {
+    std::string where;
+    for (int r = 0; r < n; ++r) where += fmt::format("{}worker {} on CPU {}", r ? ", " : "", r, cpu_list(cores[r]));
+    std::fprintf(stderr, "concnas: pinned %s\n", where.c_str());
+  } else if (!a.no_pin) {
+    std::fprintf(stderr, "concnas: workers not pinned: %d x %d threads is more than the %zu CPUs here\n", n,
+                 a.threads, allowed.size());
+  }
   if (n == 1) {
+    if (pin) pin_to(cores[0]);
     RunArgs one = a;
     one.rank = 0;
     one.world = 1;
@@ -196,6 +277,10 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
     if (!a.bench.latencies_csv.empty()) {
       args.push_back("--latencies");
       args.push_back(latencies[r]);
+    }
+    if (pin) {
+      args.push_back("--cpus");
+      args.push_back(cpu_list(cores[r]));
     }
     if (r == 0) {
       for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
@@ -274,6 +359,12 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--timeout", a->timeout_s, "seconds to wait for a peer before giving up")
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--threads", a->threads, "intra-op threads per worker")->check(CLI::Range(1, 256));
+  auto* cpus = cmd->add_option("--cpus", a->cpus, "pin this worker (every thread of it) to these CPUs, e.g. 0 or 2-3");
+  auto* no_pin = cmd->add_flag("--no-pin", a->no_pin,
+                               "with --local: do not pin each worker to cores of its own (pinned when there are "
+                               "workers x threads CPUs)");
+  cpus->excludes(local);
+  no_pin->needs(local);
   cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
   cmd->add_option("--runs", a->bench.runs, "timed inferences")->check(CLI::Range(1, 100000000));
   cmd->add_option("--warmup", a->bench.warmup, "untimed inferences first")->check(CLI::Range(0, 1000000));
@@ -307,6 +398,7 @@ Action add_run_command(CLI::App& app) {
       return;
     }
     CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
+    if (!a->cpus.empty()) pin_to(parse_cpus(a->cpus));  // before any thread starts
     CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
     CONCNAS_CHECK(a->bench.baseline.empty() || a->rank == 0, "--baseline is for worker 0, which feeds the images");
     // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has
