@@ -35,8 +35,8 @@ trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.*\"$1\": \([0-9.eE+-]*\).*/\1/p" "$2" | head -1; }
 
-printf '%-20s %9s %9s %7s %7s | %9s %9s %7s %7s | %7s | %9s %9s %9s\n' run "1p p50" "2u p50" ratio paired \
-  "1p fast" "2u fast" fast "blocks" slow "sim 1u" "sim 2u" "bytes/img"
+printf '%-20s %9s %9s %7s %7s | %9s %9s %7s %7s | %7s | %9s %9s %9s %6s | %9s\n' run "1p p50" "2u p50" ratio paired \
+  "1p fast" "2u fast" fast "blocks" slow "sim 1u" "sim 2u" "cal 2u" "error" "bytes/img"
 for spec in "${specs[@]}"; do
   IFS=: read -r dir partitioner epsilon <<<"$spec"
   [ -e "$dir/weights.pt" ] || { echo "$dir/weights.pt is missing: train it (benchmarks/fmnist_runs.sh)" >&2; exit 1; }
@@ -72,9 +72,23 @@ print(*(j[s].get(k, float("nan")) for s, k in (("fast", "baseline_ms"), ("fast",
   "${score[@]}" >"$work/score.json"
   sim1=$(field single_device_latency_s "$work/score.json")
   sim2=$(field predicted_latency_s "$work/score.json")
+  # The same prediction with the device's compute (FLOP rate and per-layer cost) scaled so
+  # that one unit takes what the one process took in the fast state of this run: the host's
+  # speed drifts from day to day, the link model stays.
+  read -r flops layer latency bandwidth send < <(python3 -c 'import re, sys
+t = open(sys.argv[1]).read()
+print(*(re.search(k + r":\s*([0-9.eE+-]+)", t).group(1) for k in
+        ("flops_per_s", "layer_overhead_s", "latency_s", "bandwidth_bytes_per_s", "send_overhead_s")))' "$devices")
+  k=$(awk -v m="$fast1" -v s="$sim1" 'BEGIN { print (m == m + 0 && m > 0) ? m / 1e3 / s : 1 }')
+  cal=("$cli" score "$dir/arch.yaml" -n 2 --epsilon "$eps" --json --link-latency "$latency" --link-bandwidth "$bandwidth"
+    --send-overhead "$send" --flops-per-s "$(awk -v f="$flops" -v k="$k" 'BEGIN { print f / k }')"
+    --layer-overhead "$(awk -v l="$layer" -v k="$k" 'BEGIN { print l * k }')")
+  [ -n "$partitioner" ] && cal+=(--partitioner "$partitioner")
+  "${cal[@]}" >"$work/cal.json"
+  simcal=$(field predicted_latency_s "$work/cal.json")
   bytes=$(sed -n 's/.*, \([0-9]*\) bytes per image.*/\1/p' "$work/$name-u2.export")
   awk -v n="$name" -v a="$one" -v b="$two" -v p="$paired" -v f1="$fast1" -v f2="$fast2" -v f="$fast" -v nf="$nfast" -v sl="$slow" \
-    -v s1="$sim1" -v s2="$sim2" -v by="$bytes" 'BEGIN {
-    printf "%-20s %7.3fms %7.3fms %6.2fx %6.2fx | %7.3fms %7.3fms %6.2fx %7s | %6.2fx | %7.3fms %7.3fms %9d\n",
-      n, a, b, a / b, p, f1, f2, f, nf, sl, s1 * 1e3, s2 * 1e3, by }'
+    -v s1="$sim1" -v s2="$sim2" -v sc="$simcal" -v by="$bytes" 'BEGIN {
+    printf "%-20s %7.3fms %7.3fms %6.2fx %6.2fx | %7.3fms %7.3fms %6.2fx %7s | %6.2fx | %7.3fms %7.3fms %7.3fms %+5.0f%% | %9d\n",
+      n, a, b, a / b, p, f1, f2, f, nf, sl, s1 * 1e3, s2 * 1e3, sc * 1e3, (sc * 1e3 / f2 - 1) * 100, by }'
 done
