@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,6 +87,16 @@ double percentile(std::vector<double> v, double q) {
 
 }  // namespace
 
+std::vector<int> cpus_of_this_process() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
 Endpoint parse_endpoint(const std::string& text, const std::string& flag) {
   const auto colon = text.rfind(':');
   Endpoint e;
@@ -138,15 +149,12 @@ struct Worker::Impl {
   };
   std::vector<Event> events;
   std::int64_t inference_no = 0;
-  std::vector<double> compute_ms;  // per inference, traced or not
+  std::vector<double> compute_ms;  // per inference (index inference_no), traced or not
   // `name` is a string or something that makes one (formatted only when tracing).
   template <typename Name>
   void record(const Name& name, const char* cat, std::int64_t begin_ns) {
     const std::int64_t end_ns = now_ns();
-    if (std::string_view(cat) == kCompute) {
-      if (compute_ms.size() <= static_cast<std::size_t>(inference_no)) compute_ms.resize(inference_no + 1, 0.0);
-      compute_ms[inference_no] += static_cast<double>(end_ns - begin_ns) / 1e6;
-    }
+    if (std::string_view(cat) == kCompute) compute_ms.back() += static_cast<double>(end_ns - begin_ns) / 1e6;
     if (o.trace.empty()) return;
     if constexpr (std::is_invocable_v<Name>)
       events.push_back({name(), cat, begin_ns, end_ns, inference_no});
@@ -227,6 +235,7 @@ struct Worker::Impl {
   // One inference on this unit; rank 0 passes the images and gets the logits.
   void run(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     c10::InferenceMode inference;
+    compute_ms.push_back(0.0);  // this inference's (inference_no's) entry, even if it computes nothing
     const auto& dag = d.arch.dag;
     const auto wire = o.fp16 ? torch::kHalf : torch::kFloat;
     std::vector<torch::Tensor> out(dag.num_vertices());
@@ -541,6 +550,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     }
   };
   BenchmarkReport r;
+  r.worker0_cpus = cpus_of_this_process();
   r.units = d.plan.num_units;
   r.batch = options.batch;
   r.fp16 = fp16;
@@ -595,13 +605,19 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     std::rename(csv_tmp.c_str(), options.logits_csv.c_str());
   }
   if (!options.latencies_csv.empty()) {
-    std::string rows = base ? "inference,ms,baseline_ms,baseline_first,w0_compute_ms\n" : "inference,ms,w0_compute_ms\n";
+    std::string rows = base ? "inference,ms,baseline_ms,baseline_first,baseline_compute_ms,w0_compute_ms\n"
+                            : "inference,ms,w0_compute_ms\n";
+    // Both workers count the untimed inferences too, and run one call per inference.
     const auto& compute = worker.compute_ms();
+    const auto warmup = static_cast<std::size_t>(options.warmup);
+    CONCNAS_CHECK(compute.size() == warmup + ms.size() && (!base || base->compute_ms().size() == compute.size()),
+                  "worker 0 timed {} computations for {} inferences", compute.size(), warmup + ms.size());
     for (std::size_t i = 0; i < ms.size(); ++i) {
       rows += fmt::format("{},{:.6f}", i, ms[i]);
-      if (base) rows += fmt::format(",{:.6f},{:d}", base_ms[i], baseline_first(static_cast<std::int64_t>(i)));
-      const std::size_t at = static_cast<std::size_t>(options.warmup) + i;  // the worker counts untimed ones too
-      rows += fmt::format(",{:.6f}\n", at < compute.size() ? compute[at] : 0.0);
+      if (base)
+        rows += fmt::format(",{:.6f},{:d},{:.6f}", base_ms[i], baseline_first(static_cast<std::int64_t>(i)),
+                            base->compute_ms()[warmup + i]);
+      rows += fmt::format(",{:.6f}\n", compute[warmup + i]);
     }
     write_file_atomic(options.latencies_csv, rows);
   }
@@ -636,7 +652,8 @@ std::string BenchmarkReport::to_json() const {
                            {"images", images},
                            {"latency_ms", {{"p50", p50_ms}, {"p95", p95_ms}, {"mean", mean_ms}, {"min", min_ms}}},
                            {"images_per_s", images_per_s},
-                           {"bytes_per_image", bytes_per_image}};
+                           {"bytes_per_image", bytes_per_image},
+                           {"worker0_cpus", worker0_cpus}};
   j["accuracy"] = accuracy ? nlohmann::ordered_json(*accuracy) : nlohmann::ordered_json();
   j["max_abs_diff"] = max_abs_diff ? nlohmann::ordered_json(*max_abs_diff) : nlohmann::ordered_json();
   if (baseline)

@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,15 +24,17 @@
 namespace fs = std::filesystem;
 
 namespace {
-// CPUs this test may run on: `concnas run --local` pins workers when there are enough.
-std::size_t allowed_cpus() {
+
+// The CPUs this test may run on, ascending (`concnas run --local --pin` takes the first).
+std::vector<int> allowed_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  return sched_getaffinity(0, sizeof(set), &set) == 0 ? static_cast<std::size_t>(CPU_COUNT(&set)) : 1;
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
 }
-}  // namespace
-
-namespace {
 
 struct Result {
   int code = -1;
@@ -452,10 +456,6 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
                      path("r.json") + " --logits " + path("logits.csv") + " --trace " + path("trace.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("3 units, batch 16"), std::string::npos) << r.out;
-  // Three workers of one thread each get a core each where there are three.
-  EXPECT_NE(r.err.find(allowed_cpus() >= 3 ? "concnas: pinned worker 0 on CPU" : "workers not pinned: 3 x 1 threads"),
-            std::string::npos)
-      << r.err;
   // One trace for the three workers; their parts are gone.
   std::set<int> traced;
   const auto trace = nlohmann::json::parse(slurp(path("trace.json")));
@@ -480,38 +480,52 @@ TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
   const auto one = run("export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt") +
                        " --units 1 -o " + path("deploy1"));
   ASSERT_EQ(one.code, 0) << one.err;
+  const auto cpus = allowed_cpus();
+  const bool pin = cpus.size() >= 2;  // one core per worker
   const auto r = run("run --plan " + path("deploy") + " --local --runs 25 --warmup 2 --baseline " + path("deploy1") +
-                     input() + " --json " + path("b.json") + " --latencies " + path("lat.csv"));
+                     input() + " --json " + path("b.json") + " --latencies " + path("lat.csv") + " --trace " +
+                     path("trace.json") + (pin ? " --pin" : ""));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("speedup"), std::string::npos) << r.out;
-  if (allowed_cpus() >= 2) {
-    EXPECT_NE(r.err.find("pinned worker 0 on CPU"), std::string::npos) << r.err;
-  }
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  // Pinned, worker 0 (and the baseline in its process) ran on the first CPU alone.
+  EXPECT_EQ(j["worker0_cpus"].get<std::vector<int>>(), pin ? std::vector<int>{cpus[0]} : cpus);
+  if (pin) {
+    const std::string where =
+        "pinned worker 0 on CPU " + std::to_string(cpus[0]) + ", worker 1 on CPU " + std::to_string(cpus[1]);
+    EXPECT_NE(r.err.find(where), std::string::npos) << r.err;
+  }
+  // Each worker's compute time per inference, from its trace: the calls of inference
+  // `warmup + i` (workers count the 2 untimed ones).
+  std::map<std::pair<int, int>, double> traced_ms;
+  const auto trace = nlohmann::json::parse(slurp(path("trace.json")));
+  for (const auto& e : trace["traceEvents"])
+    if (e.value("cat", "") == "compute")
+      traced_ms[{e["pid"].get<int>(), e["args"]["inference"].get<int>()}] += e["dur"].get<double>() / 1e3;
   const auto& b = j["baseline"];
   // One row per timed inference; the medians of its columns are the report's p50s, and the
   // order of the two within a block alternates every 10 inferences.
   std::istringstream lat(slurp(path("lat.csv")));
   std::string line;
   std::getline(lat, line);
-  EXPECT_EQ(line, "inference,ms,baseline_ms,baseline_first,w0_compute_ms,w1_compute_ms");
+  EXPECT_EQ(line, "inference,ms,baseline_ms,baseline_first,baseline_compute_ms,w0_compute_ms,w1_compute_ms");
   std::vector<double> dep_ms, base_ms;
   for (int i = 0; std::getline(lat, line); ++i) {
     int at = -1, first = -1;
-    double a = 0, c = 0, w0 = 0, w1 = 0;
-    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lf,%lf,%d,%lf,%lf", &at, &a, &c, &first, &w0, &w1), 6) << line;
+    double a = 0, c = 0, bc = 0, w0 = 0, w1 = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lf,%lf,%d,%lf,%lf,%lf", &at, &a, &c, &first, &bc, &w0, &w1), 7) << line;
     EXPECT_EQ(at, i);
     EXPECT_EQ(first, (i / 10) % 2);
-    // Worker 0 computes within its own inference; both compute something in every one
-    // (each unit holds vertices).
-    EXPECT_GT(w0, 0) << line;
+    EXPECT_GT(bc, 0) << line;
+    EXPECT_LE(bc, c) << line;  // the baseline computes within its own inference
     EXPECT_LE(w0, a) << line;
+    EXPECT_NEAR(w0, (traced_ms[{0, i + 2}]), 1e-5) << line;
+    EXPECT_NEAR(w1, (traced_ms[{1, i + 2}]), 1e-5) << line;
     EXPECT_GT(w1, 0) << line;
     dep_ms.push_back(a);
     base_ms.push_back(c);
   }
-  // The launcher merged the workers' files (worker 1's counted the 2 untimed inferences
-  // too) and removed them.
+  // The launcher merged the workers' files and removed them.
   EXPECT_FALSE(fs::exists(path("lat.csv.rank0")));
   EXPECT_FALSE(fs::exists(path("lat.csv.rank1")));
   ASSERT_EQ(dep_ms.size(), 25u);
@@ -523,6 +537,14 @@ TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
               b["latency_ms"]["p50"].get<double>() / j["latency_ms"]["p50"].get<double>(), 1e-9);
   EXPECT_GT(b["paired_speedup_median"].get<double>(), 0);
   EXPECT_LT(b["max_abs_diff"].get<double>(), 1e-4);  // the same network: only the order of sums differs
+  // One unit, no baseline: worker 0's column alone, written directly.
+  const auto solo = run("run --plan " + path("deploy1") + " --local --runs 3 --warmup 1" + input() + " --latencies " +
+                        path("solo.csv") + " --json " + path("solo.json"));
+  ASSERT_EQ(solo.code, 0) << solo.err;
+  const auto rows = slurp(path("solo.csv"));
+  EXPECT_EQ(rows.rfind("inference,ms,w0_compute_ms\n", 0), 0u) << rows;
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 4) << rows;
+  EXPECT_EQ(nlohmann::json::parse(slurp(path("solo.json")))["worker0_cpus"].get<std::vector<int>>(), cpus);
   // A baseline that is not one unit of the same network is refused before any worker starts.
   const auto two = run("run --plan " + path("deploy1") + " --local --runs 5 --baseline " + path("deploy") + input());
   EXPECT_EQ(two.code, 2);  // a bad argument
@@ -562,9 +584,13 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
   const std::string rank0 = "run --plan " + path("deploy") + " --rank 0 --world 2 --master 127.0.0.1:1" + input();
   expect_rejected(rank0 + " --cpus 1-a", "--cpus '1-a': not a list of CPUs like 0,2-3");
   expect_rejected(rank0 + " --cpus 3-1", "--cpus '3-1': not a list");
-  expect_rejected(rank0 + " --cpus 9999", "--cpus 9999: CPU 9999 is not one this process may run on");
+  expect_rejected(rank0 + " --cpus 99999", "--cpus '99999': CPU 99999 is not one this process may run on");
+  expect_rejected(rank0 + " --cpus ''", "--cpus '': not a list");
+  expect_rejected(rank0 + " --cpus 0,", "--cpus '0,': not a list");
   expect_rejected("run --plan " + path("deploy") + " --local --cpus 0", "excludes", 2);
-  expect_rejected(rank0 + " --no-pin", "--no-pin requires --local", 2);
+  expect_rejected(rank0 + " --pin", "--pin requires --local", 2);
+  expect_rejected("run --plan " + path("deploy") + " --local --pin --threads 256" + input(),
+                  "--pin: 2 workers x 256 threads need 512 CPUs");
   auto text = slurp(path("deploy/plan.yaml"));
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);

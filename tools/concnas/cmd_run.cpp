@@ -48,8 +48,8 @@ struct RunArgs {
   deploy::BenchmarkOptions bench;
   std::string json;
   std::string trace;
-  std::string cpus;     // pin this worker to these CPUs
-  bool no_pin = false;  // --local: leave the workers to the scheduler
+  std::optional<std::string> cpus;  // pin this worker to these CPUs
+  bool pin = false;                  // --local: each worker on cores of its own
 };
 
 std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
@@ -76,17 +76,6 @@ data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool*
   return set;
 }
 
-// The CPUs this process may run on.
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> out;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) out.push_back(c);
-  return out;
-}
-
 std::string cpu_list(const std::vector<int>& cpus) {
   std::string s;
   for (int c : cpus) s += (s.empty() ? "" : ",") + std::to_string(c);
@@ -97,10 +86,11 @@ std::string cpu_list(const std::vector<int>& cpus) {
 std::vector<int> parse_cpus(const std::string& text) {
   std::vector<int> out;
   const auto bad = [&] { return InvalidArgument(fmt::format("--cpus '{}': not a list of CPUs like 0,2-3", text)); };
+  constexpr std::size_t kDigits = 6;
   std::size_t at = 0;
   auto number = [&] {
     std::size_t end = at;
-    while (end < text.size() && end - at < 4 && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    while (end < text.size() && end - at < kDigits && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
     if (end == at) throw bad();
     const int v = std::stoi(text.substr(at, end - at));
     at = end;
@@ -118,10 +108,10 @@ std::vector<int> parse_cpus(const std::string& text) {
     if (at == text.size()) break;
     if (text[at++] != ',') throw bad();
   }
-  const auto allowed = allowed_cpus();
+  const auto allowed = deploy::cpus_of_this_process();
   for (int c : out)
     CONCNAS_CHECK(std::find(allowed.begin(), allowed.end(), c) != allowed.end(),
-                  "--cpus {}: CPU {} is not one this process may run on ({})", text, c, cpu_list(allowed));
+                  "--cpus '{}': CPU {} is not one this process may run on ({})", text, c, cpu_list(allowed));
   return out;
 }
 
@@ -234,24 +224,24 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   for (int r = 0; r < n && !a.trace.empty(); ++r) traces.push_back(part_of(a.trace, r));
   std::vector<std::string> latencies;
   for (int r = 0; r < n && !a.bench.latencies_csv.empty(); ++r) latencies.push_back(part_of(a.bench.latencies_csv, r));
-  // Each worker on cores of its own, as on separate devices: left to the scheduler, a
-  // worker's receiving thread can be woken on the core where the other worker computes and
-  // wait there for a time slice (milliseconds).
-  const auto allowed = allowed_cpus();
+  // --pin: each worker on cores of its own, as on separate devices. Left to the scheduler,
+  // a worker's receiving thread can be woken on the core where the other worker computes
+  // and wait there for a time slice (milliseconds). Not the default: two pinned runs at
+  // once would share the first cores and leave the others idle.
+  const auto allowed = deploy::cpus_of_this_process();
+  const std::size_t needed = static_cast<std::size_t>(n) * static_cast<std::size_t>(a.threads);
+  CONCNAS_CHECK(!a.pin || needed <= allowed.size(), "--pin: {} workers x {} threads need {} CPUs; this process may use {}",
+                n, a.threads, needed, allowed.size());
   std::vector<std::vector<int>> cores(n);
-  const bool pin = !a.no_pin && static_cast<std::size_t>(n) * static_cast<std::size_t>(a.threads) <= allowed.size();
-  for (int r = 0; r < n && pin; ++r)
+  for (int r = 0; r < n && a.pin; ++r)
     cores[r].assign(allowed.begin() + r * a.threads, allowed.begin() + (r + 1) * a.threads);
-  if (pin) {
+  if (a.pin) {
     std::string where;
     for (int r = 0; r < n; ++r) where += fmt::format("{}worker {} on CPU {}", r ? ", " : "", r, cpu_list(cores[r]));
     std::fprintf(stderr, "concnas: pinned %s\n", where.c_str());
-  } else if (!a.no_pin) {
-    std::fprintf(stderr, "concnas: workers not pinned: %d x %d threads is more than the %zu CPUs here\n", n,
-                 a.threads, allowed.size());
   }
   if (n == 1) {
-    if (pin) pin_to(cores[0]);
+    if (a.pin) pin_to(cores[0]);
     RunArgs one = a;
     one.rank = 0;
     one.world = 1;
@@ -278,7 +268,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
       args.push_back("--latencies");
       args.push_back(latencies[r]);
     }
-    if (pin) {
+    if (a.pin) {
       args.push_back("--cpus");
       args.push_back(cpu_list(cores[r]));
     }
@@ -337,10 +327,15 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (first_failure != 0)
+  if (first_failure != 0) {
+    // A failed run has no results to merge: the parts the other workers wrote go.
+    std::error_code ignored;
+    for (const auto* parts : {&traces, &latencies})
+      for (const auto& p : *parts) fs::remove(p, ignored);
     throw Error(fmt::format("worker {} exited with status {} (its message is above)", failed_rank, first_failure));
-  if (!a.bench.latencies_csv.empty()) merge_latencies(latencies, a.bench.latencies_csv, a.bench.warmup);
+  }
   if (!a.trace.empty()) merge_parts(traces, a.trace);
+  if (!a.bench.latencies_csv.empty()) merge_latencies(latencies, a.bench.latencies_csv, a.bench.warmup);
 }
 
 }  // namespace
@@ -360,11 +355,11 @@ Action add_run_command(CLI::App& app) {
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--threads", a->threads, "intra-op threads per worker")->check(CLI::Range(1, 256));
   auto* cpus = cmd->add_option("--cpus", a->cpus, "pin this worker (every thread of it) to these CPUs, e.g. 0 or 2-3");
-  auto* no_pin = cmd->add_flag("--no-pin", a->no_pin,
-                               "with --local: do not pin each worker to cores of its own (pinned when there are "
-                               "workers x threads CPUs)");
+  auto* pin = cmd->add_flag("--pin", a->pin,
+                            "with --local: pin each worker to cores of its own (worker K to the K-th --threads of "
+                            "the CPUs this process may use), as on separate devices");
   cpus->excludes(local);
-  no_pin->needs(local);
+  pin->needs(local);
   cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
   cmd->add_option("--runs", a->bench.runs, "timed inferences")->check(CLI::Range(1, 100000000));
   cmd->add_option("--warmup", a->bench.warmup, "untimed inferences first")->check(CLI::Range(0, 1000000));
@@ -398,7 +393,7 @@ Action add_run_command(CLI::App& app) {
       return;
     }
     CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
-    if (!a->cpus.empty()) pin_to(parse_cpus(a->cpus));  // before any thread starts
+    if (a->cpus) pin_to(parse_cpus(*a->cpus));  // before any thread starts
     CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
     CONCNAS_CHECK(a->bench.baseline.empty() || a->rank == 0, "--baseline is for worker 0, which feeds the images");
     // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has

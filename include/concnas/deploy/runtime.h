@@ -45,6 +45,9 @@ struct Endpoint {
   int port = 29500;
 };
 
+/// The CPUs this process may run on (its affinity), ascending; empty if unreadable.
+std::vector<int> cpus_of_this_process();
+
 /// "HOST:PORT" -> Endpoint; throws `InvalidArgument` naming `flag` otherwise.
 Endpoint parse_endpoint(const std::string& text, const std::string& flag);
 
@@ -102,7 +105,10 @@ class Worker {
 
   /// Milliseconds this worker spent in its stem, vertex, partial-sum and head calls in each
   /// inference so far, untimed ones included (the rest of an inference it waited or sent).
-  /// On a shared host this tells a worker slowed by the host from one kept waiting.
+  /// On a shared host this tells a worker slowed by the host from one kept waiting:
+  ///
+  ///     w.infer(x);
+  ///     double waited = total_ms - w.compute_ms().back();
   const std::vector<double>& compute_ms() const;
 
   /// Writes the recorded events to `options.trace` (nothing when it is empty).
@@ -129,8 +135,9 @@ struct BenchmarkOptions {
   bool labelled = true; ///< the set's labels are real (accuracy is reported)
   std::string logits_csv;  ///< when set, every output row (image index, label, logits)
   /// When set, every timed inference's latency as CSV (inference, ms, and with a baseline
-  /// the same images' baseline ms and which of the two ran first in their block), and the
-  /// milliseconds worker 0 computed in it (`w0_compute_ms`, `Worker::compute_ms`).
+  /// the same images' baseline ms, which of the two ran first in their block and the
+  /// baseline's compute ms), and the milliseconds worker 0 computed in it (`w0_compute_ms`,
+  /// `Worker::compute_ms`).
   std::string latencies_csv;
   /// When set, a one-unit deployment of the same architecture, run by worker 0 in its own
   /// process on the same images in blocks of 10 inferences, after (or before: the order
@@ -157,6 +164,7 @@ struct BenchmarkReport {
   double p50_ms = 0, p95_ms = 0, mean_ms = 0, min_ms = 0;
   double images_per_s = 0;
   std::int64_t bytes_per_image = 0;   ///< sent between units per image (the plan's, halved by fp16)
+  std::vector<int> worker0_cpus;      ///< the CPUs worker 0 (and a baseline) could run on
   std::optional<double> accuracy;     ///< over the images run, when the set has labels
   std::optional<double> max_abs_diff; ///< against the single-process execution (`check`)
   std::optional<BaselineReport> baseline;
