@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
-#include <string>
 #include <vector>
 
 namespace {
@@ -60,15 +59,19 @@ double ns_per_multiply(long steps, std::uint64_t* state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double duration = argc > 1 ? std::atof(argv[1]) : 20.0;
-  if (argc > 3 || duration <= 0) {
+  char* end = nullptr;
+  const double duration = argc > 1 ? std::strtod(argv[1], &end) : 20.0;
+  const bool bad_duration = argc > 1 && (*end != '\0' || !(duration > 0));
+  const long cpu = argc > 2 ? std::strtol(argv[2], &end, 10) : -1;
+  const bool bad_cpu = argc > 2 && (*end != '\0' || cpu < 0 || cpu >= CPU_SETSIZE);
+  if (argc > 3 || bad_duration || bad_cpu) {
     std::fprintf(stderr, "usage: concnas_host_probe [SECONDS>0] [CPU]\n");
     return 2;
   }
-  if (argc > 2) {
+  if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(std::atoi(argv[2]), &set);
+    CPU_SET(static_cast<int>(cpu), &set);
     if (sched_setaffinity(0, sizeof(set), &set) != 0) {
       std::fprintf(stderr, "concnas_host_probe: cannot run on CPU %s\n", argv[2]);
       return 2;
