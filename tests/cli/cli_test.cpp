@@ -1,7 +1,6 @@
 // Runs the concnas binary as a user would and checks outputs, exit codes and messages.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,14 +24,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The CPUs this test may run on, ascending (`concnas run --local --pin` takes the first).
+// The CPUs this test may run on, ascending (`concnas run --local --pin` takes the first),
+// as the kernel lists them ("0-3,8").
 std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
+  std::ifstream status("/proc/self/status");
   std::vector<int> out;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) out.push_back(c);
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) != 0) continue;
+    std::istringstream ranges(line.substr(line.find(':') + 1));
+    for (std::string range; std::getline(ranges, range, ',');) {
+      int first = 0, last = -1;
+      const int n = std::sscanf(range.c_str(), "%d-%d", &first, &last);
+      for (int c = first; n >= 1 && c <= (n == 2 ? last : first); ++c) out.push_back(c);
+    }
+  }
   return out;
 }
 
