@@ -230,8 +230,9 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   // once would share the first cores and leave the others idle.
   const auto allowed = deploy::cpus_of_this_process();
   const std::size_t needed = static_cast<std::size_t>(n) * static_cast<std::size_t>(a.threads);
-  CONCNAS_CHECK(!a.pin || needed <= allowed.size(), "--pin: {} workers x {} threads need {} CPUs; this process may use {}",
-                n, a.threads, needed, allowed.size());
+  CONCNAS_CHECK(!a.pin || needed <= allowed.size(),
+                "--pin: {} workers x {} threads need {} CPUs; this process may use {}", n, a.threads, needed,
+                allowed.size());
   std::vector<std::vector<int>> cores(n);
   for (int r = 0; r < n && a.pin; ++r)
     cores[r].assign(allowed.begin() + r * a.threads, allowed.begin() + (r + 1) * a.threads);
