@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git
-  libtorch-dev libgloo-dev libmetis-dev libboost-graph-dev libyaml-cpp-dev
+  libtorch-dev libgloo-dev libdnnl-dev libmetis-dev libboost-graph-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist graphviz python3-torch
   python3-networkx time iproute2

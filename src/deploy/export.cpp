@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -15,33 +16,36 @@ namespace concnas::deploy {
 namespace fs = std::filesystem;
 namespace {
 
+constexpr double kBatchNormEps = 1e-5;  // torch::nn::BatchNorm2d's default, which nn::Network uses
+
+// A convolution's weight with the batch norm after it folded in (inference statistics):
+// w' = w * s and b = beta - mean * s per output channel, s = gamma / sqrt(var + eps),
+// computed in double.
+std::pair<torch::Tensor, torch::Tensor> fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& gamma,
+                                                        const torch::Tensor& beta, const torch::Tensor& mean,
+                                                        const torch::Tensor& var) {
+  const auto s = gamma.to(torch::kDouble) / (var.to(torch::kDouble) + kBatchNormEps).sqrt();
+  const auto w = weight.to(torch::kDouble) * s.view({-1, 1, 1, 1});
+  const auto b = beta.to(torch::kDouble) - mean.to(torch::kDouble) * s;
+  return {w.to(torch::kFloat).contiguous(), b.to(torch::kFloat).contiguous()};
+}
+
 // TorchScript source and attributes of one unit, written method by method.
 class UnitWriter {
  public:
-  UnitWriter(nn::NetworkImpl& net) {
-    for (const auto& p : net.named_parameters()) tensors_[p.key()] = p.value().detach();
-    for (const auto& b : net.named_buffers()) tensors_[b.key()] = b.value().detach();
-  }
+  explicit UnitWriter(std::map<std::string, torch::Tensor> tensors) : tensors_(std::move(tensors)) {}
 
-  // `self.<attr>` for a network tensor, registered on first use.
+  // `self.<name>` for an inference tensor, registered on first use.
   std::string use(const std::string& name) {
     const auto it = tensors_.find(name);
-    CONCNAS_CHECK(it != tensors_.end(), "the trained network has no tensor '{}'", name);
-    std::string attr = name;
-    for (auto& c : attr)
-      if (c == '.') c = '_';
-    used_[attr] = it->second;
-    return "self." + attr;
-  }
-
-  std::string batch_norm(const std::string& x, const std::string& prefix) {
-    return fmt::format("torch.batch_norm({}, {}, {}, {}, {}, False, 0.0, 1e-05, False)", x, use(prefix + ".weight"),
-                       use(prefix + ".bias"), use(prefix + ".running_mean"), use(prefix + ".running_var"));
+    CONCNAS_CHECK(it != tensors_.end(), "the trained network has no tensor for '{}'", name);
+    used_[name] = it->second;
+    return "self." + name;
   }
 
   // A scaling block applied to `x`, as nn::Scaling does.
   std::string scale(const std::string& x, const arch::ScalingBlock& b, const arch::Shape& target,
-                    const std::string& prefix) {
+                    const std::string& project) {
     std::string y = x;
     if (b.pool) {
       const auto kernel = nn::pool_kernel(b.from_shape, target);
@@ -50,11 +54,10 @@ class UnitWriter {
       else
         y = fmt::format("torch.adaptive_max_pool2d({}, [{}, {}])[0]", y, target.height, target.width);
     }
-    if (b.project) y = fmt::format("torch.conv2d({}, {})", y, use(prefix + ".project.weight"));
+    if (b.project) y = fmt::format("torch.conv2d({}, {})", y, use(project));
     return y;
   }
 
-  std::string source;
   std::map<std::string, torch::Tensor> used_;
 
  private:
@@ -63,46 +66,99 @@ class UnitWriter {
 
 std::string vertex_method(UnitWriter& w, const arch::Architecture& arch, int v) {
   const auto& spec = arch.vertices[v];
-  const std::string p = fmt::format("v{}", v);
+  const std::string p = fmt::format("v{}_", v);
   std::string s = fmt::format("  def v{}(self, xs: List[Tensor]) -> Tensor:\n", v);
   const std::size_t k = spec.inputs.size();
   for (std::size_t i = 0; i < k; ++i) {
     const auto* b = spec.scaling_from(spec.inputs[i]);
     std::string x = fmt::format("xs[{}]", i);
-    if (b) x = w.scale(x, *b, spec.in, fmt::format("{}.aggregate.scale{}", p, spec.inputs[i]));
+    if (b) x = w.scale(x, *b, spec.in, fmt::format("{}project{}", p, spec.inputs[i]));
     if (k > 1 && arch.network.aggregation == arch::Aggregation::kSigmoidInputs) x = "torch.sigmoid(" + x + ")";
     s += fmt::format("    x{} = {}\n", i, x);
   }
   if (k == 1) {
     s += "    s = x0\n";
   } else {
-    const std::string weight = w.use(p + ".aggregate.weight");
-    s += arch.network.aggregation == arch::Aggregation::kRandWire
-             ? fmt::format("    a = torch.sigmoid({})\n", weight)
-             : fmt::format("    a = {}\n", weight);
-    s += "    s = x0 * a[0]\n";
-    for (std::size_t i = 1; i < k; ++i) s += fmt::format("    s = s + x{0} * a[{0}]\n", i);
+    const std::string mix = w.use(p + "mix");
+    s += fmt::format("    s = x0 * {}[0]\n", mix);
+    for (std::size_t i = 1; i < k; ++i) s += fmt::format("    s = s + x{0} * {1}[{0}]\n", i, mix);
   }
   const int stride = spec.staged ? 2 : 1;
   s += "    s = torch.relu(s)\n";
-  s += fmt::format("    s = torch.conv2d(s, {}, None, [{}, {}], [1, 1], [1, 1], {})\n", w.use(p + ".depthwise.weight"),
+  s += fmt::format("    s = torch.conv2d(s, {}, None, [{}, {}], [1, 1], [1, 1], {})\n", w.use(p + "depthwise"),
                    stride, stride, spec.in.channels);
-  s += fmt::format("    s = torch.conv2d(s, {})\n", w.use(p + ".pointwise.weight"));
-  s += fmt::format("    return {}\n", w.batch_norm("s", p + ".norm"));
+  s += fmt::format("    return torch.conv2d(s, {}, {})\n", w.use(p + "pointwise"), w.use(p + "bias"));
+  return s;
+}
+
+// A one-unit deployment's whole network as `forward(images)`, for `torch.jit.load`.
+std::string forward_method(const arch::Architecture& arch) {
+  const auto& dag = arch.dag;
+  std::string s = "  def forward(self, images: Tensor) -> Tensor:\n";
+  s += fmt::format("    t{} = self.stem(images)\n", dag.input());
+  for (int v : dag.topological_order()) {
+    if (!dag.is_compute(v)) continue;
+    std::string xs;
+    for (int p : arch.vertices[v].inputs) xs += (xs.empty() ? "t" : ", t") + std::to_string(p);
+    s += fmt::format("    t{} = self.v{}([{}])\n", v, v, xs);
+  }
+  std::string sinks;
+  for (int p : arch.output.inputs) sinks += (sinks.empty() ? "t" : ", t") + std::to_string(p);
+  s += fmt::format("    return self.head([self.partial([{}])])\n", sinks);
   return s;
 }
 
 }  // namespace
 
+std::map<std::string, torch::Tensor> inference_tensors(const arch::Architecture& arch, nn::NetworkImpl& net) {
+  std::map<std::string, torch::Tensor> t;
+  for (const auto& p : net.named_parameters()) t[p.key()] = p.value().detach();
+  for (const auto& b : net.named_buffers()) t[b.key()] = b.value().detach();
+  auto need = [&](const std::string& name) {
+    const auto it = t.find(name);
+    CONCNAS_CHECK(it != t.end(), "the trained network has no tensor '{}'", name);
+    return it->second;
+  };
+  auto fold = [&](const std::string& conv, const std::string& norm) {
+    return fold_batch_norm(need(conv), need(norm + ".weight"), need(norm + ".bias"), need(norm + ".running_mean"),
+                           need(norm + ".running_var"));
+  };
+  std::map<std::string, torch::Tensor> out;
+  std::tie(out["stem_weight"], out["stem_bias"]) = fold("stem_conv.weight", "stem_norm");
+  out["head_weight"] = need("head.weight").contiguous();
+  out["head_bias"] = need("head.bias").contiguous();
+  for (int v = 0; v < arch.dag.num_vertices(); ++v) {
+    if (!arch.dag.is_compute(v)) continue;
+    const auto& spec = arch.vertices[v];
+    const std::string from = fmt::format("v{}.", v), to = fmt::format("v{}_", v);
+    std::tie(out[to + "pointwise"], out[to + "bias"]) = fold(from + "pointwise.weight", from + "norm");
+    out[to + "depthwise"] = need(from + "depthwise.weight").contiguous();
+    if (spec.inputs.size() > 1) {
+      const auto weight = need(from + "aggregate.weight");
+      // RandWire's coefficients are the sigmoids of the trained weights.
+      out[to + "mix"] =
+          (arch.network.aggregation == arch::Aggregation::kRandWire ? torch::sigmoid(weight) : weight).contiguous();
+    }
+    for (const auto& b : spec.scaling)
+      if (b.project)
+        out[fmt::format("{}project{}", to, b.from)] =
+            need(fmt::format("{}aggregate.scale{}.project.weight", from, b.from)).contiguous();
+  }
+  for (const auto& b : arch.output.scaling)
+    if (b.project)
+      out[fmt::format("out_project{}", b.from)] = need(fmt::format("out_scale{}.project.weight", b.from)).contiguous();
+  return out;
+}
+
 torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan, int unit) {
   CONCNAS_CHECK(unit >= 0 && unit < plan.num_units, "unit {} outside 0..{}", unit, plan.num_units - 1);
-  UnitWriter w(net);
+  UnitWriter w(inference_tensors(arch, net));
   std::string src;
   const auto& out = arch.output;
   if (unit == 0) {
     src += "  def stem(self, images: Tensor) -> Tensor:\n";
-    src += fmt::format("    x = torch.conv2d(images, {}, None, [1, 1], [1, 1])\n", w.use("stem_conv.weight"));
-    src += fmt::format("    return {}\n", w.batch_norm("x", "stem_norm"));
+    src += fmt::format("    return torch.conv2d(images, {}, {}, [1, 1], [1, 1])\n", w.use("stem_weight"),
+                       w.use("stem_bias"));
     // The partial sums of every unit holding sinks (unit 0's own first), averaged.
     src += "  def head(self, partials: List[Tensor]) -> Tensor:\n";
     src += "    s = partials[0]\n";
@@ -110,7 +166,7 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
     src += "      s = s + partials[i]\n";
     if (out.inputs.size() > 1) src += fmt::format("    s = s / {}.0\n", out.inputs.size());
     src += "    s = torch.flatten(torch.adaptive_avg_pool2d(s, [1, 1]), 1)\n";
-    src += fmt::format("    return torch.linear(s, {}, {})\n", w.use("head.weight"), w.use("head.bias"));
+    src += fmt::format("    return torch.linear(s, {}, {})\n", w.use("head_weight"), w.use("head_bias"));
   }
   const auto& sinks = plan.units[unit].sinks;
   if (!sinks.empty()) {
@@ -119,12 +175,13 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
     for (std::size_t i = 0; i < sinks.size(); ++i) {
       const auto* b = out.scaling_from(sinks[i]);
       std::string x = fmt::format("sinks[{}]", i);
-      if (b) x = w.scale(x, *b, out.in, fmt::format("out_scale{}", sinks[i]));
+      if (b) x = w.scale(x, *b, out.in, fmt::format("out_project{}", sinks[i]));
       src += i == 0 ? fmt::format("    s = {}\n", x) : fmt::format("    s = s + {}\n", x);
     }
     src += "    return s\n";
   }
   for (int v : plan.units[unit].vertices) src += vertex_method(w, arch, v);
+  if (plan.num_units == 1) src += forward_method(arch);
   torch::jit::Module m(fmt::format("concnas_unit_{}", unit));
   for (const auto& [name, t] : w.used_) m.register_buffer(name, t.clone().contiguous());
   // An idle unit still needs one method to be a loadable module.

@@ -89,7 +89,7 @@ std::string plan_yaml(const arch::Architecture& arch, const Plan& plan, const In
                 "the input normalisation needs {} mean and std values (one per channel), got {} and {}", channels,
                 mean.size(), std.size());
   for (double v : std) CONCNAS_CHECK(v > 0, "input std values must be positive, got {}", v);
-  std::string s = "format: concnas-plan\nversion: 2\n";
+  std::string s = fmt::format("format: concnas-plan\nversion: {}\n", kPlanVersion);
   s += fmt::format("architecture: \"{}\"\narch_file: arch.yaml\narch_checksum: \"{:016x}\"\n", plan.architecture,
                    Fnv1a().feed(config::architecture_to_yaml(arch)).value());
   s += fmt::format("units: {}\nbytes_per_image: {}\n", plan.num_units, plan.bytes_per_image());
@@ -144,8 +144,11 @@ Deployment read_deployment(const std::string& dir) {
                          "bytes_per_image", "input", "parts", "unit_plans", "unit_files", "hash"});
   if (r.string(r.need(root, "format", ""), "format") != "concnas-plan")
     r.fail(root["format"], "'format' must be concnas-plan");
-  if (r.integer(r.need(root, "version", ""), "version") != 2)
-    r.fail(root["version"], "this build reads plan version 2 only (export the deployment again with this build)");
+  const int version = r.integer(r.need(root, "version", ""), "version");
+  if (version != kPlanVersion)
+    r.fail(root["version"], fmt::format("plan version {}: this build reads version {} only (unit files with batch "
+                                        "norms folded in): export the deployment again with this build",
+                                        version, kPlanVersion));
   Deployment d;
   d.dir = dir;
   d.identity = Fnv1a().feed(text).value();

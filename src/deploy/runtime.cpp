@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <string_view>
 #include <type_traits>
 
@@ -26,6 +27,7 @@
 
 #include "concnas/common/atomic_file.h"
 #include "concnas/config/architecture_yaml.h"
+#include "concnas/deploy/engine.h"
 #include "concnas/deploy/export.h"
 
 namespace concnas::deploy {
@@ -131,9 +133,8 @@ int StoreServer::port() const { return impl_->store->getPort(); }
 struct Worker::Impl {
   Deployment d;
   WorkerOptions o;
-  torch::jit::Module unit;
-  std::map<int, torch::jit::Method> methods;  // v<id> of this unit's vertices
-  std::optional<torch::jit::Method> partial;  // when this unit holds sinks
+  std::unique_ptr<Engine> engine;
+  std::mutex mutex;                           // the engine's threads record and send through it
   std::map<int, const Transfer*> sent;        // transfers this unit sends, by vertex
   std::map<int, const Transfer*> received;    // transfers this unit receives, by vertex
   std::vector<const Transfer*> partials_in;   // unit 0: the other units' partial sums, by unit
@@ -146,20 +147,21 @@ struct Worker::Impl {
     std::string name;
     const char* cat;
     std::int64_t begin_ns, end_ns, inference;
+    int thread;  // the engine thread (0: the worker's own)
   };
   std::vector<Event> events;
   std::int64_t inference_no = 0;
   std::vector<double> compute_ms;  // per inference (index inference_no), traced or not
   // `name` is a string or something that makes one (formatted only when tracing).
   template <typename Name>
-  void record(const Name& name, const char* cat, std::int64_t begin_ns) {
+  void record(const Name& name, const char* cat, std::int64_t begin_ns, int thread = 0) {
     const std::int64_t end_ns = now_ns();
     if (std::string_view(cat) == kCompute) compute_ms.back() += static_cast<double>(end_ns - begin_ns) / 1e6;
     if (o.trace.empty()) return;
     if constexpr (std::is_invocable_v<Name>)
-      events.push_back({name(), cat, begin_ns, end_ns, inference_no});
+      events.push_back({name(), cat, begin_ns, end_ns, inference_no, thread});
     else
-      events.push_back({std::string(name), cat, begin_ns, end_ns, inference_no});
+      events.push_back({std::string(name), cat, begin_ns, end_ns, inference_no, thread});
   }
 
   [[noreturn]] void fault(const std::string& what) const {
@@ -238,7 +240,6 @@ struct Worker::Impl {
     compute_ms.push_back(0.0);  // this inference's (inference_no's) entry, even if it computes nothing
     const auto& dag = d.arch.dag;
     const auto wire = o.fp16 ? torch::kHalf : torch::kFloat;
-    std::vector<torch::Tensor> out(dag.num_vertices());
     using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
     std::map<int, Incoming> incoming;
     // A buffer for `t` and its receive, posted now.
@@ -246,69 +247,60 @@ struct Worker::Impl {
       std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
       return {buf[0], post(false, buf, t.from, tag_of(t.vertex), what)};
     };
-    // A received buffer as the float tensor the modules take.
+    // A received buffer as the float tensor the engine takes.
     auto widened = [&](const torch::Tensor& buf) { return o.fp16 ? buf.to(torch::kFloat) : buf; };
     for (const auto& [v, t] : received) incoming[v] = receive(*t, fmt::format("receiving v{}", v));
     std::vector<Incoming> partials;
     for (const Transfer* t : partials_in) partials.push_back(receive(*t, "receiving a partial sum"));
     std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
-    auto input = [&](int v) -> const torch::Tensor& {
-      if (!out[v].defined()) {
-        const auto t0 = now_ns();
-        auto& [buf, work] = incoming.at(v);
-        wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
-        out[v] = widened(buf);
-        record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
-      }
-      return out[v];
+    std::vector<std::vector<torch::Tensor>> sent_buffers;  // alive until the sends complete
+    EngineHooks hooks;
+    hooks.receive = [&](int v) {
+      const auto t0 = now_ns();
+      auto& [buf, work] = incoming.at(v);
+      wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
+      auto x = widened(buf);
+      std::lock_guard<std::mutex> lock(mutex);
+      record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
+      return x;
     };
-    auto publish = [&](int v) {
+    hooks.computed = [&](int v, const torch::Tensor& x) {
       const auto it = sent.find(v);
       if (it == sent.end()) return;
       const auto t0 = now_ns();
-      std::vector<torch::Tensor> t{out[v].to(wire).contiguous()};
-      for (int to : it->second->to) sends.emplace_back(post(true, t, to, tag_of(v), fmt::format("sending v{}", v)), to);
+      std::lock_guard<std::mutex> lock(mutex);
+      sent_buffers.push_back({x.to(wire).contiguous()});
+      for (int to : it->second->to)
+        sends.emplace_back(post(true, sent_buffers.back(), to, tag_of(v), fmt::format("sending v{}", v)), to);
       record([&] { return fmt::format("send v{}", v); }, "send", t0);
     };
-    if (o.rank == 0) {
-      const auto t0 = now_ns();
-      out[dag.input()] = unit.get_method("stem")({*images}).toTensor();
-      record("stem", kCompute, t0);
-      publish(dag.input());
-    }
-    for (int v : d.plan.units[o.rank].vertices) {
-      c10::List<torch::Tensor> xs;
-      for (int p : d.arch.vertices[v].inputs) xs.push_back(input(p));
-      const auto t0 = now_ns();
-      out[v] = methods.at(v)({xs}).toTensor();
-      record([&] { return fmt::format("v{}", v); }, kCompute, t0);
-      publish(v);
-    }
+    hooks.ran = [&](int v, int thread, std::int64_t t0) {
+      std::lock_guard<std::mutex> lock(mutex);
+      const std::string name = v == dag.input() ? "stem" : v == dag.output() ? "partial" : fmt::format("v{}", v);
+      record(name, kCompute, t0, thread);
+    };
     c10::List<torch::Tensor> sums;
-    const auto& sinks = d.plan.units[o.rank].sinks;
-    if (!sinks.empty()) {
-      c10::List<torch::Tensor> xs;
-      for (int s : sinks) xs.push_back(out[s]);
-      const auto t0 = now_ns();
-      sums.push_back(partial->operator()({xs}).toTensor());
-      record("partial", kCompute, t0);
+    const auto partial = engine->run(batch, images, hooks);
+    if (partial.defined()) {
+      sums.push_back(partial);
       if (partial_out) {
         const auto t1 = now_ns();
-        std::vector<torch::Tensor> t{sums.get(0).to(wire).contiguous()};
+        std::vector<torch::Tensor> t{partial.to(wire).contiguous()};
         sends.emplace_back(post(true, t, 0, tag_of(partial_out->vertex), "sending the partial sum"), 0);
         record("send partial", "send", t1);
       }
     }
     if (o.rank == 0) {
+      std::vector<torch::Tensor> all(sums.begin(), sums.end());
       for (std::size_t i = 0; i < partials.size(); ++i) {
         const int from = partials_in[i]->from;
         const auto t0 = now_ns();
         wait(*partials[i].second, "receiving the partial sum", from);
-        sums.push_back(widened(partials[i].first));
+        all.push_back(widened(partials[i].first));
         record([&] { return fmt::format("wait partial{}", from); }, "wait", t0);
       }
       const auto t0 = now_ns();
-      *logits = unit.get_method("head")({sums}).toTensor();
+      *logits = engine->head(all);
       record("head", kCompute, t0);
     }
     const auto t0 = now_ns();
@@ -341,19 +333,23 @@ Worker::Worker(const Deployment& deployment, const WorkerOptions& options) : imp
                 deployment.plan.num_units);
   CONCNAS_CHECK(options.rank >= 0 && options.rank < options.world, "--rank {} outside 0..{}", options.rank,
                 options.world - 1);
-  CONCNAS_CHECK(options.threads >= 1, "--threads must be at least 1, got {}", options.threads);
+  CONCNAS_CHECK(options.cores >= 1, "--cores must be at least 1, got {}", options.cores);
   CONCNAS_CHECK(options.timeout.count() > 0, "the timeout must be positive");
   check_unit_file(deployment, options.rank);
   const std::string path = fmt::format("{}/unit_{}.pt", deployment.dir, options.rank);
+  torch::jit::Module unit;
   try {
-    m.unit = torch::jit::load(path);
+    unit = torch::jit::load(path);
   } catch (const c10::Error& e) {
     throw IoError(fmt::format("cannot load {}: {}", path, first_line(e.what())));
   }
-  m.unit.eval();
-  for (int v : deployment.plan.units[options.rank].vertices)
-    m.methods.emplace(v, m.unit.get_method(fmt::format("v{}", v)));
-  if (!deployment.plan.units[options.rank].sinks.empty()) m.partial.emplace(m.unit.get_method("partial"));
+  EngineOptions engine;
+  engine.cores = options.cores;
+  try {
+    m.engine = std::make_unique<Engine>(deployment.arch, deployment.plan, options.rank, unit, engine);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", path, e.what()));
+  }
   for (const auto& t : m.d.plan.transfers) {
     const bool to_me = std::find(t.to.begin(), t.to.end(), options.rank) != t.to.end();
     if (t.vertex == m.d.arch.dag.output()) {  // a partial sum of sinks
@@ -364,7 +360,6 @@ Worker::Worker(const Deployment& deployment, const WorkerOptions& options) : imp
       if (to_me) m.received[t.vertex] = &t;
     }
   }
-  torch::set_num_threads(options.threads);
   if (options.world > 1) m.join();
 }
 
@@ -375,6 +370,8 @@ Worker::~Worker() {
 }
 
 int Worker::rank() const { return impl_->o.rank; }
+
+int Worker::cores() const { return impl_->o.cores; }
 
 const std::vector<double>& Worker::compute_ms() const { return impl_->compute_ms; }
 
@@ -431,7 +428,7 @@ void Worker::write_trace() const {
                       {"cat", e.cat},
                       {"ph", "X"},
                       {"pid", m.o.rank},
-                      {"tid", std::string(e.cat) == "inference" ? 1 : 0},
+                      {"tid", std::string(e.cat) == "inference" ? 1 : e.thread == 0 ? 0 : e.thread + 1},
                       {"ts", static_cast<double>(e.begin_ns) / 1e3},
                       {"dur", static_cast<double>(e.end_ns - e.begin_ns) / 1e3},
                       {"args", {{"inference", e.inference}}}});
@@ -507,7 +504,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   if (!options.baseline.empty()) {
     const auto b = read_baseline(d, options.baseline);
     WorkerOptions o;
-    o.threads = torch::get_num_threads();
+    o.cores = worker.cores();
     o.fp16 = fp16;
     base = std::make_unique<Worker>(b, o);
   }

@@ -471,7 +471,9 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
   const auto j = nlohmann::json::parse(slurp(path("r.json")));
   EXPECT_EQ(j["units"], 3);
   EXPECT_EQ(j["images"], 128);
-  EXPECT_EQ(j["max_abs_diff"].get<double>(), 0.0);  // the same modules, the same order of sums
+  // The engine's loops against the unit files' TorchScript: the same arithmetic but for
+  // the order of sums (a wrong weight or input would be off by far more).
+  EXPECT_LT(j["max_abs_diff"].get<double>(), 1e-5);
   // The normalisation recorded at export is the training one: the same accuracy.
   EXPECT_NEAR(j["accuracy"].get<double>(), trained, 1e-9);
   EXPECT_GT(j["latency_ms"]["p95"].get<double>(), 0);
@@ -594,9 +596,23 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
   expect_rejected(rank0 + " --cpus 0,", "--cpus '0,': not a list");
   expect_rejected("run --plan " + path("deploy") + " --local --cpus 0", "excludes", 2);
   expect_rejected(rank0 + " --pin", "--pin requires --local", 2);
-  expect_rejected("run --plan " + path("deploy") + " --local --pin --threads 256" + input(),
-                  "--pin: 2 workers x 256 threads need 512 CPUs");
+  // Cores: every CPU this process may use for each of two pinned workers is too many; one
+  // more than it may use is refused for any worker.
+  const auto n = std::to_string(allowed_cpus().size());
+  const auto twice = std::to_string(2 * allowed_cpus().size());
+  const auto more = std::to_string(allowed_cpus().size() + 1);
+  expect_rejected("run --plan " + path("deploy") + " --local --pin --cores " + n + input(),
+                  "--pin: 2 workers x " + n + " cores need " + twice + " CPUs");
+  expect_rejected("run --plan " + path("deploy") + " --local --cores " + more + input(),
+                  "--cores " + more + ": this machine lets this process use " + n + " CPU");
+  expect_rejected("run --plan " + path("deploy") + " --local --cores 0" + input(), "--cores", 2);
   auto text = slurp(path("deploy/plan.yaml"));
+  // A plan of an older export: its unit files hold other tensors.
+  auto old = text;
+  old.replace(old.find("version: 3"), 10, "version: 2");
+  write("deploy/plan.yaml", old);
+  expect_rejected("run --plan " + path("deploy") + " --local" + input(),
+                  "plan.yaml:2: plan version 2: this build reads version 3 only", 1);
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);
   expect_rejected("run --plan " + path("deploy") + " --local" + input(), "plan.yaml:6: 'units' must be an integer",

@@ -41,7 +41,7 @@ struct RunArgs {
   bool store_served = false;  // hidden: the launcher serves the rendezvous
   std::string bind;
   double timeout_s = 30;
-  int threads = 1;
+  int cores = 1;
   bool fp16 = false;
   std::string input;
   std::string labels;
@@ -132,7 +132,7 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
   o.serve_store = !a.store_served;
   o.bind = a.bind;
   o.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
-  o.threads = a.threads;
+  o.cores = a.cores;
   o.fp16 = a.fp16;
   o.trace = a.trace;
   return o;
@@ -229,13 +229,13 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   // and wait there for a time slice (milliseconds). Not the default: two pinned runs at
   // once would share the first cores and leave the others idle.
   const auto allowed = deploy::cpus_of_this_process();
-  const std::size_t needed = static_cast<std::size_t>(n) * static_cast<std::size_t>(a.threads);
+  const std::size_t needed = static_cast<std::size_t>(n) * static_cast<std::size_t>(a.cores);
   CONCNAS_CHECK(!a.pin || needed <= allowed.size(),
-                "--pin: {} workers x {} threads need {} CPUs; this process may use {}", n, a.threads, needed,
+                "--pin: {} workers x {} cores need {} CPUs; this process may use {}", n, a.cores, needed,
                 allowed.size());
   std::vector<std::vector<int>> cores(n);
   for (int r = 0; r < n && a.pin; ++r)
-    cores[r].assign(allowed.begin() + r * a.threads, allowed.begin() + (r + 1) * a.threads);
+    cores[r].assign(allowed.begin() + r * a.cores, allowed.begin() + (r + 1) * a.cores);
   if (a.pin) {
     std::string where;
     for (int r = 0; r < n; ++r) where += fmt::format("{}worker {} on CPU {}", r ? ", " : "", r, cpu_list(cores[r]));
@@ -258,7 +258,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
   for (int r = 0; r < n; ++r) {
     std::vector<std::string> args{exe, "run", "--plan", a.plan, "--rank", std::to_string(r), "--world",
                                   std::to_string(n), "--master", fmt::format("127.0.0.1:{}", store.port()),
-                                  "--store-served", "--threads", std::to_string(a.threads), "--timeout",
+                                  "--store-served", "--cores", std::to_string(a.cores), "--timeout",
                                   fmt::format("{}", a.timeout_s)};
     if (a.fp16) args.push_back("--fp16");
     if (!a.trace.empty()) {
@@ -354,10 +354,13 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--bind", a->bind, "address to listen on (default: the one that routes to the master)");
   cmd->add_option("--timeout", a->timeout_s, "seconds to wait for a peer before giving up")
       ->check(CLI::Range(0.1, 3600.0));
-  cmd->add_option("--threads", a->threads, "intra-op threads per worker")->check(CLI::Range(1, 256));
+  cmd->add_option("--cores,--threads", a->cores,
+                  "cores per worker: the engine runs that many independent vertices at a time (a one-unit plan "
+                  "with --cores 2 is one device with two cores)")
+      ->check(CLI::Range(1, 256));
   auto* cpus = cmd->add_option("--cpus", a->cpus, "pin this worker (every thread of it) to these CPUs, e.g. 0 or 2-3");
   auto* pin = cmd->add_flag("--pin", a->pin,
-                            "with --local: pin each worker to cores of its own (worker K to the K-th --threads of "
+                            "with --local: pin each worker to cores of its own (worker K to the K-th --cores of "
                             "the CPUs this process may use), as on separate devices");
   cpus->excludes(local);
   pin->needs(local);
@@ -389,6 +392,11 @@ Action add_run_command(CLI::App& app) {
       CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
                     flag, *file, folder.string());
     }
+    // Checked here, before any worker starts: more engine threads than CPUs only queue.
+    const auto allowed = deploy::cpus_of_this_process();
+    CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a->cores) <= allowed.size(),
+                  "--cores {}: this machine lets this process use {} CPU{}", a->cores, allowed.size(),
+                  allowed.size() == 1 ? "" : "s");
     if (a->local) {
       run_local(*a, d);
       return;

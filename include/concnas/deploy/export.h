@@ -13,12 +13,22 @@
 /// on every unit holding sinks (its `UnitPlan::sinks`, scaled to the output's shape and
 /// added up; `head` averages the units' partial sums, unit 0's first, then in unit
 /// order), and `v<id>(xs)` for compute vertex <id>, `xs` being its inputs in
-/// `arch.vertices[id].inputs` order (the stem output stands for the input vertex). BatchNorm uses its running statistics
-/// (inference). `deploy/plan.yaml` records the plan and a hash of plan and weights.
+/// `arch.vertices[id].inputs` order (the stem output stands for the input vertex). A
+/// one-unit export also has `forward(images)`, the whole network.
+///
+/// Every batch norm is folded into the convolution before it (inference statistics), so
+/// the module holds, per vertex <id>: `v<id>_depthwise` (C x 1 x 3 x 3), `v<id>_pointwise`
+/// (Cout x C x 1 x 1) and `v<id>_bias` (Cout), `v<id>_mix` (the aggregation's k
+/// coefficients as applied: RandWire's sigmoids) when it has several inputs, and
+/// `v<id>_project<from>` for an input projected by a 1x1 convolution; `stem_weight`,
+/// `stem_bias`, `head_weight`, `head_bias` and `out_project<sink>`. concnas's engine
+/// (deploy/engine.h) runs on these tensors. `deploy/plan.yaml` records the plan and a hash
+/// of plan and weights.
 
 #include <torch/script.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +36,9 @@
 #include "concnas/nn/network.h"
 
 namespace concnas::deploy {
+
+/// The tensors a deployment runs on, named as above, from the trained network `net`.
+std::map<std::string, torch::Tensor> inference_tensors(const arch::Architecture& arch, nn::NetworkImpl& net);
 
 /// The TorchScript module of `unit` (weights copied from `net`).
 torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& net, const Plan& plan,

@@ -21,6 +21,10 @@
 
 namespace concnas::deploy {
 
+/// The plan format `plan_yaml` writes and `read_deployment` reads. Version 3: unit files
+/// hold the inference tensors of deploy/export.h (batch norms folded in).
+inline constexpr int kPlanVersion = 3;
+
 /// A vertex output sent from the unit that computes it to units that consume it, or (with
 /// `vertex` = the output vertex) a unit's partial sum of its sinks, sent to unit 0.
 struct Transfer {

@@ -10,9 +10,10 @@
 ///     concnas::deploy::Worker w(d, o);      // loads its unit, joins, checks the others
 ///     if (rank == 0) { auto logits = w.infer(images); w.finish(); } else { w.serve(); }
 ///
-/// Every unit runs its vertices in topological order; a vertex output needed elsewhere is
-/// sent as soon as it is computed (the send is asynchronous: the unit keeps computing),
-/// and receives are posted at the start of an inference. Unit 0 starts each inference by
+/// Every unit runs its vertices on concnas's engine (deploy/engine.h), on `cores` threads,
+/// ready vertices first by their longest path to the output; a vertex output needed
+/// elsewhere is sent as soon as it is computed (the send is asynchronous: the unit keeps
+/// computing), and receives are posted at the start of an inference. Unit 0 starts each inference by
 /// telling the others the batch size, runs the stem and, at the end, the head.
 ///
 /// Faults: a peer that is not there within `timeout` (at the rendezvous, the handshake or
@@ -61,7 +62,9 @@ struct WorkerOptions {
   /// Address Gloo listens on; empty: the local address that routes to the master.
   std::string bind;
   std::chrono::milliseconds timeout{30000};
-  int threads = 1;     ///< intra-op threads of this worker
+  /// Cores this worker runs its unit on: the engine's threads (deploy/engine.h), which
+  /// run independent vertices at the same time.
+  int cores = 1;
   bool fp16 = false;   ///< send activations as float16 (halves the traffic)
   /// When set, the worker records when each inference's stem, vertices and head ran and
   /// how long it waited for each received tensor, and `write_trace` writes them here as a
@@ -102,6 +105,7 @@ class Worker {
   std::int64_t serve();
 
   int rank() const;
+  int cores() const;
 
   /// Milliseconds this worker spent in its stem, vertex, partial-sum and head calls in each
   /// inference so far, untimed ones included (the rest of an inference it waited or sent).

@@ -1,0 +1,333 @@
+#include "concnas/deploy/engine.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "concnas/common/error.h"
+#include "infer_kernels.h"
+#include "ready_scheduler.h"
+
+namespace concnas::deploy {
+namespace {
+
+namespace k = kernels;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+k::Plane plane_of(const arch::Shape& s) { return {s.height, s.width}; }
+
+// An input brought to the shape its consumer takes: pooled, then projected.
+struct Scale {
+  bool pool = false;
+  arch::Shape from, to;
+  torch::Tensor project;  // to.channels x from.channels, or undefined
+};
+
+struct Step {
+  int vertex = 0;
+  std::vector<int> inputs;
+  std::vector<Scale> scales;   // per input; `from == to` and no projection: none
+  std::vector<float> mix;      // aggregation coefficients as applied (1 for a single input)
+  bool sigmoid_inputs = false;
+  arch::Shape in, out;
+  int stride = 1;
+  torch::Tensor depthwise, pointwise, bias;  // C x 9, Cout x C, Cout (batch norm folded in)
+  double flops = 0;
+};
+
+// The tensor `name` of a unit file, checked against the shape the architecture gives it.
+torch::Tensor tensor_of(const torch::jit::Module& m, const std::string& name, std::vector<std::int64_t> shape) {
+  CONCNAS_CHECK(m.hasattr(name), "the unit file has no tensor '{}' (exported by another concnas version?)", name);
+  auto t = m.attr(name).toTensor().to(torch::kFloat).contiguous();
+  std::int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  CONCNAS_CHECK(t.numel() == numel, "the unit file's tensor '{}' has {} values; the architecture needs {}", name,
+                t.numel(), numel);
+  return t.view(shape);
+}
+
+Scale scale_of(const torch::jit::Module& m, const arch::ScalingBlock* b, const arch::Shape& to,
+               const std::string& project_name) {
+  Scale s;
+  s.to = to;
+  s.from = b ? b->from_shape : to;
+  if (!b) return s;
+  s.pool = b->pool;
+  if (b->project) s.project = tensor_of(m, project_name, {to.channels, b->from_shape.channels});
+  return s;
+}
+
+// `x` (batch x from) brought to `s.to`.
+torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
+  if (!s.pool && !s.project.defined()) return x;
+  const std::int64_t batch = x.size(0);
+  torch::Tensor y = x;
+  if (s.pool) {
+    y = torch::empty({batch, s.from.channels, s.to.height, s.to.width});
+    const arch::Shape pooled{s.from.channels, s.to.height, s.to.width};
+    for (std::int64_t n = 0; n < batch; ++n)
+      k::adaptive_max_pool(x.data_ptr<float>() + n * s.from.elements(), s.from.channels, plane_of(s.from),
+                           plane_of(s.to), y.data_ptr<float>() + n * pooled.elements());
+  }
+  if (!s.project.defined()) return y;
+  auto z = torch::empty({batch, s.to.channels, s.to.height, s.to.width});
+  const std::int64_t size = s.to.height * s.to.width;
+  for (std::int64_t n = 0; n < batch; ++n)
+    k::matmul_bias(s.project.data_ptr<float>(), nullptr, y.data_ptr<float>() + n * s.from.channels * size,
+                   s.to.channels, s.from.channels, size, z.data_ptr<float>() + n * s.to.elements());
+  return z;
+}
+
+double step_flops(const Step& s) {
+  const double in = static_cast<double>(s.in.elements()), out = static_cast<double>(s.out.elements());
+  double f = in * static_cast<double>(s.inputs.size()) + 9.0 * out / s.out.channels * s.in.channels +
+             out * s.in.channels;
+  for (const auto& sc : s.scales)
+    if (sc.project.defined()) f += static_cast<double>(sc.to.elements()) * sc.from.channels;
+  return f;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  arch::Architecture arch;
+  int unit = 0, units = 1;
+  EngineOptions options;
+  std::vector<Step> steps;               // this unit's vertices, in the plan's order
+  std::vector<int> step_of;              // DAG vertex -> its step here, or -1
+  torch::Tensor stem_weight, stem_bias;  // unit 0: Cs x Cin x 9, Cs
+  std::vector<Scale> sink_scales;        // this unit's sinks
+  torch::Tensor head_weight, head_bias;  // unit 0
+  std::unique_ptr<detail::ReadyScheduler> scheduler;
+
+  void compile(const Plan& plan, const torch::jit::Module& m);
+  void schedule();
+  torch::Tensor stem(const torch::Tensor& images) const;
+  torch::Tensor vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const;
+  torch::Tensor partial(const std::vector<torch::Tensor>& sinks) const;
+};
+
+void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
+  const auto& n = arch.network;
+  CONCNAS_CHECK(arch.output.in.channels == arch.output.out.channels, "the output vertex of '{}' changes the channels",
+                arch.name);
+  if (unit == 0) {
+    stem_weight = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9});
+    stem_bias = tensor_of(m, "stem_bias", {n.stem_channels});
+    head_weight = tensor_of(m, "head_weight", {n.classes, arch.output.out.channels});
+    head_bias = tensor_of(m, "head_bias", {n.classes});
+  }
+  step_of.assign(arch.dag.num_vertices(), -1);
+  for (int v : plan.units[unit].vertices) {
+    const auto& spec = arch.vertices[v];
+    Step s;
+    s.vertex = v;
+    s.inputs = spec.inputs;
+    s.in = spec.in;
+    s.out = spec.out;
+    s.stride = spec.staged ? 2 : 1;
+    const std::string p = fmt::format("v{}_", v);
+    for (int from : spec.inputs)
+      s.scales.push_back(scale_of(m, spec.scaling_from(from), spec.in, fmt::format("{}project{}", p, from)));
+    const auto k = static_cast<std::int64_t>(spec.inputs.size());
+    if (k == 1) {
+      s.mix = {1.0F};
+    } else {
+      auto mix = tensor_of(m, p + "mix", {k});
+      s.mix.assign(mix.data_ptr<float>(), mix.data_ptr<float>() + k);
+      s.sigmoid_inputs = n.aggregation == arch::Aggregation::kSigmoidInputs;
+    }
+    s.depthwise = tensor_of(m, p + "depthwise", {spec.in.channels, 9});
+    s.pointwise = tensor_of(m, p + "pointwise", {spec.out.channels, spec.in.channels});
+    s.bias = tensor_of(m, p + "bias", {spec.out.channels});
+    s.flops = step_flops(s);
+    step_of[v] = static_cast<int>(steps.size());
+    steps.push_back(std::move(s));
+  }
+  for (int sink : plan.units[unit].sinks)
+    sink_scales.push_back(
+        scale_of(m, arch.output.scaling_from(sink), arch.output.in, fmt::format("out_project{}", sink)));
+}
+
+// Priorities: a vertex's work plus the costliest chain after it in the whole network
+// (the other units' vertices too: what this unit sends early lets them start early).
+void Engine::Impl::schedule() {
+  const auto& dag = arch.dag;
+  std::vector<double> work(dag.num_vertices(), 0.0), rank(dag.num_vertices(), 0.0);
+  for (int v = 0; v < dag.num_vertices(); ++v)
+    if (dag.is_compute(v)) {
+      const auto& spec = arch.vertices[v];
+      work[v] = static_cast<double>(spec.out.elements()) * (spec.in.channels + 9.0);
+    }
+  const auto order = dag.topological_order();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    double after = 0;
+    for (int s : dag.successors(*it)) after = std::max(after, rank[s]);
+    rank[*it] = work[*it] + after;
+  }
+  std::vector<std::vector<int>> successors(steps.size());
+  std::vector<double> priority(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    priority[i] = rank[steps[i].vertex];
+    for (int s : dag.successors(steps[i].vertex))
+      if (step_of[s] >= 0) successors[i].push_back(step_of[s]);
+  }
+  scheduler = std::make_unique<detail::ReadyScheduler>(std::move(successors), std::move(priority), options.cores);
+}
+
+torch::Tensor Engine::Impl::stem(const torch::Tensor& images) const {
+  const auto& n = arch.network;
+  const auto x = images.to(torch::kFloat).contiguous();
+  const std::int64_t batch = x.size(0), size = n.input.height * n.input.width;
+  auto out = torch::empty({batch, n.stem_channels, n.input.height, n.input.width});
+  const float* w = stem_weight.data_ptr<float>();
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (int o = 0; o < n.stem_channels; ++o) {
+      float* plane = out.data_ptr<float>() + (b * n.stem_channels + o) * size;
+      std::fill(plane, plane + size, stem_bias.data_ptr<float>()[o]);
+      for (int c = 0; c < n.input.channels; ++c)
+        k::conv3x3_accumulate(x.data_ptr<float>() + (b * n.input.channels + c) * size, plane_of(n.input),
+                              w + (o * n.input.channels + c) * 9, 1, plane);
+    }
+  return out;
+}
+
+torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const {
+  std::vector<torch::Tensor> scaled;
+  for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], inputs[i]));
+  const std::int64_t batch = scaled[0].size(0);
+  const k::Plane out_plane = plane_of(s.out);
+  auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
+  thread_local std::vector<float> scratch, mid;
+  scratch.resize(static_cast<std::size_t>(s.in.height * s.in.width));
+  mid.resize(static_cast<std::size_t>(s.in.channels * out_plane.size()));
+  std::vector<const float*> xs(scaled.size());
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
+    k::aggregate_relu_depthwise(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
+                                s.in.channels, plane_of(s.in), s.depthwise.data_ptr<float>(), s.stride,
+                                scratch.data(), mid.data());
+    k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
+                   s.in.channels, out_plane.size(), out.data_ptr<float>() + b * s.out.elements());
+  }
+  return out;
+}
+
+torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& sinks) const {
+  torch::Tensor sum;
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    auto x = apply(sink_scales[i], sinks[i]);
+    if (!sum.defined())
+      sum = x.clone();
+    else
+      k::add(x.data_ptr<float>(), x.numel(), sum.data_ptr<float>());
+  }
+  return sum;
+}
+
+Engine::Engine(const arch::Architecture& arch, const Plan& plan, int unit, const torch::jit::Module& weights,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  CONCNAS_CHECK(unit >= 0 && unit < plan.num_units, "unit {} outside 0..{}", unit, plan.num_units - 1);
+  CONCNAS_CHECK(options.cores >= 1, "an engine needs at least one core, not {}", options.cores);
+  impl_->arch = arch;
+  impl_->unit = unit;
+  impl_->units = plan.num_units;
+  impl_->options = options;
+  impl_->compile(plan, weights);
+  impl_->schedule();
+}
+
+Engine::~Engine() = default;
+
+int Engine::cores() const { return impl_->options.cores; }
+
+torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const EngineHooks& hooks) {
+  auto& m = *impl_;
+  const auto& dag = m.arch.dag;
+  c10::InferenceMode inference;
+  // oneDNN's GEMM would otherwise start an OpenMP team per call; the engine's threads are
+  // the parallelism.
+  const int omp_threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  std::vector<torch::Tensor> out(dag.num_vertices());
+  if (m.unit == 0) {
+    CONCNAS_CHECK(images != nullptr && images->size(0) == batch, "unit 0 needs the batch's {} images", batch);
+    const auto t0 = now_ns();
+    out[dag.input()] = m.stem(*images);
+    if (hooks.ran) hooks.ran(dag.input(), 0, t0);
+    if (hooks.computed) hooks.computed(dag.input(), out[dag.input()]);
+  }
+  // Inputs from other units: fetched once, by whichever thread needs them first.
+  std::vector<std::once_flag> fetched(dag.num_vertices());
+  auto input = [&](int p) -> const torch::Tensor& {
+    if (m.step_of[p] < 0 && !(m.unit == 0 && p == dag.input()))
+      std::call_once(fetched[p], [&] { out[p] = hooks.receive(p); });
+    return out[p];
+  };
+  auto work = [&](int task, int thread) {
+    if (thread > 0) omp_set_num_threads(1);
+    const Step& s = m.steps[task];
+    std::vector<torch::Tensor> xs;
+    for (int p : s.inputs) xs.push_back(input(p));
+    const auto t0 = now_ns();
+    out[s.vertex] = m.vertex(s, xs);
+    if (hooks.ran) hooks.ran(s.vertex, thread, t0);
+    if (hooks.computed) hooks.computed(s.vertex, out[s.vertex]);
+  };
+  try {
+    m.scheduler->run(work);
+  } catch (...) {
+    omp_set_num_threads(omp_threads);
+    throw;
+  }
+  torch::Tensor sum;
+  if (!m.sink_scales.empty()) {
+    std::vector<torch::Tensor> sinks;
+    for (int s : m.arch.output.inputs)
+      if (m.step_of[s] >= 0) sinks.push_back(out[s]);
+    const auto t0 = now_ns();
+    sum = m.partial(sinks);
+    if (hooks.ran) hooks.ran(dag.output(), 0, t0);
+  }
+  omp_set_num_threads(omp_threads);
+  return sum;
+}
+
+torch::Tensor Engine::head(const std::vector<torch::Tensor>& partials) const {
+  const auto& m = *impl_;
+  CONCNAS_CHECK(m.unit == 0 && !partials.empty(), "the head runs on unit 0, over at least one partial sum");
+  auto sum = partials[0].to(torch::kFloat).contiguous().clone();
+  for (std::size_t i = 1; i < partials.size(); ++i) {
+    const auto x = partials[i].to(torch::kFloat).contiguous();
+    k::add(x.data_ptr<float>(), x.numel(), sum.data_ptr<float>());
+  }
+  const auto& o = m.arch.output;
+  const std::int64_t batch = sum.size(0), classes = m.arch.network.classes;
+  auto logits = torch::empty({batch, classes});
+  for (std::int64_t b = 0; b < batch; ++b)
+    k::pooled_linear(sum.data_ptr<float>() + b * o.in.elements(), o.in.channels, plane_of(o.in),
+                     1.0 / static_cast<double>(o.inputs.size()), m.head_weight.data_ptr<float>(),
+                     m.head_bias.data_ptr<float>(), classes, logits.data_ptr<float>() + b * classes);
+  return logits;
+}
+
+torch::Tensor Engine::forward(const torch::Tensor& images) {
+  CONCNAS_CHECK(impl_->units == 1, "forward runs a one-unit deployment; this plan has {} units", impl_->units);
+  EngineHooks hooks;
+  hooks.receive = [](int v) -> torch::Tensor {
+    throw Error(fmt::format("vertex {} is computed on another unit: forward runs a one-unit deployment", v));
+  };
+  const auto sum = run(images.size(0), &images, hooks);
+  return head({sum});
+}
+
+}  // namespace concnas::deploy

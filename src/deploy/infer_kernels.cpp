@@ -1,0 +1,148 @@
+#include "infer_kernels.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// One clone per instruction set, picked at load time (GCC's ifunc dispatch).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CONCNAS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CONCNAS_CLONES
+#endif
+
+namespace concnas::deploy::kernels {
+namespace {
+
+// out[0..n) += w * in[0..n): the inner loop of every convolution tap.
+inline void axpy(float* __restrict out, const float* __restrict in, float w, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] += w * in[i];
+}
+
+CONCNAS_CLONES void conv3x3_stride1(const float* in, Plane p, const float* w, float* out) {
+  const int64_t h = p.height, wd = p.width;
+  for (int64_t y = 0; y < h; ++y) {
+    float* o = out + y * wd;
+    for (int64_t ky = 0; ky < 3; ++ky) {
+      const int64_t iy = y + ky - 1;
+      if (iy < 0 || iy >= h) continue;
+      const float* row = in + iy * wd;
+      // Tap kx reads column x + kx - 1: the first and last output columns lose one tap.
+      axpy(o + 1, row, w[ky * 3 + 0], wd - 1);
+      axpy(o, row, w[ky * 3 + 1], wd);
+      axpy(o, row + 1, w[ky * 3 + 2], wd - 1);
+    }
+  }
+}
+
+CONCNAS_CLONES void conv3x3_stride2(const float* in, Plane p, const float* w, float* out) {
+  const int64_t h = p.height, wd = p.width, oh = (h + 1) / 2, ow = (wd + 1) / 2;
+  for (int64_t y = 0; y < oh; ++y) {
+    float* o = out + y * ow;
+    for (int64_t ky = 0; ky < 3; ++ky) {
+      const int64_t iy = 2 * y + ky - 1;
+      if (iy < 0 || iy >= h) continue;
+      const float* row = in + iy * wd;
+      for (int64_t x = 0; x < ow; ++x) {
+        const int64_t ix = 2 * x - 1;
+        float s = o[x];
+        if (ix >= 0) s += w[ky * 3 + 0] * row[ix];
+        s += w[ky * 3 + 1] * row[ix + 1];
+        if (ix + 2 < wd) s += w[ky * 3 + 2] * row[ix + 2];
+        o[x] = s;
+      }
+    }
+  }
+}
+
+CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
+                                      int64_t offset, int64_t n, float* __restrict z) {
+  const float* x0 = xs[0] + offset;
+  if (sigmoid_inputs) {
+    for (int64_t i = 0; i < n; ++i) z[i] = a[0] / (1.0F + std::exp(-x0[i]));
+    for (int j = 1; j < k; ++j) {
+      const float* x = xs[j] + offset;
+      for (int64_t i = 0; i < n; ++i) z[i] += a[j] / (1.0F + std::exp(-x[i]));
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) z[i] = a[0] * x0[i];
+    for (int j = 1; j < k; ++j) axpy(z, xs[j] + offset, a[j], n);
+  }
+  for (int64_t i = 0; i < n; ++i) z[i] = std::max(z[i], 0.0F);
+}
+
+}  // namespace
+
+void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out) {
+  if (stride == 1)
+    conv3x3_stride1(in, p, w, out);
+  else
+    conv3x3_stride2(in, p, w, out);
+}
+
+void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
+                              int64_t channels, Plane p, const float* w, int stride, float* scratch,
+                              float* out) {
+  const Plane o{stride == 1 ? p.height : (p.height + 1) / 2, stride == 1 ? p.width : (p.width + 1) / 2};
+  std::fill(out, out + channels * o.size(), 0.0F);
+  for (int64_t c = 0; c < channels; ++c) {
+    weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), scratch);
+    conv3x3_accumulate(scratch, p, w + 9 * c, stride, out + c * o.size());
+  }
+}
+
+void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
+                 float* out) {
+  if (bias != nullptr)
+    for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
+  // oneDNN's GEMM is row-major: out = weight * in (+ out when there is a bias).
+  const dnnl_status_t status =
+      dnnl_sgemm('N', 'N', rows, n, k, 1.0F, weight, k, in, n, bias != nullptr ? 1.0F : 0.0F, out, n);
+  if (status != dnnl_success)
+    throw std::runtime_error("oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
+}
+
+CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* plane = in + c * p.size();
+    for (int64_t y = 0; y < to.height; ++y) {
+      const int64_t y0 = y * p.height / to.height, y1 = ((y + 1) * p.height + to.height - 1) / to.height;
+      for (int64_t x = 0; x < to.width; ++x) {
+        const int64_t x0 = x * p.width / to.width, x1 = ((x + 1) * p.width + to.width - 1) / to.width;
+        float m = plane[y0 * p.width + x0];
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0; ix < x1; ++ix) {
+            const float v = plane[iy * p.width + ix];
+            // NaN wins, as in LibTorch's max pooling.
+            if (v > m || std::isnan(v)) m = v;
+          }
+        out[c * to.size() + y * to.width + x] = m;
+      }
+    }
+  }
+}
+
+CONCNAS_CLONES void add(const float* x, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] += x[i];
+}
+
+void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
+                   const float* bias, int64_t classes, float* out) {
+  std::vector<double> mean(static_cast<std::size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    double s = 0;
+    for (int64_t i = 0; i < p.size(); ++i) s += in[c * p.size() + i];
+    mean[static_cast<std::size_t>(c)] = s / static_cast<double>(p.size()) * scale;
+  }
+  for (int64_t j = 0; j < classes; ++j) {
+    double s = bias[j];
+    for (int64_t c = 0; c < channels; ++c) s += static_cast<double>(weight[j * channels + c]) * mean[c];
+    out[j] = static_cast<float>(s);
+  }
+}
+
+}  // namespace concnas::deploy::kernels

@@ -1,0 +1,47 @@
+#pragma once
+// The loops of concnas's inference engine (engine.cpp), free of torch headers. Every
+// tensor is one image's planes, channel after channel, float32, contiguous. Each loop runs
+// on the calling thread: the engine runs whole vertices concurrently instead of splitting
+// one vertex over cores (a 7x7 plane is too little work to share).
+//
+// The loops are compiled once per instruction set (AVX-512, AVX2, baseline x86-64) and the
+// best one the processor has is chosen when the library loads, so one build runs on any
+// x86-64 machine at the speed of the one it runs on.
+
+#include <cstdint>
+
+namespace concnas::deploy::kernels {
+
+struct Plane {
+  int64_t height, width;
+  int64_t size() const { return height * width; }
+};
+
+/// out += the 3x3 convolution of `in` with `w` (9 values, row-major), zero padding 1 and
+/// `stride` 1 or 2; `out` has the strided size ((h + 1) / 2 for stride 2).
+void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out);
+
+/// A vertex's aggregation, ReLU and depthwise convolution over `channels` planes:
+/// z = max(0, Σ_i a[i] * f(xs[i])) with f the identity or, with `sigmoid_inputs`, the
+/// logistic function, then out[c] = conv3x3(z[c], w + 9c). `scratch` holds one plane.
+void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
+                              int64_t channels, Plane p, const float* w, int stride, float* scratch,
+                              float* out);
+
+/// out (rows x n) = weight (rows x k) * in (k x n), plus bias[r] on row r when it is given.
+void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
+                 float* out);
+
+/// Max pooling of `channels` planes from `p` to `to`, each output cell the maximum of its
+/// adaptive window (rows floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is
+/// the plain H/h x W/w pooling.
+void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out);
+
+/// out += x over `n` values.
+void add(const float* x, int64_t n, float* out);
+
+/// The head: out[j] = bias[j] + Σ_c weight[j][c] * (mean of plane c of `in`) * scale.
+void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
+                   const float* bias, int64_t classes, float* out);
+
+}  // namespace concnas::deploy::kernels

@@ -1,0 +1,52 @@
+#pragma once
+// Runs a fixed DAG of tasks on a few threads, ready tasks first by priority (the engine's
+// longest remaining path). The calling thread is thread 0 and works too; the others wait
+// between runs and spin (yielding) while a run has no ready task: a vertex takes tens of
+// microseconds, less than a sleeping thread takes to wake.
+
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace concnas::deploy::detail {
+
+class ReadyScheduler {
+ public:
+  /// `successors[t]`: the tasks that need task t first; a higher `priority` runs first
+  /// among ready tasks (ties: the lower index).
+  ReadyScheduler(std::vector<std::vector<int>> successors, std::vector<double> priority, int threads);
+  ~ReadyScheduler();
+  ReadyScheduler(const ReadyScheduler&) = delete;
+  ReadyScheduler& operator=(const ReadyScheduler&) = delete;
+
+  /// Runs every task once as `work(task, thread)`; returns when all have run, or rethrows
+  /// the first exception a task threw once every thread has stopped.
+  void run(const std::function<void(int, int)>& work);
+
+  /// The order one thread runs the tasks in: by priority among the ready ones.
+  const std::vector<int>& serial_order() const { return serial_order_; }
+
+ private:
+  bool before(int a, int b) const;
+  void work_loop(int thread);
+  void serve(int thread);
+
+  std::vector<std::vector<int>> successors_;
+  std::vector<double> priority_;
+  std::vector<int> indegree_, serial_order_;
+  std::vector<std::thread> pool_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_, idle_;
+  const std::function<void(int, int)>* work_ = nullptr;
+  std::vector<int> remaining_, ready_;  // ready_ is a heap by `before`
+  int done_ = 0, active_ = 0;
+  long generation_ = 0;
+  bool stop_ = false, failed_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace concnas::deploy::detail

@@ -1,0 +1,161 @@
+#include "concnas/deploy/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+#include <fstream>
+#include <mutex>
+#include <set>
+
+#include "../src/deploy/infer_kernels.h"
+#include "../src/deploy/ready_scheduler.h"
+#include "concnas/deploy/export.h"
+#include "support/deploy_network.h"
+#include "support/temp_dir.h"
+
+namespace concnas::deploy {
+namespace {
+
+using testing::random_parts;
+
+class TheEngine : public testing::TempDirTest {};
+
+TEST_F(TheEngine, GivesTheTrainedNetworksLogitsOnOneAndTwoCores) {
+  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs}) {
+    const auto a = testing::deploy_architecture(aggregation);
+    auto net = testing::randomised_network(a);
+    const auto images = torch::randn({5, 1, 12, 12});
+    const auto expected = net->forward(images);
+    const auto plan = make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1);
+    const std::string dir = path(fmt::format("one{}", static_cast<int>(aggregation)));
+    export_deployment(a, *net, plan, dir);
+    const auto module = torch::jit::load(dir + "/unit_0.pt");
+    for (int cores : {1, 2, 3}) {
+      EngineOptions o;
+      o.cores = cores;
+      Engine engine(a, plan, 0, module, o);
+      for (int repeat = 0; repeat < 3; ++repeat)
+        EXPECT_LT((engine.forward(images) - expected).abs().max().item<double>(), 1e-4) << cores << " cores";
+    }
+  }
+}
+
+// Every unit's engine in a thread of its own, handing vertex outputs over as a network would.
+TEST_F(TheEngine, RunsEachUnitOfAPartitionedPlanOnItsOwnTensors) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  const auto images = torch::randn({2, 1, 12, 12});
+  const auto expected = net->forward(images);
+  const int units = 3;
+  const auto plan = make_plan(a, random_parts(a, units, 7), units);
+  export_deployment(a, *net, plan, path("d"));
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int u = 0; u < units; ++u) {
+    EngineOptions o;
+    o.cores = 1 + u % 2;
+    engines.push_back(
+        std::make_unique<Engine>(a, plan, u, torch::jit::load(path(fmt::format("d/unit_{}.pt", u))), o));
+  }
+  std::map<int, torch::Tensor> outputs;
+  std::mutex m;
+  std::condition_variable arrived;
+  EngineHooks hooks;
+  hooks.receive = [&](int v) {
+    std::unique_lock<std::mutex> lock(m);
+    const bool came = arrived.wait_for(lock, std::chrono::seconds(20), [&] { return outputs.count(v) > 0; });
+    if (!came) throw Error(fmt::format("v{} never came", v));
+    return outputs.at(v);
+  };
+  hooks.computed = [&](int v, const torch::Tensor& x) {
+    std::lock_guard<std::mutex> lock(m);
+    outputs[v] = x;
+    arrived.notify_all();
+  };
+  std::vector<torch::Tensor> partials(units);
+  std::vector<std::thread> threads;
+  for (int u = 0; u < units; ++u)
+    threads.emplace_back([&, u] { partials[u] = engines[u]->run(2, u == 0 ? &images : nullptr, hooks); });
+  for (auto& t : threads) t.join();
+  std::vector<torch::Tensor> sums;
+  for (const auto& p : partials)
+    if (p.defined()) sums.push_back(p);
+  ASSERT_GT(sums.size(), 1u) << "one unit holds every sink: the test checks no partial sums";
+  EXPECT_LT((engines[0]->head(sums) - expected).abs().max().item<double>(), 1e-4);
+}
+
+TEST_F(TheEngine, NamesATensorTheUnitFileLacks) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  const auto plan = make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1);
+  torch::jit::Module empty("empty");
+  try {
+    Engine engine(a, plan, 0, empty);
+    FAIL() << "an empty module was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no tensor 'stem_weight'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
+  torch::manual_seed(3);
+  for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 6}, std::pair{3, 3}, std::pair{1, 4}})
+    for (int stride : {1, 2}) {
+      const auto x = torch::randn({1, 1, h, w});
+      const auto k = torch::randn({1, 1, 3, 3});
+      const auto expected = torch::conv2d(x, k, {}, stride, 1);
+      auto got = torch::zeros_like(expected);
+      kernels::conv3x3_accumulate(x.data_ptr<float>(), {h, w}, k.data_ptr<float>(), stride, got.data_ptr<float>());
+      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5) << h << "x" << w << " stride " << stride;
+    }
+  const auto x = torch::randn({3, 7, 10});
+  for (auto [h, w] : {std::pair{3, 5}, std::pair{7, 2}, std::pair{2, 3}}) {
+    const auto expected = std::get<0>(torch::adaptive_max_pool2d(x.unsqueeze(0), {h, w})).squeeze(0);
+    auto got = torch::empty_like(expected);
+    kernels::adaptive_max_pool(x.data_ptr<float>(), 3, {7, 10}, {h, w}, got.data_ptr<float>());
+    EXPECT_TRUE(torch::equal(got, expected)) << h << "x" << w;
+  }
+}
+
+// A diamond and a chain: 0 -> {1, 2} -> 3, 4 -> 5.
+std::vector<std::vector<int>> small_dag() { return {{1, 2}, {3}, {3}, {}, {5}, {}}; }
+
+TEST(AReadyScheduler, RunsEveryTaskOnceAfterItsPredecessorsOnSeveralThreads) {
+  detail::ReadyScheduler scheduler(small_dag(), {4, 2, 3, 1, 9, 8}, 3);
+  // The one-thread order: the highest priority among the ready tasks first.
+  EXPECT_EQ(scheduler.serial_order(), (std::vector<int>{4, 5, 0, 2, 1, 3}));
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::atomic<int>> ran(6);
+    std::atomic<int> order{0};
+    std::vector<int> at(6, -1);
+    std::set<int> threads;
+    std::mutex m;
+    scheduler.run([&](int task, int thread) {
+      ran[task]++;
+      std::lock_guard<std::mutex> lock(m);
+      at[task] = order++;
+      threads.insert(thread);
+    });
+    for (int t = 0; t < 6; ++t) EXPECT_EQ(ran[t].load(), 1) << t;
+    EXPECT_LT(at[0], at[1]);
+    EXPECT_LT(at[0], at[2]);
+    EXPECT_LT(at[1], at[3]);
+    EXPECT_LT(at[2], at[3]);
+    EXPECT_LT(at[4], at[5]);
+    for (int t : threads) EXPECT_TRUE(t >= 0 && t < 3) << t;
+  }
+}
+
+TEST(AReadyScheduler, RethrowsATasksErrorAndRunsAgainAfterIt) {
+  detail::ReadyScheduler scheduler(small_dag(), {1, 1, 1, 1, 1, 1}, 2);
+  EXPECT_THROW(scheduler.run([](int task, int) {
+    if (task == 2) throw std::runtime_error("task 2 failed");
+  }),
+               std::runtime_error);
+  std::atomic<int> ran{0};
+  scheduler.run([&](int, int) { ran++; });
+  EXPECT_EQ(ran.load(), 6);
+}
+
+}  // namespace
+}  // namespace concnas::deploy
