@@ -14,7 +14,7 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   r.check_map(root, "", {"devices", "device", "link"});
   sim::DeviceModel devices;
   auto read_device = [&](const YAML::Node& d, const std::string& where) {
-    r.check_map(d, where, {"name", "flops_per_s", "layer_overhead_s"});
+    r.check_map(d, where, {"name", "flops_per_s", "cores", "layer_overhead_s"});
     const double speed = r.number(r.need(d, "flops_per_s", where), where + ".flops_per_s");
     if (!(speed > 0)) r.fail(d["flops_per_s"], fmt::format("'{}.flops_per_s' must be positive", where));
     devices.flops_per_s.push_back(speed);
@@ -25,6 +25,12 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
         r.fail(d["layer_overhead_s"], fmt::format("'{}.layer_overhead_s' must be >= 0 seconds", where));
     }
     devices.layer_overhead_s.push_back(overhead);
+    int cores = 1;
+    if (d["cores"]) {
+      cores = r.integer(d["cores"], where + ".cores");
+      if (cores < 1) r.fail(d["cores"], fmt::format("'{}.cores' must be at least 1", where));
+    }
+    devices.cores.push_back(cores);
     devices.names.push_back(d["name"] ? r.string(d["name"], where + ".name")
                                       : fmt::format("unit{}", devices.names.size()));
   };
@@ -40,6 +46,7 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
     read_device(root["device"], "device");
     devices.flops_per_s.assign(units, devices.flops_per_s.front());
     devices.layer_overhead_s.assign(units, devices.layer_overhead_s.front());
+    devices.cores.assign(units, devices.cores.front());
     const std::string name = devices.names.front();
     devices.names.clear();
     for (int u = 0; u < units; ++u) devices.names.push_back(fmt::format("{}-{}", name, u));

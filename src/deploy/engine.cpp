@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "concnas/arch/cost.h"
 #include "concnas/common/error.h"
+#include "concnas/sim/latency.h"
 #include "infer_kernels.h"
 #include "ready_scheduler.h"
 
@@ -40,7 +42,6 @@ struct Step {
   arch::Shape in, out;
   int stride = 1;
   torch::Tensor depthwise, pointwise, bias;  // C x 9, Cout x C, Cout (batch norm folded in)
-  double flops = 0;
 };
 
 // The tensor `name` of a unit file, checked against the shape the architecture gives it.
@@ -84,15 +85,6 @@ torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
     k::matmul_bias(s.project.data_ptr<float>(), nullptr, y.data_ptr<float>() + n * s.from.channels * size,
                    s.to.channels, s.from.channels, size, z.data_ptr<float>() + n * s.to.elements());
   return z;
-}
-
-double step_flops(const Step& s) {
-  const double in = static_cast<double>(s.in.elements()), out = static_cast<double>(s.out.elements());
-  double f = in * static_cast<double>(s.inputs.size()) + 9.0 * out / s.out.channels * s.in.channels +
-             out * s.in.channels;
-  for (const auto& sc : s.scales)
-    if (sc.project.defined()) f += static_cast<double>(sc.to.elements()) * sc.from.channels;
-  return f;
 }
 
 }  // namespace
@@ -148,7 +140,6 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
     s.depthwise = tensor_of(m, p + "depthwise", {spec.in.channels, 9});
     s.pointwise = tensor_of(m, p + "pointwise", {spec.out.channels, spec.in.channels});
     s.bias = tensor_of(m, p + "bias", {spec.out.channels});
-    s.flops = step_flops(s);
     step_of[v] = static_cast<int>(steps.size());
     steps.push_back(std::move(s));
   }
@@ -157,27 +148,16 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
         scale_of(m, arch.output.scaling_from(sink), arch.output.in, fmt::format("out_project{}", sink)));
 }
 
-// Priorities: a vertex's work plus the costliest chain after it in the whole network
-// (the other units' vertices too: what this unit sends early lets them start early).
+// Priorities: the simulator's (sim/latency.h), a vertex's FLOPs plus the costliest chain
+// after it in the whole network (the other units' vertices too: what this unit sends early
+// lets them start early).
 void Engine::Impl::schedule() {
-  const auto& dag = arch.dag;
-  std::vector<double> work(dag.num_vertices(), 0.0), rank(dag.num_vertices(), 0.0);
-  for (int v = 0; v < dag.num_vertices(); ++v)
-    if (dag.is_compute(v)) {
-      const auto& spec = arch.vertices[v];
-      work[v] = static_cast<double>(spec.out.elements()) * (spec.in.channels + 9.0);
-    }
-  const auto order = dag.topological_order();
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    double after = 0;
-    for (int s : dag.successors(*it)) after = std::max(after, rank[s]);
-    rank[*it] = work[*it] + after;
-  }
+  const auto rank = sim::remaining_path_flops(arch, arch::compute_cost(arch));
   std::vector<std::vector<int>> successors(steps.size());
   std::vector<double> priority(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     priority[i] = rank[steps[i].vertex];
-    for (int s : dag.successors(steps[i].vertex))
+    for (int s : arch.dag.successors(steps[i].vertex))
       if (step_of[s] >= 0) successors[i].push_back(step_of[s]);
   }
   scheduler = std::make_unique<detail::ReadyScheduler>(std::move(successors), std::move(priority), options.cores);

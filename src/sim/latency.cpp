@@ -28,6 +28,10 @@ void DeviceModel::sanity_check() const {
     CONCNAS_CHECK(flops_per_s[i] > 0 && std::isfinite(flops_per_s[i]),
                   "unit {}: flops_per_s must be a positive number, got {}", i,
                   format_number(flops_per_s[i]));
+  CONCNAS_CHECK(cores.empty() || cores.size() == flops_per_s.size(),
+                "the device model gives cores for {} units and a speed for {}", cores.size(), flops_per_s.size());
+  for (std::size_t i = 0; i < cores.size(); ++i)
+    CONCNAS_CHECK(cores[i] >= 1, "unit {}: cores must be at least 1, got {}", i, cores[i]);
   CONCNAS_CHECK(layer_overhead_s.empty() || layer_overhead_s.size() == flops_per_s.size(),
                 "the device model gives a layer overhead for {} units and a speed for {}", layer_overhead_s.size(),
                 flops_per_s.size());
@@ -46,6 +50,131 @@ void LinkModel::sanity_check() const {
                 "link send overhead must be >= 0 seconds, got {}", format_number(send_overhead_s));
 }
 
+std::vector<double> remaining_path_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost) {
+  const auto& dag = arch.dag;
+  std::vector<double> rank(dag.num_vertices(), 0.0);
+  const auto order = dag.topological_order();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const int v = *it;
+    double after = 0;
+    for (int s : dag.successors(v)) after = std::max(after, rank[s]);
+    const double own = v == dag.input()    ? static_cast<double>(cost.stem.flops)
+                       : v == dag.output() ? static_cast<double>(cost.output.flops + cost.head.flops)
+                                           : static_cast<double>(cost.vertices[v].flops);
+    // At least one FLOP per vertex, so the rank falls strictly along every edge.
+    rank[v] = std::max(own, 1.0) + after;
+  }
+  return rank;
+}
+
+std::vector<int> priority_order(const arch::Architecture& arch, const std::vector<double>& rank) {
+  const auto& dag = arch.dag;
+  std::vector<int> order, position(dag.num_vertices(), 0);
+  const auto topo = dag.topological_order();
+  for (std::size_t i = 0; i < topo.size(); ++i) position[topo[i]] = static_cast<int>(i);
+  for (int v : topo)
+    if (v != dag.output()) order.push_back(v);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return rank[a] != rank[b] ? rank[a] > rank[b] : position[a] < position[b];
+  });
+  return order;
+}
+
+namespace {
+
+// The schedule of one inference under the model of latency.h.
+struct Timeline {
+  double latency_s = 0;
+  std::vector<double> busy_s;
+  std::int64_t comm_bytes = 0;
+};
+
+Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                      const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link) {
+  const auto& dag = arch.dag;
+  const int units = devices.units();
+  auto flops_of = [&](int v) -> double {
+    if (v == dag.input()) return static_cast<double>(cost.stem.flops);
+    if (v == dag.output()) return static_cast<double>(cost.output.flops + cost.head.flops);
+    return static_cast<double>(cost.vertices[v].flops);
+  };
+  auto bytes_of = [&](int v) -> double {
+    return static_cast<double>(v == dag.input() ? cost.stem.output_bytes
+                                                : cost.vertices[v].output_bytes);
+  };
+  // Seconds a core of unit u takes for `flops` in `calls` layer calls.
+  auto time_of = [&](double flops, int calls, int u) {
+    return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
+  };
+  const auto& out = arch.output;
+  Timeline r;
+  r.busy_s.assign(units, 0.0);
+  std::vector<double> finish(dag.num_vertices(), 0.0);
+  std::vector<std::vector<double>> core_free(units);
+  for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
+  std::vector<char> sent(units);
+  for (int v : priority_order(arch, remaining_path_flops(arch, cost))) {
+    const int u = parts[v];
+    double ready = 0;
+    for (int p : dag.predecessors(v)) {
+      double arrival = finish[p];
+      if (parts[p] != u) arrival += link.latency_s + bytes_of(p) / link.bandwidth_bytes_per_s;
+      ready = std::max(ready, arrival);
+    }
+    auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
+    const double run = time_of(flops_of(v), layer_calls(arch, v), u);
+    core = std::max(ready, core) + run;
+    r.busy_s[u] += run;
+    // One copy of v's tensor per receiving unit, posted by the core that computed it.
+    std::fill(sent.begin(), sent.end(), 0);
+    for (int s : dag.successors(v))
+      if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
+        sent[parts[s]] = 1;
+        r.comm_bytes += static_cast<std::int64_t>(bytes_of(v));
+        core += link.send_overhead_s;
+        r.busy_s[u] += link.send_overhead_s;
+      }
+    // Receivers see v's tensor once all of its sends are posted.
+    finish[v] = core;
+  }
+  // The output vertex, as the runtime runs it (deploy/plan.h): after its last vertex every
+  // unit holding sinks scales them to the output's shape and adds them up (on one core);
+  // the others send that partial sum to unit 0, which averages the partial sums and runs
+  // the head.
+  std::vector<double> unit_free(units);
+  for (int u = 0; u < units; ++u) unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
+  const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
+  double scaling_flops = 0;
+  std::vector<double> partial(units, 0.0);
+  std::vector<char> holds(units, 0);
+  for (int s : out.inputs) {
+    const int u = parts[s];
+    holds[u] = 1;
+    if (const auto* b = out.scaling_from(s)) {
+      const auto flops = static_cast<double>(arch::scaling_cost(*b, out.in).flops);
+      scaling_flops += flops;
+      partial[u] += time_of(flops, 1, u);
+    }
+  }
+  double head_ready = 0;
+  for (int u = 0; u < units; ++u) {
+    if (!holds[u]) continue;
+    unit_free[u] += partial[u];
+    r.busy_s[u] += partial[u];
+    if (u == 0) continue;
+    unit_free[u] += link.send_overhead_s;
+    r.busy_s[u] += link.send_overhead_s;
+    r.comm_bytes += static_cast<std::int64_t>(out_bytes);
+    head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
+  }
+  const double head = time_of(flops_of(dag.output()) - scaling_flops, 1, 0);
+  r.latency_s = std::max(head_ready, unit_free[0]) + head;
+  r.busy_s[0] += head;
+  return r;
+}
+
+}  // namespace
+
 SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
                    const std::vector<int>& parts, const DeviceModel& devices,
                    const LinkModel& link) {
@@ -62,88 +191,28 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
     if (v == dag.output()) return static_cast<double>(cost.output.flops + cost.head.flops);
     return static_cast<double>(cost.vertices[v].flops);
   };
-  auto bytes_of = [&](int v) -> double {
-    return static_cast<double>(v == dag.input() ? cost.stem.output_bytes
-                                                : cost.vertices[v].output_bytes);
-  };
-
-  // Seconds unit u takes for `flops` in `calls` layer calls.
   auto time_of = [&](double flops, int calls, int u) {
     return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
   };
-  auto time_on = [&](int v, int u) { return time_of(flops_of(v), layer_calls(arch, v), u); };
-  // FLOPs of the output's scaling block for each sink (0 without one), in output.inputs order.
   const auto& out = arch.output;
   std::vector<double> sink_scaling;
+  double scaling_flops = 0;
   for (int s : out.inputs) {
     const auto* b = out.scaling_from(s);
     sink_scaling.push_back(b ? static_cast<double>(arch::scaling_cost(*b, out.in).flops) : 0.0);
+    scaling_flops += sink_scaling.back();
   }
-
   SimResult r;
-  r.busy_s.assign(units, 0.0);
-  std::vector<double> finish(dag.num_vertices(), 0.0);
-  std::vector<double> unit_free(units, 0.0);
-  std::vector<char> sent(units);
-  for (int v : dag.topological_order()) {
-    if (v == dag.output()) continue;  // below, once every unit is done
-    const int u = parts[v];
-    double ready = 0;
-    for (int p : dag.predecessors(v)) {
-      double arrival = finish[p];
-      if (parts[p] != u) arrival += link.latency_s + bytes_of(p) / link.bandwidth_bytes_per_s;
-      ready = std::max(ready, arrival);
-    }
-    const double run = time_on(v, u);
-    finish[v] = std::max(ready, unit_free[u]) + run;
-    unit_free[u] = finish[v];
-    r.busy_s[u] += run;
-    // One copy of v's tensor per receiving unit, posted by u after computing it.
-    std::fill(sent.begin(), sent.end(), 0);
-    for (int s : dag.successors(v))
-      if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
-        sent[parts[s]] = 1;
-        r.comm_bytes += static_cast<std::int64_t>(bytes_of(v));
-        unit_free[u] += link.send_overhead_s;
-        r.busy_s[u] += link.send_overhead_s;
-      }
-    // Receivers see v's tensor once all of its sends are posted.
-    finish[v] = unit_free[u];
-  }
-  // The output vertex, as the runtime runs it (deploy/plan.h): after its last vertex every
-  // unit holding sinks scales them to the output's shape and adds them up; the others send
-  // that partial sum to unit 0, which averages the partial sums and runs the head.
-  const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
-  double scaling_flops = 0;
-  std::vector<double> partial(units, 0.0);
-  std::vector<char> holds(units, 0);
-  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-    const int u = parts[out.inputs[i]];
-    holds[u] = 1;
-    if (out.scaling_from(out.inputs[i])) {
-      scaling_flops += sink_scaling[i];
-      partial[u] += time_of(sink_scaling[i], 1, u);
-    }
-  }
-  double head_ready = 0;
-  for (int u = 0; u < units; ++u) {
-    if (!holds[u]) continue;
-    unit_free[u] += partial[u];
-    r.busy_s[u] += partial[u];
-    if (u == 0) continue;
-    unit_free[u] += link.send_overhead_s;
-    r.busy_s[u] += link.send_overhead_s;
-    r.comm_bytes += static_cast<std::int64_t>(out_bytes);
-    head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
-  }
-  const double head = time_of(flops_of(dag.output()) - scaling_flops, 1, 0);
-  finish[dag.output()] = std::max(head_ready, unit_free[0]) + head;
-  r.busy_s[0] += head;
-  r.latency_s = finish[dag.output()];
+  auto timeline = run_schedule(arch, cost, parts, devices, link);
+  r.latency_s = timeline.latency_s;
+  r.busy_s = std::move(timeline.busy_s);
+  r.comm_bytes = timeline.comm_bytes;
   int all_calls = 0;
   for (int v = 0; v < dag.num_vertices(); ++v) all_calls += layer_calls(arch, v);
   r.single_device_s =
-      static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls;
+      devices.cores_of(0) == 1
+          ? static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls
+          : run_schedule(arch, cost, std::vector<int>(dag.num_vertices(), 0), devices, link).latency_s;
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
 
   // Critical path: every vertex at its fastest unit's time; the output's scaling blocks
@@ -170,7 +239,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   path[dag.output()] = sinks_done + fastest(flops_of(dag.output()) - scaling_flops, 1);
   double speed_sum = 0, cheapest_call = devices.overhead_of(0) * devices.flops_per_s[0];
   for (int u = 0; u < units; ++u) {
-    speed_sum += devices.flops_per_s[u];
+    speed_sum += devices.flops_per_s[u] * devices.cores_of(u);
     cheapest_call = std::min(cheapest_call, devices.overhead_of(u) * devices.flops_per_s[u]);
   }
   r.lower_bound_s = std::max(path[dag.output()],

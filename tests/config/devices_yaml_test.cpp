@@ -35,6 +35,9 @@ TEST(ADeviceFile, AppliesOneDeviceToEveryUnit) {
   const auto [d, l] = devices_from_yaml("device: {name: pi, flops_per_s: 3e9}\n", "d.yaml", 3);
   EXPECT_EQ(d.flops_per_s, (std::vector<double>(3, 3e9)));
   EXPECT_EQ(d.names[2], "pi-2");
+  EXPECT_EQ(d.cores_of(2), 1);
+  const auto [quad, quad_link] = devices_from_yaml("device: {flops_per_s: 3e9, cores: 4}\n", "d.yaml", 2);
+  EXPECT_EQ(quad.cores, (std::vector<int>{4, 4}));
   EXPECT_EQ(l.latency_s, sim::LinkModel{}.latency_s);
 }
 
@@ -53,6 +56,9 @@ TEST(ADeviceFile, RejectsBadFilesNamingLineAndKey) {
   expect_error("device: {flops_per_s: 1e9, layer_overhead_s: -1}\n", 1, 1, "'device.layer_overhead_s' must be >= 0");
   expect_error("link: {latency_s: 1}\nlinks: {}\n", 1, 2, "unknown key 'links'");
   expect_error("device: [1, 2\n", 1, 2, "invalid YAML");
+  expect_error("devices:\n  - {flops_per_s: 1e9}\n  - {flops_per_s: 1e9, cores: 0}\n", 2, 3,
+               "'devices[1].cores' must be at least 1");
+  expect_error("device: {flops_per_s: 1e9, cores: two}\n", 1, 1, "'device.cores' must be an integer");
 }
 
 }  // namespace

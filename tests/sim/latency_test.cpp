@@ -44,6 +44,40 @@ LinkModel hand_link() {
   return link;
 }
 
+// One unit of two cores, FLOPs free, 1 s a call: v0 and v1 (both fed by the stem) run
+// side by side, as concnas's engine runs them.
+TEST(ALatencySimulation, RunsIndependentVerticesOnADevicesCoresAtOnce) {
+  const auto a = concnas::testing::tiny_network();
+  const auto cost = arch::compute_cost(a);
+  const std::vector<int> parts(a.dag.num_vertices(), 0);
+  auto two = DeviceModel::uniform(1, 1e30, 1.0);
+  two.cores = {2};
+  // stem 0 -> 1; v0 and v1 1 -> 2 on a core each; v2 (2 calls) 2 -> 4; head 4 -> 5.
+  const auto r = simulate(a, cost, parts, two, hand_link());
+  EXPECT_NEAR(r.latency_s, 5.0, 1e-9);
+  EXPECT_NEAR(r.single_device_s, 5.0, 1e-9);  // the whole network on unit 0, its two cores
+  EXPECT_NEAR(r.busy_s[0], 6.0, 1e-9);        // work is the same on one core or two
+  const auto one = simulate(a, cost, parts, DeviceModel::uniform(1, 1e30, 1.0), hand_link());
+  EXPECT_NEAR(one.latency_s, 6.0, 1e-9);
+  two.cores = {0};
+  EXPECT_THROW(simulate(a, cost, parts, two, hand_link()), InvalidArgument);
+}
+
+TEST(APriorityOrder, FallsAlongEveryEdgeSoItIsATopologicalOrder) {
+  const auto a = concnas::testing::small_dp();
+  const auto rank = remaining_path_flops(a, arch::compute_cost(a));
+  for (int v = 0; v < a.dag.num_vertices(); ++v)
+    for (int s : a.dag.successors(v)) EXPECT_GT(rank[v], rank[s]) << v << " -> " << s;
+  const auto order = priority_order(a, rank);
+  EXPECT_EQ(static_cast<int>(order.size()), a.dag.num_vertices() - 1);  // all but the output
+  EXPECT_EQ(order.front(), a.dag.input());
+  std::vector<int> at(a.dag.num_vertices(), -1);
+  for (std::size_t i = 0; i < order.size(); ++i) at[order[i]] = static_cast<int>(i);
+  for (int v : order)
+    for (int s : a.dag.successors(v))
+      if (s != a.dag.output()) EXPECT_LT(at[v], at[s]);
+}
+
 // The same split with FLOPs made free. Calls: stem 1, v0 1, v1 1, v2 2 (its scaling block), head 1.
 TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
   const auto a = concnas::testing::tiny_network();

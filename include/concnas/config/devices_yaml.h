@@ -3,7 +3,7 @@
 /// Device and link models from a YAML file (docs/scoring.md):
 ///
 ///     devices:                 # one entry per unit, unit 0 first ...
-///       - {name: pi-0, flops_per_s: 2.0e9}
+///       - {name: pi-0, flops_per_s: 2.0e9, cores: 2}   # FLOP/s of one core
 ///       - {name: pi-1, flops_per_s: 2.0e9}
 ///     # ... or one model for every unit:  device: {flops_per_s: 2.0e9}
 ///     link: {latency_s: 0.0002, bandwidth_bytes_per_s: 1.25e7}

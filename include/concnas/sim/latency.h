@@ -7,9 +7,10 @@
 ///     auto r = concnas::sim::simulate(arch, cost, parts, devices, link);
 ///     r.latency_s; r.speedup;
 ///
-/// Model: unit 0 runs the stem, then every unit runs its compute vertices in the
-/// architecture's topological order, each as soon as the unit is free and all its inputs
-/// are on the unit; FLOPs / (the unit's FLOP/s) each. A tensor needed on another unit
+/// Model: unit 0 runs the stem, then every unit runs its compute vertices on its `cores`
+/// (list scheduling, as concnas's engine runs them, deploy/engine.h): in order of their
+/// longest remaining path (`remaining_path_flops`), each on the unit's first free core as
+/// soon as all its inputs are on the unit; FLOPs / (the core's FLOP/s) each. A tensor needed on another unit
 /// arrives `latency + bytes / bandwidth` after its producer has finished and posted it,
 /// once per receiving unit; transfers overlap with computing on both ends and do not contend with each
 /// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): after its last
@@ -35,8 +36,10 @@
 namespace concnas::sim {
 
 struct DeviceModel {
-  /// FLOP/s of each unit (unit K at index K).
+  /// FLOP/s of one core of each unit (unit K at index K).
   std::vector<double> flops_per_s;
+  /// Cores of each unit, each running one vertex at a time; empty: 1 on every unit.
+  std::vector<int> cores;
   /// Optional names, for reports.
   std::vector<std::string> names;
   /// Fixed seconds per layer call, per unit; empty: 0 on every unit.
@@ -44,9 +47,10 @@ struct DeviceModel {
   /// `units` identical devices.
   static DeviceModel uniform(int units, double flops_per_s, double layer_overhead_s = 0);
   double overhead_of(int unit) const { return layer_overhead_s.empty() ? 0.0 : layer_overhead_s.at(unit); }
+  int cores_of(int unit) const { return cores.empty() ? 1 : cores.at(unit); }
   int units() const { return static_cast<int>(flops_per_s.size()); }
   /// Throws `InvalidArgument` on no units, a speed that is not positive, a negative
-  /// overhead or an overhead list of another length.
+  /// overhead, fewer than one core, or an overhead or core list of another length.
   void sanity_check() const;
 };
 
@@ -67,9 +71,18 @@ inline constexpr double kDefaultFlopsPerS = 1e10;
 /// stem; output vertex: the output's scaling blocks and the head).
 int layer_calls(const arch::Architecture& arch, int v);
 
+/// The priority both the simulator and the engine run ready vertices by: per DAG vertex,
+/// its FLOPs plus the most FLOPs on any path from it to the output (seed 002's critical
+/// path first). It falls strictly along every edge, so sorting by it is a topological order.
+std::vector<double> remaining_path_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost);
+
+/// The compute vertices (and the input vertex, first) in descending `remaining_path_flops`,
+/// ties in topological order: the order one core runs them in.
+std::vector<int> priority_order(const arch::Architecture& arch, const std::vector<double>& rank);
+
 struct SimResult {
   double latency_s = 0;        ///< predicted latency of the partitioned run
-  double single_device_s = 0;  ///< the whole network on unit 0
+  double single_device_s = 0;  ///< the whole network on unit 0 (on its cores)
   double speedup = 1;          ///< single_device_s / latency_s
   double lower_bound_s = 0;    ///< max(critical path on the fastest unit, work / Σ speeds)
   std::int64_t comm_bytes = 0; ///< bytes sent between units
