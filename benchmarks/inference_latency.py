@@ -20,7 +20,8 @@ staging, stem 16, channel limit 96).
       [--rounds 3] [--runs 300] [--batches 1,8] [--out bench-results/inference_latency.json]
 
 With --check, also runs every mode over the 10,000 test images of the pick and compares
-logits and accuracy with `concnas train`'s evaluation.
+its logits with the trained network's (build/benchmarks/concnas_trained_logits) and its
+accuracy with `concnas train`'s evaluation.
 """
 import argparse
 import csv
@@ -34,6 +35,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.environ.get("CONCNAS", os.path.join(ROOT, "build", "bin", "concnas"))
 PEER = os.path.join(ROOT, "benchmarks", "torch_inference_peer.py")
+TRAINED_LOGITS = os.path.join(os.path.dirname(CLI), "..", "benchmarks", "concnas_trained_logits")
 GENERATORS = {"er": ["p=0.2"], "ba": ["m=5"], "ws": ["k=4", "p=0.75"], "dp": ["alpha=1", "beta=2", "p=0.75"]}
 MODES = {"c1": ("u1", ["--cores", "1"]), "c2": ("u1", ["--cores", "2"]), "w2": ("u2", ["--cores", "1", "--pin"])}
 
@@ -111,11 +113,24 @@ def summary(per_round):
     return out
 
 
+def read_logits(path):
+    with open(path) as f:
+        return [[float(v) for v in row[2:]] for row in list(csv.reader(f))[1:]]
+
+
+def max_diff(a, b):
+    assert len(a) == len(b), "logit files of different lengths"
+    return max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
 def check_accuracy(folder):
-    """Every mode over the test set: logits against the one-unit TorchScript export and accuracy."""
+    """Every mode over the test set: logits against the trained network's and accuracy."""
     with open(os.path.join(folder, "eval.json")) as f:
         trained = json.load(f)
-    result = {"train_test_accuracy": trained.get("test_accuracy", trained.get("accuracy"))}
+    result = {"train_test_accuracy": trained["test_accuracy"]}
+    reference = os.path.join(folder, "trained_logits.csv")
+    result["trained_network"] = json.loads(sh([TRAINED_LOGITS, folder, reference]))
+    trained_logits = read_logits(reference)
     logits = {}
     for mode in MODES:
         plan, flags = MODES[mode]
@@ -125,12 +140,10 @@ def check_accuracy(folder):
             "--check", "--logits", csv_path, "--json", report])
         with open(report) as f:
             r = json.load(f)
-        with open(csv_path) as f:
-            logits[mode] = [[float(v) for v in row[2:]] for row in list(csv.reader(f))[1:]]
-        result[mode] = {"accuracy": r["accuracy"], "max_abs_diff_torchscript": r["max_abs_diff"]}
-    for mode in ("c2", "w2"):
-        result[mode]["max_abs_diff_c1"] = max(abs(a - b) for ra, rb in zip(logits[mode], logits["c1"])
-                                              for a, b in zip(ra, rb))
+        logits[mode] = read_logits(csv_path)
+        result[mode] = {"accuracy": r["accuracy"], "images": r["images"],
+                        "max_abs_diff_trained": max_diff(logits[mode], trained_logits),
+                        "max_abs_diff_torchscript": r["max_abs_diff"]}
     return result
 
 

@@ -96,7 +96,8 @@ struct Engine::Impl {
   std::vector<Step> steps;               // this unit's vertices, in the plan's order
   std::vector<int> step_of;              // DAG vertex -> its step here, or -1
   torch::Tensor stem_weight, stem_bias;  // unit 0: Cs x Cin x 9, Cs
-  std::vector<Scale> sink_scales;        // this unit's sinks
+  std::vector<Scale> sink_scales;        // this unit's sinks, in the plan's order
+  std::vector<int> sink_of;              // DAG vertex -> its index among this unit's sinks, or -1
   torch::Tensor head_weight, head_bias;  // unit 0
   std::unique_ptr<detail::ReadyScheduler> scheduler;
 
@@ -104,7 +105,7 @@ struct Engine::Impl {
   void schedule();
   torch::Tensor stem(const torch::Tensor& images) const;
   torch::Tensor vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const;
-  torch::Tensor partial(const std::vector<torch::Tensor>& sinks) const;
+  torch::Tensor partial(const std::vector<torch::Tensor>& scaled) const;
 };
 
 void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
@@ -143,9 +144,12 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
     step_of[v] = static_cast<int>(steps.size());
     steps.push_back(std::move(s));
   }
-  for (int sink : plan.units[unit].sinks)
+  sink_of.assign(arch.dag.num_vertices(), -1);
+  for (int sink : plan.units[unit].sinks) {
+    sink_of[sink] = static_cast<int>(sink_scales.size());
     sink_scales.push_back(
         scale_of(m, arch.output.scaling_from(sink), arch.output.in, fmt::format("out_project{}", sink)));
+  }
 }
 
 // Priorities: the simulator's (sim/latency.h), a vertex's FLOPs plus the costliest chain
@@ -187,7 +191,7 @@ torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tenso
   const k::Plane out_plane = plane_of(s.out);
   auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
   thread_local std::vector<float> scratch, mid;
-  scratch.resize(static_cast<std::size_t>(s.in.height * s.in.width));
+  scratch.resize(static_cast<std::size_t>(k::depthwise_scratch_size(plane_of(s.in))));
   mid.resize(static_cast<std::size_t>(s.in.channels * out_plane.size()));
   std::vector<const float*> xs(scaled.size());
   for (std::int64_t b = 0; b < batch; ++b) {
@@ -201,15 +205,12 @@ torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tenso
   return out;
 }
 
-torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& sinks) const {
-  torch::Tensor sum;
-  for (std::size_t i = 0; i < sinks.size(); ++i) {
-    auto x = apply(sink_scales[i], sinks[i]);
-    if (!sum.defined())
-      sum = x.clone();
-    else
-      k::add(x.data_ptr<float>(), x.numel(), sum.data_ptr<float>());
-  }
+// The sinks, each already brought to the output's shape, added up in the plan's order (the
+// same bits whichever core scaled which).
+torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& scaled) const {
+  auto sum = scaled[0].clone();
+  for (std::size_t i = 1; i < scaled.size(); ++i)
+    k::add(scaled[i].data_ptr<float>(), scaled[i].numel(), sum.data_ptr<float>());
   return sum;
 }
 
@@ -246,6 +247,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     if (hooks.ran) hooks.ran(dag.input(), 0, t0);
     if (hooks.computed) hooks.computed(dag.input(), out[dag.input()]);
   }
+  std::vector<torch::Tensor> scaled(m.sink_scales.size());
   // Inputs from other units: fetched once, by whichever thread needs them first.
   std::vector<std::once_flag> fetched(dag.num_vertices());
   auto input = [&](int p) -> const torch::Tensor& {
@@ -262,6 +264,12 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     out[s.vertex] = m.vertex(s, xs);
     if (hooks.ran) hooks.ran(s.vertex, thread, t0);
     if (hooks.computed) hooks.computed(s.vertex, out[s.vertex]);
+    // A sink's share of the output, scaled on this core now rather than on one at the end.
+    if (const int i = m.sink_of[s.vertex]; i >= 0) {
+      const auto t1 = now_ns();
+      scaled[i] = apply(m.sink_scales[i], out[s.vertex]);
+      if (hooks.ran) hooks.ran(dag.output(), thread, t1);
+    }
   };
   try {
     m.scheduler->run(work);
@@ -270,12 +278,9 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     throw;
   }
   torch::Tensor sum;
-  if (!m.sink_scales.empty()) {
-    std::vector<torch::Tensor> sinks;
-    for (int s : m.arch.output.inputs)
-      if (m.step_of[s] >= 0) sinks.push_back(out[s]);
+  if (!scaled.empty()) {
     const auto t0 = now_ns();
-    sum = m.partial(sinks);
+    sum = m.partial(scaled);
     if (hooks.ran) hooks.ran(dag.output(), 0, t0);
   }
   omp_set_num_threads(omp_threads);

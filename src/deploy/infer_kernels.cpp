@@ -75,6 +75,17 @@ CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, in
   for (int64_t i = 0; i < n; ++i) z[i] = std::max(z[i], 0.0F);
 }
 
+// The 3x3 convolution of a zero-padded plane ((h + 2) x (w + 2)) at stride 1, into `full`
+// (h x (w + 2)): each tap is one multiply-add over the padded plane read as one long row,
+// which vectorises where a 7-wide row would not; the last two columns of each row are
+// waste, dropped by the caller.
+CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full) {
+  const int64_t wp = p.width + 2, n = p.height * wp - 2;
+  std::fill(full, full + p.height * wp, 0.0F);
+  for (int64_t ky = 0; ky < 3; ++ky)
+    for (int64_t kx = 0; kx < 3; ++kx) axpy(full, pad + ky * wp + kx, w[ky * 3 + kx], n);
+}
+
 }  // namespace
 
 void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out) {
@@ -84,14 +95,26 @@ void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, fl
     conv3x3_stride2(in, p, w, out);
 }
 
+std::int64_t depthwise_scratch_size(Plane p) {
+  return (p.height + 2) * (p.width + 2) + p.height * (p.width + 2) + p.size();
+}
+
 void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
                               int64_t channels, Plane p, const float* w, int stride, float* scratch,
                               float* out) {
-  const Plane o{stride == 1 ? p.height : (p.height + 1) / 2, stride == 1 ? p.width : (p.width + 1) / 2};
-  std::fill(out, out + channels * o.size(), 0.0F);
+  const int64_t wp = p.width + 2;
+  float* pad = scratch;                           // (h + 2) x wp, zero border
+  float* full = pad + (p.height + 2) * wp;        // h x wp: the stride-1 result, two columns of waste a row
+  float* z = full + p.height * wp;                // h x w: aggregation and ReLU
+  std::fill(pad, pad + (p.height + 2) * wp, 0.0F);
+  const int64_t oh = stride == 1 ? p.height : (p.height + 1) / 2, ow = stride == 1 ? p.width : (p.width + 1) / 2;
   for (int64_t c = 0; c < channels; ++c) {
-    weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), scratch);
-    conv3x3_accumulate(scratch, p, w + 9 * c, stride, out + c * o.size());
+    weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), z);
+    for (int64_t y = 0; y < p.height; ++y) std::copy(z + y * p.width, z + (y + 1) * p.width, pad + (y + 1) * wp + 1);
+    conv3x3_padded(pad, p, w + 9 * c, full);
+    float* o = out + c * oh * ow;
+    for (int64_t y = 0; y < oh; ++y)
+      for (int64_t x = 0; x < ow; ++x) o[y * ow + x] = full[y * stride * wp + x * stride];
   }
 }
 

@@ -23,7 +23,9 @@ void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, fl
 
 /// A vertex's aggregation, ReLU and depthwise convolution over `channels` planes:
 /// z = max(0, Σ_i a[i] * f(xs[i])) with f the identity or, with `sigmoid_inputs`, the
-/// logistic function, then out[c] = conv3x3(z[c], w + 9c). `scratch` holds one plane.
+/// logistic function, then out[c] = conv3x3(z[c], w + 9c) at `stride`, zero padding 1.
+/// `scratch` holds `depthwise_scratch_size(p)` floats.
+std::int64_t depthwise_scratch_size(Plane p);
 void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
                               int64_t channels, Plane p, const float* w, int stride, float* scratch,
                               float* out);

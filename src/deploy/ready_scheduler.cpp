@@ -73,6 +73,8 @@ void ReadyScheduler::run(const std::function<void(int, int)>& work) {
 void ReadyScheduler::serve(int thread) {
   long seen = 0;
   for (;;) {
+    const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+    while (!stop_ && generation_ == seen && std::chrono::steady_clock::now() < until) std::this_thread::yield();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -1,9 +1,12 @@
 #pragma once
 // Runs a fixed DAG of tasks on a few threads, ready tasks first by priority (the engine's
-// longest remaining path). The calling thread is thread 0 and works too; the others wait
-// between runs and spin (yielding) while a run has no ready task: a vertex takes tens of
-// microseconds, less than a sleeping thread takes to wake.
+// longest remaining path). The calling thread is thread 0 and works too. The others spin
+// (yielding) while a run has no ready task, and for a while after a run before they
+// sleep: a vertex takes tens of microseconds, and a sleeping thread on a virtual machine
+// can take half a millisecond to wake, which back-to-back inferences would pay every time.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -15,6 +18,9 @@ namespace concnas::deploy::detail {
 
 class ReadyScheduler {
  public:
+  /// How long an idle thread spins for the next run before it sleeps.
+  static constexpr std::chrono::milliseconds kSpinBeforeSleep{20};
+
   /// `successors[t]`: the tasks that need task t first; a higher `priority` runs first
   /// among ready tasks (ties: the lower index).
   ReadyScheduler(std::vector<std::vector<int>> successors, std::vector<double> priority, int threads);
@@ -44,8 +50,9 @@ class ReadyScheduler {
   const std::function<void(int, int)>* work_ = nullptr;
   std::vector<int> remaining_, ready_;  // ready_ is a heap by `before`
   int done_ = 0, active_ = 0;
-  long generation_ = 0;
-  bool stop_ = false, failed_ = false;
+  std::atomic<long> generation_{0};
+  std::atomic<bool> stop_{false};
+  bool failed_ = false;
   std::exception_ptr error_;
 };
 

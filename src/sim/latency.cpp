@@ -136,32 +136,29 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
       }
     // Receivers see v's tensor once all of its sends are posted.
     finish[v] = core;
+    // A sink's scaling block runs on the same core right after (the engine scales each
+    // sink as soon as it is computed, not all at the end).
+    if (const auto* b = v == dag.input() ? nullptr : out.scaling_from(v)) {
+      const double scaling = time_of(static_cast<double>(arch::scaling_cost(*b, out.in).flops), 1, u);
+      core += scaling;
+      r.busy_s[u] += scaling;
+    }
   }
-  // The output vertex, as the runtime runs it (deploy/plan.h): after its last vertex every
-  // unit holding sinks scales them to the output's shape and adds them up (on one core);
-  // the others send that partial sum to unit 0, which averages the partial sums and runs
-  // the head.
+  // The output vertex, as the runtime runs it (deploy/plan.h): once its last vertex (and
+  // sink scaling) is done, every unit holding sinks adds them up; the others send that
+  // partial sum to unit 0, which averages the partial sums and runs the head.
   std::vector<double> unit_free(units);
   for (int u = 0; u < units; ++u) unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
   const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
   double scaling_flops = 0;
-  std::vector<double> partial(units, 0.0);
   std::vector<char> holds(units, 0);
   for (int s : out.inputs) {
-    const int u = parts[s];
-    holds[u] = 1;
-    if (const auto* b = out.scaling_from(s)) {
-      const auto flops = static_cast<double>(arch::scaling_cost(*b, out.in).flops);
-      scaling_flops += flops;
-      partial[u] += time_of(flops, 1, u);
-    }
+    holds[parts[s]] = 1;
+    if (const auto* b = out.scaling_from(s)) scaling_flops += static_cast<double>(arch::scaling_cost(*b, out.in).flops);
   }
   double head_ready = 0;
   for (int u = 0; u < units; ++u) {
-    if (!holds[u]) continue;
-    unit_free[u] += partial[u];
-    r.busy_s[u] += partial[u];
-    if (u == 0) continue;
+    if (!holds[u] || u == 0) continue;
     unit_free[u] += link.send_overhead_s;
     r.busy_s[u] += link.send_overhead_s;
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);

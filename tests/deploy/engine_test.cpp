@@ -117,6 +117,28 @@ TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
   }
 }
 
+TEST(InferenceKernels, AggregateReluAndDepthwiseAsLibTorch) {
+  torch::manual_seed(5);
+  for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 6}, std::pair{1, 1}, std::pair{28, 28}})
+    for (int stride : {1, 2})
+      for (bool sigmoid : {false, true}) {
+        const int64_t c = 3;
+        const auto x0 = torch::randn({c, h, w}), x1 = torch::randn({c, h, w});
+        const auto a = torch::tensor({0.3F, -1.2F});
+        const auto weight = torch::randn({c, 1, 3, 3});
+        auto f = [&](const torch::Tensor& x) { return sigmoid ? torch::sigmoid(x) : x; };
+        const auto z = torch::relu(f(x0) * a[0] + f(x1) * a[1]);
+        const auto expected = torch::conv2d(z.unsqueeze(0), weight, {}, stride, 1, 1, c).squeeze(0);
+        auto got = torch::empty_like(expected);
+        std::vector<float> scratch(static_cast<std::size_t>(kernels::depthwise_scratch_size({h, w})));
+        const float* xs[] = {x0.data_ptr<float>(), x1.data_ptr<float>()};
+        kernels::aggregate_relu_depthwise(xs, a.data_ptr<float>(), 2, sigmoid, c, {h, w}, weight.data_ptr<float>(),
+                                          stride, scratch.data(), got.data_ptr<float>());
+        EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5)
+            << h << "x" << w << " stride " << stride << (sigmoid ? " sigmoid" : "");
+      }
+}
+
 // A diamond and a chain: 0 -> {1, 2} -> 3, 4 -> 5.
 std::vector<std::vector<int>> small_dag() { return {{1, 2}, {3}, {3}, {}, {5}, {}}; }
 

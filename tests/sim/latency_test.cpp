@@ -75,7 +75,9 @@ TEST(APriorityOrder, FallsAlongEveryEdgeSoItIsATopologicalOrder) {
   for (std::size_t i = 0; i < order.size(); ++i) at[order[i]] = static_cast<int>(i);
   for (int v : order)
     for (int s : a.dag.successors(v))
-      if (s != a.dag.output()) EXPECT_LT(at[v], at[s]);
+      if (s != a.dag.output()) {
+        EXPECT_LT(at[v], at[s]);
+      }
 }
 
 // The same split with FLOPs made free. Calls: stem 1, v0 1, v1 1, v2 2 (its scaling block), head 1.

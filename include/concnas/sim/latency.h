@@ -13,10 +13,10 @@
 /// soon as all its inputs are on the unit; FLOPs / (the core's FLOP/s) each. A tensor needed on another unit
 /// arrives `latency + bytes / bandwidth` after its producer has finished and posted it,
 /// once per receiving unit; transfers overlap with computing on both ends and do not contend with each
-/// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): after its last
-/// vertex every unit holding sinks scales them to the output's shape and adds them up, a
-/// unit other than 0 sends that one partial sum to unit 0, and unit 0 averages the
-/// partial sums and runs the head.
+/// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): a sink is brought
+/// to the output's shape on the core that computed it, right after its sends are posted;
+/// after its last vertex every unit holding sinks adds them up, a unit other than 0 sends
+/// that one partial sum to unit 0, and unit 0 averages the partial sums and runs the head.
 ///
 /// Two optional fixed costs model a runtime at small batches, where calls rather than
 /// FLOPs take the time (docs/results.md measures them for `concnas run`): every layer

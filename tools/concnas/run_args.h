@@ -1,0 +1,51 @@
+#pragma once
+// concnas run's arguments and the pieces its worker mode and its local launcher
+// (local_launcher.cpp) share.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "concnas/data/image_set.h"
+#include "concnas/deploy/runtime.h"
+
+namespace concnas::cli {
+
+struct RunArgs {
+  std::string plan;
+  int rank = -1;
+  int world = 0;
+  std::string master;
+  bool local = false;
+  bool store_served = false;  // hidden: the launcher serves the rendezvous
+  std::string bind;
+  double timeout_s = 30;
+  int cores = 1;
+  bool fp16 = false;
+  std::string input;
+  std::string labels;
+  deploy::BenchmarkOptions bench;
+  std::string json;
+  std::string trace;
+  std::optional<std::string> cpus;  // pin this worker to these CPUs
+  bool pin = false;                  // --local: each worker on cores of its own
+};
+
+inline std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
+
+/// The images worker 0 feeds: --input (and --labels) or Fashion-MNIST's test set;
+/// `labelled` says whether the labels are real.
+data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool* labelled);
+
+/// "0,2,3" for a list of CPUs.
+std::string cpu_list(const std::vector<int>& cpus);
+
+/// Pins this process, and every thread it starts from now on, to `cpus`.
+void pin_to(const std::vector<int>& cpus);
+
+/// One worker in this process: serves (rank > 0) or feeds, times and reports (rank 0).
+void run_worker(const RunArgs& a, const deploy::Deployment& d);
+
+/// Every worker as a local process, with the launcher serving the rendezvous.
+void run_local(const RunArgs& a, const deploy::Deployment& d);
+
+}  // namespace concnas::cli
