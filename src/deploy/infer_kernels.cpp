@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -76,14 +77,47 @@ CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, in
 }
 
 // The 3x3 convolution of a zero-padded plane ((h + 2) x (w + 2)) at stride 1, into `full`
-// (h x (w + 2)): each tap is one multiply-add over the padded plane read as one long row,
-// which vectorises where a 7-wide row would not; the last two columns of each row are
-// waste, dropped by the caller.
+// (h x (w + 2)): the padded plane is read as one long row, so the nine taps of a run of
+// outputs are summed in vector registers and stored once, where a 7-wide row would not
+// fill a vector; the last two columns of each row are waste, dropped by the caller.
 CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full) {
   const int64_t wp = p.width + 2, n = p.height * wp - 2;
-  std::fill(full, full + p.height * wp, 0.0F);
-  for (int64_t ky = 0; ky < 3; ++ky)
-    for (int64_t kx = 0; kx < 3; ++kx) axpy(full, pad + ky * wp + kx, w[ky * 3 + kx], n);
+  const float* r0 = pad;
+  const float* r1 = pad + wp;
+  const float* r2 = pad + 2 * wp;
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+  for (int64_t i = 0; i < n; ++i)
+    full[i] = w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
+              w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
+}
+
+// The maximum of a pooling window, NaN winning as in LibTorch, without a branch per value
+// (on real activations the comparison's outcome is a coin toss the predictor loses).
+struct WindowMax {
+  float max = -std::numeric_limits<float>::infinity();
+  bool nan = false;
+  void add(float v) {
+    max = std::max(max, v);
+    nan |= v != v;
+  }
+  float value() const { return nan ? std::numeric_limits<float>::quiet_NaN() : max; }
+};
+
+// Max pooling by whole windows (H a multiple of h, W of w), NaN winning as in LibTorch.
+CONCNAS_CLONES void max_pool_windows(const float* in, int64_t channels, Plane p, Plane to, float* out) {
+  const int64_t kh = p.height / to.height, kw = p.width / to.width;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* plane = in + c * p.size();
+    for (int64_t y = 0; y < to.height; ++y) {
+      float* o = out + c * to.size() + y * to.width;
+      for (int64_t x = 0; x < to.width; ++x) {
+        WindowMax m;
+        for (int64_t iy = y * kh; iy < (y + 1) * kh; ++iy)
+          for (int64_t j = 0; j < kw; ++j) m.add(plane[iy * p.width + x * kw + j]);
+        o[x] = m.value();
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -130,20 +164,26 @@ void matmul_bias(const float* weight, const float* bias, const float* in, int64_
 }
 
 CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {
+  if (p.height % to.height == 0 && p.width % to.width == 0) return max_pool_windows(in, channels, p, to, out);
+  // Window bounds once per call, not per cell.
+  std::vector<int64_t> y0(to.height), y1(to.height), x0(to.width), x1(to.width);
+  for (int64_t y = 0; y < to.height; ++y) {
+    y0[y] = y * p.height / to.height;
+    y1[y] = ((y + 1) * p.height + to.height - 1) / to.height;
+  }
+  for (int64_t x = 0; x < to.width; ++x) {
+    x0[x] = x * p.width / to.width;
+    x1[x] = ((x + 1) * p.width + to.width - 1) / to.width;
+  }
   for (int64_t c = 0; c < channels; ++c) {
     const float* plane = in + c * p.size();
     for (int64_t y = 0; y < to.height; ++y) {
-      const int64_t y0 = y * p.height / to.height, y1 = ((y + 1) * p.height + to.height - 1) / to.height;
+      float* o = out + c * to.size() + y * to.width;
       for (int64_t x = 0; x < to.width; ++x) {
-        const int64_t x0 = x * p.width / to.width, x1 = ((x + 1) * p.width + to.width - 1) / to.width;
-        float m = plane[y0 * p.width + x0];
-        for (int64_t iy = y0; iy < y1; ++iy)
-          for (int64_t ix = x0; ix < x1; ++ix) {
-            const float v = plane[iy * p.width + ix];
-            // NaN wins, as in LibTorch's max pooling.
-            if (v > m || std::isnan(v)) m = v;
-          }
-        out[c * to.size() + y * to.width + x] = m;
+        WindowMax m;
+        for (int64_t iy = y0[y]; iy < y1[y]; ++iy)
+          for (int64_t ix = x0[x]; ix < x1[x]; ++ix) m.add(plane[iy * p.width + ix]);
+        o[x] = m.value();
       }
     }
   }
