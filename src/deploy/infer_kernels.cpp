@@ -103,23 +103,6 @@ struct WindowMax {
   float value() const { return nan ? std::numeric_limits<float>::quiet_NaN() : max; }
 };
 
-// Max pooling by whole windows (H a multiple of h, W of w), NaN winning as in LibTorch.
-CONCNAS_CLONES void max_pool_windows(const float* in, int64_t channels, Plane p, Plane to, float* out) {
-  const int64_t kh = p.height / to.height, kw = p.width / to.width;
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* plane = in + c * p.size();
-    for (int64_t y = 0; y < to.height; ++y) {
-      float* o = out + c * to.size() + y * to.width;
-      for (int64_t x = 0; x < to.width; ++x) {
-        WindowMax m;
-        for (int64_t iy = y * kh; iy < (y + 1) * kh; ++iy)
-          for (int64_t j = 0; j < kw; ++j) m.add(plane[iy * p.width + x * kw + j]);
-        o[x] = m.value();
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out) {
@@ -164,8 +147,8 @@ void matmul_bias(const float* weight, const float* bias, const float* in, int64_
 }
 
 CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {
-  if (p.height % to.height == 0 && p.width % to.width == 0) return max_pool_windows(in, channels, p, to, out);
-  // Window bounds once per call, not per cell.
+  // Window bounds once per call, not per cell (with H a multiple of h, y0 = y * H / h and
+  // y1 = y0 + H / h: plain pooling).
   std::vector<int64_t> y0(to.height), y1(to.height), x0(to.width), x1(to.width);
   for (int64_t y = 0; y < to.height; ++y) {
     y0[y] = y * p.height / to.height;

@@ -57,6 +57,7 @@ void ReadyScheduler::run(const std::function<void(int, int)>& work) {
     for (int t = 0; t < static_cast<int>(indegree_.size()); ++t)
       if (indegree_[t] == 0) ready_.push_back(t);
     std::make_heap(ready_.begin(), ready_.end(), [this](int a, int b) { return before(b, a); });
+    ready_count_ = static_cast<int>(ready_.size());
     done_ = 0;
     failed_ = false;
     error_ = nullptr;
@@ -64,8 +65,9 @@ void ReadyScheduler::run(const std::function<void(int, int)>& work) {
   }
   wake_.notify_all();
   work_loop(0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  idle_.wait(lock, [this] { return active_ == 0; });
+  // The others are finishing their last task: a sleep here would cost a wake-up per run.
+  while (active_ != 0) std::this_thread::yield();
+  std::lock_guard<std::mutex> lock(mutex_);
   work_ = nullptr;
   if (error_) std::rethrow_exception(error_);
 }
@@ -83,30 +85,25 @@ void ReadyScheduler::serve(int thread) {
       ++active_;
     }
     work_loop(thread);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --active_;
-    }
-    idle_.notify_all();
+    --active_;
   }
 }
 
+// A thread that finishes a task takes the best ready task in the same critical section:
+// down a chain that is the successor, whose inputs are in this core's cache. An idle
+// thread watches the atomic counts and takes the lock only when there is work.
 void ReadyScheduler::work_loop(int thread) {
-  auto later = [this](int a, int b) { return before(b, a); };
   const int n = static_cast<int>(successors_.size());
+  int task = -1;
   for (;;) {
-    int task = -1;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (failed_ || done_ == n) return;
-      if (!ready_.empty()) {
-        std::pop_heap(ready_.begin(), ready_.end(), later);
-        task = ready_.back();
-        ready_.pop_back();
-      }
-    }
     if (task < 0) {
-      std::this_thread::yield();
+      if (failed_ || done_ == n) return;
+      if (ready_count_ == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      task = pop_ready();
       continue;
     }
     try {
@@ -118,13 +115,27 @@ void ReadyScheduler::work_loop(int thread) {
       return;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    ++done_;
+    auto later = [this](int a, int b) { return before(b, a); };
     for (int s : successors_[task])
       if (--remaining_[s] == 0) {
         ready_.push_back(s);
         std::push_heap(ready_.begin(), ready_.end(), later);
       }
+    ++done_;
+    task = failed_ ? -1 : pop_ready();
   }
+}
+
+// The best ready task, or -1; called under the lock.
+int ReadyScheduler::pop_ready() {
+  int task = -1;
+  if (!ready_.empty()) {
+    std::pop_heap(ready_.begin(), ready_.end(), [this](int a, int b) { return before(b, a); });
+    task = ready_.back();
+    ready_.pop_back();
+  }
+  ready_count_ = static_cast<int>(ready_.size());
+  return task;
 }
 
 }  // namespace concnas::deploy::detail

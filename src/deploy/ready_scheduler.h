@@ -38,6 +38,7 @@ class ReadyScheduler {
  private:
   bool before(int a, int b) const;
   void work_loop(int thread);
+  int pop_ready();
   void serve(int thread);
 
   std::vector<std::vector<int>> successors_;
@@ -46,13 +47,15 @@ class ReadyScheduler {
   std::vector<std::thread> pool_;
 
   std::mutex mutex_;
-  std::condition_variable wake_, idle_;
+  std::condition_variable wake_;
   const std::function<void(int, int)>* work_ = nullptr;
   std::vector<int> remaining_, ready_;  // ready_ is a heap by `before`
-  int done_ = 0, active_ = 0;
+  // Written under the lock; read without it by idle threads.
+  std::atomic<int> ready_count_{0}, done_{0};
+  std::atomic<bool> failed_{false};
+  std::atomic<int> active_{0};  // threads inside work_loop
   std::atomic<long> generation_{0};
   std::atomic<bool> stop_{false};
-  bool failed_ = false;
   std::exception_ptr error_;
 };
 

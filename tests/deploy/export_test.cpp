@@ -130,7 +130,18 @@ TEST_F(ADeployment, LoadsInPythonWithoutConcnas) {
   std::string ids;
   for (int v : plan.units[1].vertices) ids += (ids.empty() ? "" : ", ") + std::to_string(v);
   EXPECT_NE(text.find(fmt::format("[1, 4, 12, 12] [{}]", ids)), std::string::npos) << text;
-  (void)expected;
+  // A one-unit export is the whole network as forward(images), batch norms folded in.
+  export_deployment(a, *net, make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1), path("one"));
+  std::ofstream(script) << "import sys, torch\n"
+                           "m = torch.jit.load(sys.argv[1] + '/unit_0.pt')\n"
+                           "print(' '.join('%.7f' % v for v in m(torch.ones(1, 1, 12, 12))[0].tolist()))\n";
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + path("one") + " >" + out + " 2>&1").c_str()), 0);
+  std::ifstream logits(out);
+  for (int k = 0; k < a.network.classes; ++k) {
+    double v = 0;
+    ASSERT_TRUE(logits >> v) << "Python printed fewer than " << a.network.classes << " logits";
+    EXPECT_NEAR(v, expected[0][k].item<double>(), 1e-4) << "logit " << k;
+  }
 }
 
 }  // namespace
