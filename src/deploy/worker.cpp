@@ -139,79 +139,92 @@ struct Worker::Impl {
     }
   }
 
+  // One inference's messages: receives posted up front, sends posted as outputs are ready
+  // (from any engine thread), all completed at the end.
+  struct Exchange {
+    using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
+    Impl& m;
+    std::int64_t batch;
+    torch::ScalarType wire;
+    std::map<int, Incoming> incoming;
+    std::vector<Incoming> partials;
+    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
+    std::vector<std::vector<torch::Tensor>> sent_buffers;  // alive until the sends complete
+
+    Exchange(Impl& impl, std::int64_t b) : m(impl), batch(b), wire(impl.o.fp16 ? torch::kHalf : torch::kFloat) {
+      for (const auto& [v, t] : m.received) incoming[v] = post_receive(*t, fmt::format("receiving v{}", v));
+      for (const Transfer* t : m.partials_in) partials.push_back(post_receive(*t, "receiving a partial sum"));
+    }
+    Incoming post_receive(const Transfer& t, const std::string& what) {
+      std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
+      return {buf[0], m.post(false, buf, t.from, tag_of(t.vertex), what)};
+    }
+    // A received buffer as the float tensor the engine takes.
+    torch::Tensor widened(const torch::Tensor& buf) const { return m.o.fp16 ? buf.to(torch::kFloat) : buf; }
+    torch::Tensor take(int v) {
+      const auto t0 = now_ns();
+      auto& [buf, work] = incoming.at(v);
+      m.wait(*work, fmt::format("receiving v{}", v), m.received.at(v)->from);
+      auto x = widened(buf);
+      std::lock_guard<std::mutex> lock(m.mutex);
+      m.record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
+      return x;
+    }
+    void send(int v, const torch::Tensor& x, const std::vector<int>& to, const std::string& name) {
+      const auto t0 = now_ns();
+      std::lock_guard<std::mutex> lock(m.mutex);
+      sent_buffers.push_back({x.to(wire).contiguous()});
+      for (int peer : to)
+        sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
+      m.record("send " + name, "send", t0);
+    }
+    // Unit 0: the other units' partial sums, by unit.
+    std::vector<torch::Tensor> gather_partials() {
+      std::vector<torch::Tensor> all;
+      for (std::size_t i = 0; i < partials.size(); ++i) {
+        const int from = m.partials_in[i]->from;
+        const auto t0 = now_ns();
+        m.wait(*partials[i].second, "receiving the partial sum", from);
+        all.push_back(widened(partials[i].first));
+        m.record([&] { return fmt::format("wait partial{}", from); }, "wait", t0);
+      }
+      return all;
+    }
+    void complete() {
+      const auto t0 = now_ns();
+      for (auto& [work, to] : sends) m.wait(*work, "sending", to);
+      m.wait_headers();
+      m.record("sends done", "wait", t0);
+    }
+  };
+
   // One inference on this unit; rank 0 passes the images and gets the logits.
   void run(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     c10::InferenceMode inference;
     compute_ms.push_back(0.0);  // this inference's (inference_no's) entry, even if it computes nothing
     const auto& dag = d.arch.dag;
-    const auto wire = o.fp16 ? torch::kHalf : torch::kFloat;
-    using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
-    std::map<int, Incoming> incoming;
-    // A buffer for `t` and its receive, posted now.
-    auto receive = [&](const Transfer& t, const std::string& what) -> Incoming {
-      std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
-      return {buf[0], post(false, buf, t.from, tag_of(t.vertex), what)};
-    };
-    // A received buffer as the float tensor the engine takes.
-    auto widened = [&](const torch::Tensor& buf) { return o.fp16 ? buf.to(torch::kFloat) : buf; };
-    for (const auto& [v, t] : received) incoming[v] = receive(*t, fmt::format("receiving v{}", v));
-    std::vector<Incoming> partials;
-    for (const Transfer* t : partials_in) partials.push_back(receive(*t, "receiving a partial sum"));
-    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
-    std::vector<std::vector<torch::Tensor>> sent_buffers;  // alive until the sends complete
+    Exchange x(*this, batch);
     EngineHooks hooks;
-    hooks.receive = [&](int v) {
-      const auto t0 = now_ns();
-      auto& [buf, work] = incoming.at(v);
-      wait(*work, fmt::format("receiving v{}", v), received.at(v)->from);
-      auto x = widened(buf);
-      std::lock_guard<std::mutex> lock(mutex);
-      record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
-      return x;
-    };
-    hooks.computed = [&](int v, const torch::Tensor& x) {
-      const auto it = sent.find(v);
-      if (it == sent.end()) return;
-      const auto t0 = now_ns();
-      std::lock_guard<std::mutex> lock(mutex);
-      sent_buffers.push_back({x.to(wire).contiguous()});
-      for (int to : it->second->to)
-        sends.emplace_back(post(true, sent_buffers.back(), to, tag_of(v), fmt::format("sending v{}", v)), to);
-      record([&] { return fmt::format("send v{}", v); }, "send", t0);
+    hooks.receive = [&](int v) { return x.take(v); };
+    hooks.computed = [&](int v, const torch::Tensor& t) {
+      if (const auto it = sent.find(v); it != sent.end()) x.send(v, t, it->second->to, fmt::format("v{}", v));
     };
     hooks.ran = [&](int v, int thread, std::int64_t t0) {
       std::lock_guard<std::mutex> lock(mutex);
       const std::string name = v == dag.input() ? "stem" : v == dag.output() ? "partial" : fmt::format("v{}", v);
       record(name, kCompute, t0, thread);
     };
-    c10::List<torch::Tensor> sums;
+    std::vector<torch::Tensor> sums;
     const auto partial = engine->run(batch, images, hooks);
-    if (partial.defined()) {
-      sums.push_back(partial);
-      if (partial_out) {
-        const auto t1 = now_ns();
-        std::vector<torch::Tensor> t{partial.to(wire).contiguous()};
-        sends.emplace_back(post(true, t, 0, tag_of(partial_out->vertex), "sending the partial sum"), 0);
-        record("send partial", "send", t1);
-      }
-    }
+    if (partial.defined()) sums.push_back(partial);
+    if (partial.defined() && partial_out) x.send(partial_out->vertex, partial, {0}, "partial");
     if (o.rank == 0) {
-      std::vector<torch::Tensor> all(sums.begin(), sums.end());
-      for (std::size_t i = 0; i < partials.size(); ++i) {
-        const int from = partials_in[i]->from;
-        const auto t0 = now_ns();
-        wait(*partials[i].second, "receiving the partial sum", from);
-        all.push_back(widened(partials[i].first));
-        record([&] { return fmt::format("wait partial{}", from); }, "wait", t0);
-      }
+      for (auto& p : x.gather_partials()) sums.push_back(std::move(p));
       const auto t0 = now_ns();
-      *logits = engine->head(all);
+      *logits = engine->head(sums);
       record("head", kCompute, t0);
     }
-    const auto t0 = now_ns();
-    for (auto& [work, to] : sends) wait(*work, "sending", to);
-    wait_headers();
-    record("sends done", "wait", t0);
+    x.complete();
   }
 
   // Posts the batch size to every other worker; `wait_headers` completes the sends (rank 0
