@@ -172,15 +172,11 @@ torch::Tensor Engine::Impl::stem(const torch::Tensor& images) const {
   const auto x = images.to(torch::kFloat).contiguous();
   const std::int64_t batch = x.size(0), size = n.input.height * n.input.width;
   auto out = torch::empty({batch, n.stem_channels, n.input.height, n.input.width});
-  const float* w = stem_weight.data_ptr<float>();
+  std::vector<float> scratch(static_cast<std::size_t>(k::conv3x3_scratch_size(n.input.channels, plane_of(n.input))));
   for (std::int64_t b = 0; b < batch; ++b)
-    for (int o = 0; o < n.stem_channels; ++o) {
-      float* plane = out.data_ptr<float>() + (b * n.stem_channels + o) * size;
-      std::fill(plane, plane + size, stem_bias.data_ptr<float>()[o]);
-      for (int c = 0; c < n.input.channels; ++c)
-        k::conv3x3_accumulate(x.data_ptr<float>() + (b * n.input.channels + c) * size, plane_of(n.input),
-                              w + (o * n.input.channels + c) * 9, 1, plane);
-    }
+    k::conv3x3(x.data_ptr<float>() + b * n.input.channels * size, n.input.channels, plane_of(n.input),
+               stem_weight.data_ptr<float>(), stem_bias.data_ptr<float>(), n.stem_channels, scratch.data(),
+               out.data_ptr<float>() + b * n.stem_channels * size);
   return out;
 }
 

@@ -24,42 +24,6 @@ inline void axpy(float* __restrict out, const float* __restrict in, float w, int
   for (int64_t i = 0; i < n; ++i) out[i] += w * in[i];
 }
 
-CONCNAS_CLONES void conv3x3_stride1(const float* in, Plane p, const float* w, float* out) {
-  const int64_t h = p.height, wd = p.width;
-  for (int64_t y = 0; y < h; ++y) {
-    float* o = out + y * wd;
-    for (int64_t ky = 0; ky < 3; ++ky) {
-      const int64_t iy = y + ky - 1;
-      if (iy < 0 || iy >= h) continue;
-      const float* row = in + iy * wd;
-      // Tap kx reads column x + kx - 1: the first and last output columns lose one tap.
-      axpy(o + 1, row, w[ky * 3 + 0], wd - 1);
-      axpy(o, row, w[ky * 3 + 1], wd);
-      axpy(o, row + 1, w[ky * 3 + 2], wd - 1);
-    }
-  }
-}
-
-CONCNAS_CLONES void conv3x3_stride2(const float* in, Plane p, const float* w, float* out) {
-  const int64_t h = p.height, wd = p.width, oh = (h + 1) / 2, ow = (wd + 1) / 2;
-  for (int64_t y = 0; y < oh; ++y) {
-    float* o = out + y * ow;
-    for (int64_t ky = 0; ky < 3; ++ky) {
-      const int64_t iy = 2 * y + ky - 1;
-      if (iy < 0 || iy >= h) continue;
-      const float* row = in + iy * wd;
-      for (int64_t x = 0; x < ow; ++x) {
-        const int64_t ix = 2 * x - 1;
-        float s = o[x];
-        if (ix >= 0) s += w[ky * 3 + 0] * row[ix];
-        s += w[ky * 3 + 1] * row[ix + 1];
-        if (ix + 2 < wd) s += w[ky * 3 + 2] * row[ix + 2];
-        o[x] = s;
-      }
-    }
-  }
-}
-
 CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
                                       int64_t offset, int64_t n, float* __restrict z) {
   const float* x0 = xs[0] + offset;
@@ -80,14 +44,15 @@ CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, in
 // (h x (w + 2)): the padded plane is read as one long row, so the nine taps of a run of
 // outputs are summed in vector registers and stored once, where a 7-wide row would not
 // fill a vector; the last two columns of each row are waste, dropped by the caller.
-CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full) {
+CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full,
+                                   bool accumulate = false) {
   const int64_t wp = p.width + 2, n = p.height * wp - 2;
   const float* r0 = pad;
   const float* r1 = pad + wp;
   const float* r2 = pad + 2 * wp;
   const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
   for (int64_t i = 0; i < n; ++i)
-    full[i] = w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
+    full[i] = (accumulate ? full[i] : 0.0F) + w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
               w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
 }
 
@@ -103,13 +68,44 @@ struct WindowMax {
   float value() const { return nan ? std::numeric_limits<float>::quiet_NaN() : max; }
 };
 
+// `plane` (h x w) into the interior of `pad` ((h + 2) x (w + 2)), whose border is zero.
+void copy_into_padding(const float* plane, Plane p, float* pad) {
+  const int64_t wp = p.width + 2;
+  for (int64_t y = 0; y < p.height; ++y)
+    std::copy(plane + y * p.width, plane + (y + 1) * p.width, pad + (y + 1) * wp + 1);
+}
+
+// Row y of the stride-`stride` output out of the stride-1 result on the padded grid.
+void extract(const float* full, Plane p, int stride, float* out) {
+  const int64_t wp = p.width + 2, oh = (p.height + stride - 1) / stride, ow = (p.width + stride - 1) / stride;
+  for (int64_t y = 0; y < oh; ++y) {
+    const float* row = full + y * stride * wp;
+    if (stride == 1)
+      std::copy(row, row + ow, out + y * ow);
+    else
+      for (int64_t x = 0; x < ow; ++x) out[y * ow + x] = row[x * stride];
+  }
+}
+
 }  // namespace
 
-void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out) {
-  if (stride == 1)
-    conv3x3_stride1(in, p, w, out);
-  else
-    conv3x3_stride2(in, p, w, out);
+std::int64_t conv3x3_scratch_size(int64_t in_channels, Plane p) {
+  return (in_channels + 1) * (p.height + 2) * (p.width + 2);
+}
+
+void conv3x3(const float* in, int64_t in_channels, Plane p, const float* w, const float* bias,
+             int64_t out_channels, float* scratch, float* out) {
+  const int64_t padded = (p.height + 2) * (p.width + 2);
+  float* full = scratch + in_channels * padded;
+  std::fill(scratch, scratch + in_channels * padded, 0.0F);
+  for (int64_t c = 0; c < in_channels; ++c) copy_into_padding(in + c * p.size(), p, scratch + c * padded);
+  for (int64_t o = 0; o < out_channels; ++o) {
+    for (int64_t c = 0; c < in_channels; ++c)
+      conv3x3_padded(scratch + c * padded, p, w + (o * in_channels + c) * 9, full, c > 0);
+    float* plane = out + o * p.size();
+    extract(full, p, 1, plane);
+    for (int64_t i = 0; i < p.size(); ++i) plane[i] += bias[o];
+  }
 }
 
 std::int64_t depthwise_scratch_size(Plane p) {
@@ -127,11 +123,9 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
   const int64_t oh = stride == 1 ? p.height : (p.height + 1) / 2, ow = stride == 1 ? p.width : (p.width + 1) / 2;
   for (int64_t c = 0; c < channels; ++c) {
     weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), z);
-    for (int64_t y = 0; y < p.height; ++y) std::copy(z + y * p.width, z + (y + 1) * p.width, pad + (y + 1) * wp + 1);
+    copy_into_padding(z, p, pad);
     conv3x3_padded(pad, p, w + 9 * c, full);
-    float* o = out + c * oh * ow;
-    for (int64_t y = 0; y < oh; ++y)
-      for (int64_t x = 0; x < ow; ++x) o[y * ow + x] = full[y * stride * wp + x * stride];
+    extract(full, p, stride, out + c * oh * ow);
   }
 }
 

@@ -17,9 +17,12 @@ struct Plane {
   int64_t size() const { return height * width; }
 };
 
-/// out += the 3x3 convolution of `in` with `w` (9 values, row-major), zero padding 1 and
-/// `stride` 1 or 2; `out` has the strided size ((h + 1) / 2 for stride 2).
-void conv3x3_accumulate(const float* in, Plane p, const float* w, int stride, float* out);
+/// The stem: out[o] = bias[o] + Σ_c conv3x3(in[c], w[o][c]) over `in_channels` planes of
+/// size `p`, stride 1, zero padding 1 (w: out x in x 9). `scratch` holds
+/// `conv3x3_scratch_size(in_channels, p)` floats.
+std::int64_t conv3x3_scratch_size(int64_t in_channels, Plane p);
+void conv3x3(const float* in, int64_t in_channels, Plane p, const float* w, const float* bias,
+             int64_t out_channels, float* scratch, float* out);
 
 /// A vertex's aggregation, ReLU and depthwise convolution over `channels` planes:
 /// z = max(0, Σ_i a[i] * f(xs[i])) with f the identity or, with `sigmoid_inputs`, the
