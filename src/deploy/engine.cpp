@@ -232,9 +232,12 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
   const auto& dag = m.arch.dag;
   c10::InferenceMode inference;
   // oneDNN's GEMM would otherwise start an OpenMP team per call; the engine's threads are
-  // the parallelism.
-  const int omp_threads = omp_get_max_threads();
-  omp_set_num_threads(1);
+  // the parallelism. The caller's setting comes back however this returns.
+  struct OneOpenMpThread {
+    int before = omp_get_max_threads();
+    OneOpenMpThread() { omp_set_num_threads(1); }
+    ~OneOpenMpThread() { omp_set_num_threads(before); }
+  } one_thread;
   std::vector<torch::Tensor> out(dag.num_vertices());
   if (m.unit == 0) {
     CONCNAS_CHECK(images != nullptr && images->size(0) == batch, "unit 0 needs the batch's {} images", batch);
@@ -267,19 +270,13 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
       if (hooks.ran) hooks.ran(dag.output(), thread, t1);
     }
   };
-  try {
-    m.scheduler->run(work);
-  } catch (...) {
-    omp_set_num_threads(omp_threads);
-    throw;
-  }
+  m.scheduler->run(work);
   torch::Tensor sum;
   if (!scaled.empty()) {
     const auto t0 = now_ns();
     sum = m.partial(scaled);
     if (hooks.ran) hooks.ran(dag.output(), 0, t0);
   }
-  omp_set_num_threads(omp_threads);
   return sum;
 }
 

@@ -27,16 +27,28 @@ ReadyScheduler::ReadyScheduler(std::vector<std::vector<int>> successors, std::ve
         std::push_heap(ready.begin(), ready.end(), later);
       }
   }
-  for (int i = 1; i < threads; ++i) pool_.emplace_back([this, i] { serve(i); });
+  // At most every task is ready at once: with the room reserved, finishing a task never
+  // allocates, so the bookkeeping after a task cannot throw.
+  ready_.reserve(static_cast<std::size_t>(n));
+  remaining_.reserve(static_cast<std::size_t>(n));
+  try {
+    for (int i = 1; i < threads; ++i) pool_.emplace_back([this, i] { serve(i); });
+  } catch (...) {
+    stop_threads();  // the threads already started, before the exception leaves
+    throw;
+  }
 }
 
-ReadyScheduler::~ReadyScheduler() {
+ReadyScheduler::~ReadyScheduler() { stop_threads(); }
+
+void ReadyScheduler::stop_threads() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : pool_) t.join();
+  pool_.clear();
 }
 
 // True when task a runs before task b.

@@ -39,6 +39,7 @@ class ReadyScheduler {
   bool before(int a, int b) const;
   void work_loop(int thread);
   int pop_ready();
+  void stop_threads();
   void serve(int thread);
 
   std::vector<std::vector<int>> successors_;

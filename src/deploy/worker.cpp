@@ -202,6 +202,15 @@ struct Worker::Impl {
   void run(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     c10::InferenceMode inference;
     compute_ms.push_back(0.0);  // this inference's (inference_no's) entry, even if it computes nothing
+    try {
+      run_once(batch, images, logits);
+    } catch (...) {
+      compute_ms.pop_back();  // a failed inference is not counted (inference_no stays)
+      throw;
+    }
+  }
+
+  void run_once(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     const auto& dag = d.arch.dag;
     Exchange x(*this, batch);
     EngineHooks hooks;

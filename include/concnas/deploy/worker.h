@@ -18,7 +18,8 @@
 ///
 /// Faults: a peer that is not there within `timeout` (at the rendezvous, the handshake or
 /// any receive), or whose connection drops, makes `Worker` throw `RuntimeFault` naming the
-/// peer; a peer running another deployment is refused at the handshake.
+/// peer; a peer running another deployment is refused at the handshake. A worker that has
+/// thrown is not used again (its peers' messages may still be in flight): make a new one.
 
 #include <torch/script.h>
 
