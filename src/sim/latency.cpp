@@ -50,6 +50,29 @@ void LinkModel::sanity_check() const {
                 "link send overhead must be >= 0 seconds, got {}", format_number(send_overhead_s));
 }
 
+namespace {
+
+// FLOPs of DAG vertex v: the stem for the input vertex, the output's scaling blocks and
+// the head for the output vertex.
+double vertex_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost, int v) {
+  if (v == arch.dag.input()) return static_cast<double>(cost.stem.flops);
+  if (v == arch.dag.output()) return static_cast<double>(cost.output.flops + cost.head.flops);
+  return static_cast<double>(cost.vertices[v].flops);
+}
+
+// Seconds one core of unit u takes for `flops` in `calls` layer calls.
+double core_seconds(const DeviceModel& devices, double flops, int calls, int u) {
+  return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
+}
+
+// FLOPs of the scaling block that brings sink `s` to the output's shape (0 without one).
+double sink_scaling_flops(const arch::Architecture& arch, int s) {
+  const auto* b = arch.output.scaling_from(s);
+  return b ? static_cast<double>(arch::scaling_cost(*b, arch.output.in).flops) : 0.0;
+}
+
+}  // namespace
+
 std::vector<double> remaining_path_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost) {
   const auto& dag = arch.dag;
   std::vector<double> rank(dag.num_vertices(), 0.0);
@@ -58,11 +81,8 @@ std::vector<double> remaining_path_flops(const arch::Architecture& arch, const a
     const int v = *it;
     double after = 0;
     for (int s : dag.successors(v)) after = std::max(after, rank[s]);
-    const double own = v == dag.input()    ? static_cast<double>(cost.stem.flops)
-                       : v == dag.output() ? static_cast<double>(cost.output.flops + cost.head.flops)
-                                           : static_cast<double>(cost.vertices[v].flops);
     // At least one FLOP per vertex, so the rank falls strictly along every edge.
-    rank[v] = std::max(own, 1.0) + after;
+    rank[v] = std::max(vertex_flops(arch, cost, v), 1.0) + after;
   }
   return rank;
 }
@@ -89,23 +109,17 @@ struct Timeline {
   std::int64_t comm_bytes = 0;
 };
 
+// `order`: priority_order's, the order the vertices are placed on their units' cores.
 Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
-                      const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link) {
+                      const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link,
+                      const std::vector<int>& order) {
   const auto& dag = arch.dag;
   const int units = devices.units();
-  auto flops_of = [&](int v) -> double {
-    if (v == dag.input()) return static_cast<double>(cost.stem.flops);
-    if (v == dag.output()) return static_cast<double>(cost.output.flops + cost.head.flops);
-    return static_cast<double>(cost.vertices[v].flops);
-  };
   auto bytes_of = [&](int v) -> double {
     return static_cast<double>(v == dag.input() ? cost.stem.output_bytes
                                                 : cost.vertices[v].output_bytes);
   };
-  // Seconds a core of unit u takes for `flops` in `calls` layer calls.
-  auto time_of = [&](double flops, int calls, int u) {
-    return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
-  };
+  auto time_of = [&](double flops, int calls, int u) { return core_seconds(devices, flops, calls, u); };
   const auto& out = arch.output;
   Timeline r;
   r.busy_s.assign(units, 0.0);
@@ -113,7 +127,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
   std::vector<std::vector<double>> core_free(units);
   for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
   std::vector<char> sent(units);
-  for (int v : priority_order(arch, remaining_path_flops(arch, cost))) {
+  for (int v : order) {
     const int u = parts[v];
     double ready = 0;
     for (int p : dag.predecessors(v)) {
@@ -122,7 +136,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
       ready = std::max(ready, arrival);
     }
     auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
-    const double run = time_of(flops_of(v), layer_calls(arch, v), u);
+    const double run = time_of(vertex_flops(arch, cost, v), layer_calls(arch, v), u);
     core = std::max(ready, core) + run;
     r.busy_s[u] += run;
     // One copy of v's tensor per receiving unit, posted by the core that computed it.
@@ -138,8 +152,8 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     finish[v] = core;
     // A sink's scaling block runs on the same core right after (the engine scales each
     // sink as soon as it is computed, not all at the end).
-    if (const auto* b = v == dag.input() ? nullptr : out.scaling_from(v)) {
-      const double scaling = time_of(static_cast<double>(arch::scaling_cost(*b, out.in).flops), 1, u);
+    if (v != dag.input() && out.scaling_from(v)) {
+      const double scaling = time_of(sink_scaling_flops(arch, v), 1, u);
       core += scaling;
       r.busy_s[u] += scaling;
     }
@@ -154,7 +168,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
   std::vector<char> holds(units, 0);
   for (int s : out.inputs) {
     holds[parts[s]] = 1;
-    if (const auto* b = out.scaling_from(s)) scaling_flops += static_cast<double>(arch::scaling_cost(*b, out.in).flops);
+    scaling_flops += sink_scaling_flops(arch, s);
   }
   double head_ready = 0;
   for (int u = 0; u < units; ++u) {
@@ -164,7 +178,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);
     head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
   }
-  const double head = time_of(flops_of(dag.output()) - scaling_flops, 1, 0);
+  const double head = time_of(vertex_flops(arch, cost, dag.output()) - scaling_flops, 1, 0);
   r.latency_s = std::max(head_ready, unit_free[0]) + head;
   r.busy_s[0] += head;
   return r;
@@ -183,24 +197,18 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
                 "partition has {} entries for {} vertices", parts.size(), dag.num_vertices());
   for (int p : parts)
     CONCNAS_CHECK(p >= 0 && p < units, "unit {} is outside the {} devices", p, units);
-  auto flops_of = [&](int v) -> double {
-    if (v == dag.input()) return static_cast<double>(cost.stem.flops);
-    if (v == dag.output()) return static_cast<double>(cost.output.flops + cost.head.flops);
-    return static_cast<double>(cost.vertices[v].flops);
-  };
-  auto time_of = [&](double flops, int calls, int u) {
-    return flops / devices.flops_per_s[u] + devices.overhead_of(u) * calls;
-  };
+  auto flops_of = [&](int v) { return vertex_flops(arch, cost, v); };
+  auto time_of = [&](double flops, int calls, int u) { return core_seconds(devices, flops, calls, u); };
   const auto& out = arch.output;
   std::vector<double> sink_scaling;
   double scaling_flops = 0;
   for (int s : out.inputs) {
-    const auto* b = out.scaling_from(s);
-    sink_scaling.push_back(b ? static_cast<double>(arch::scaling_cost(*b, out.in).flops) : 0.0);
+    sink_scaling.push_back(sink_scaling_flops(arch, s));
     scaling_flops += sink_scaling.back();
   }
   SimResult r;
-  auto timeline = run_schedule(arch, cost, parts, devices, link);
+  const auto order = priority_order(arch, remaining_path_flops(arch, cost));
+  auto timeline = run_schedule(arch, cost, parts, devices, link, order);
   r.latency_s = timeline.latency_s;
   r.busy_s = std::move(timeline.busy_s);
   r.comm_bytes = timeline.comm_bytes;
@@ -209,7 +217,7 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   r.single_device_s =
       devices.cores_of(0) == 1
           ? static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls
-          : run_schedule(arch, cost, std::vector<int>(dag.num_vertices(), 0), devices, link).latency_s;
+          : run_schedule(arch, cost, std::vector<int>(dag.num_vertices(), 0), devices, link, order).latency_s;
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
 
   // Critical path: every vertex at its fastest unit's time; the output's scaling blocks
