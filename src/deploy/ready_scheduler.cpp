@@ -12,20 +12,11 @@ ReadyScheduler::ReadyScheduler(std::vector<std::vector<int>> successors, std::ve
     for (int s : next) ++indegree_[s];
   // The one-thread order: the same rule, run once ahead of time.
   std::vector<int> remaining = indegree_, ready;
-  auto later = [this](int a, int b) { return before(b, a); };
   for (int t = 0; t < n; ++t)
-    if (remaining[t] == 0) ready.push_back(t);
-  std::make_heap(ready.begin(), ready.end(), later);
-  while (!ready.empty()) {
-    std::pop_heap(ready.begin(), ready.end(), later);
-    const int t = ready.back();
-    ready.pop_back();
+    if (remaining[t] == 0) push_ready(ready, t);
+  for (int t = pop_best(ready); t >= 0; t = pop_best(ready)) {
     serial_order_.push_back(t);
-    for (int s : successors_[t])
-      if (--remaining[s] == 0) {
-        ready.push_back(s);
-        std::push_heap(ready.begin(), ready.end(), later);
-      }
+    release(t, remaining, ready);
   }
   // At most every task is ready at once: with the room reserved, finishing a task never
   // allocates, so the bookkeeping after a task cannot throw.
@@ -56,6 +47,26 @@ bool ReadyScheduler::before(int a, int b) const {
   return priority_[a] != priority_[b] ? priority_[a] > priority_[b] : a < b;
 }
 
+// `ready` is a heap with the task that runs first on top.
+void ReadyScheduler::push_ready(std::vector<int>& ready, int task) const {
+  ready.push_back(task);
+  std::push_heap(ready.begin(), ready.end(), [this](int a, int b) { return before(b, a); });
+}
+
+int ReadyScheduler::pop_best(std::vector<int>& ready) const {
+  if (ready.empty()) return -1;
+  std::pop_heap(ready.begin(), ready.end(), [this](int a, int b) { return before(b, a); });
+  const int task = ready.back();
+  ready.pop_back();
+  return task;
+}
+
+// `task` has run: its successors that waited only for it become ready.
+void ReadyScheduler::release(int task, std::vector<int>& remaining, std::vector<int>& ready) const {
+  for (int s : successors_[task])
+    if (--remaining[s] == 0) push_ready(ready, s);
+}
+
 void ReadyScheduler::run(const std::function<void(int, int)>& work) {
   if (pool_.empty()) {
     for (int t : serial_order_) work(t, 0);
@@ -67,8 +78,7 @@ void ReadyScheduler::run(const std::function<void(int, int)>& work) {
     remaining_ = indegree_;
     ready_.clear();
     for (int t = 0; t < static_cast<int>(indegree_.size()); ++t)
-      if (indegree_[t] == 0) ready_.push_back(t);
-    std::make_heap(ready_.begin(), ready_.end(), [this](int a, int b) { return before(b, a); });
+      if (indegree_[t] == 0) push_ready(ready_, t);
     ready_count_ = static_cast<int>(ready_.size());
     done_ = 0;
     failed_ = false;
@@ -127,12 +137,7 @@ void ReadyScheduler::work_loop(int thread) {
       return;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    auto later = [this](int a, int b) { return before(b, a); };
-    for (int s : successors_[task])
-      if (--remaining_[s] == 0) {
-        ready_.push_back(s);
-        std::push_heap(ready_.begin(), ready_.end(), later);
-      }
+    release(task, remaining_, ready_);
     ++done_;
     task = failed_ ? -1 : pop_ready();
   }
@@ -140,12 +145,7 @@ void ReadyScheduler::work_loop(int thread) {
 
 // The best ready task, or -1; called under the lock.
 int ReadyScheduler::pop_ready() {
-  int task = -1;
-  if (!ready_.empty()) {
-    std::pop_heap(ready_.begin(), ready_.end(), [this](int a, int b) { return before(b, a); });
-    task = ready_.back();
-    ready_.pop_back();
-  }
+  const int task = pop_best(ready_);
   ready_count_ = static_cast<int>(ready_.size());
   return task;
 }

@@ -37,6 +37,9 @@ class ReadyScheduler {
 
  private:
   bool before(int a, int b) const;
+  void push_ready(std::vector<int>& ready, int task) const;
+  int pop_best(std::vector<int>& ready) const;
+  void release(int task, std::vector<int>& remaining, std::vector<int>& ready) const;
   void work_loop(int thread);
   int pop_ready();
   void stop_threads();
