@@ -44,7 +44,7 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def prepare(work, name, subset, args):
+def prepare(work, name, subset):
     """Trains `name` briefly and exports it for 1 and 2 units; returns its folder."""
     folder = os.path.join(work, name)
     train = [CLI, "train", "--config", os.path.join(ROOT, "configs", "train_fmnist.yaml"), "--out", folder,
@@ -167,7 +167,7 @@ def main():
     print(f"{'network':10} {'batch':>5} {'eager1':>7} {'frozen1':>7} {'frozen2':>7} {'c1':>7} {'c2':>7} {'w2':>7}"
           f" | {'c1/fr1':>6} {'x c1':>5} {'x c2':>5} {'x w2':>5}", flush=True)
     for name in names:
-        folder = prepare(work, name, 10000 if name == "pick" else 256, args)
+        folder = prepare(work, name, 10000 if name == "pick" else 256)
         entry = {}
         for batch in [int(b) for b in args.batches.split(",")]:
             s = summary(measure(folder, batch, args.rounds, args.runs))

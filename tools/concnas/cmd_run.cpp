@@ -142,6 +142,42 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   report(a, r);  // before the trace: a trace that cannot be written loses no results
   worker.write_trace();
 }
+
+namespace {
+
+// The command, once its flags are parsed: what can be checked is checked before any worker
+// starts.
+void run_command(const RunArgs& a) {
+  const auto d = deploy::read_deployment(a.plan);
+  // Files written after the run: a missing folder is said now, not after the inferences.
+  for (const auto& [flag, file] :
+       {std::pair{"--trace", &a.trace}, std::pair{"--latencies", &a.bench.latencies_csv}}) {
+    const auto folder = fs::path(*file).parent_path();
+    CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
+                  flag, *file, folder.string());
+  }
+  // Checked here, before any worker starts: more engine threads than CPUs only queue.
+  const auto allowed = deploy::cpus_of_this_process();
+  CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a.cores) <= allowed.size(),
+                "--cores {}: this machine lets this process use {} CPU{}", a.cores, allowed.size(),
+                allowed.size() == 1 ? "" : "s");
+  if (a.local) {
+    run_local(a, d);
+    return;
+  }
+  CONCNAS_CHECK(a.rank >= 0 && a.world >= 1, "give --rank and --world (and --master), or --local");
+  if (a.cpus) pin_to(parse_cpus(*a.cpus));  // before any thread starts
+  CONCNAS_CHECK(a.world == 1 || !a.master.empty(), "--master HOST:PORT is needed with --world {}", a.world);
+  CONCNAS_CHECK(a.bench.baseline.empty() || a.rank == 0, "--baseline is for worker 0, which feeds the images");
+  // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has
+  // checked it before starting its workers.
+  if (a.rank == 0 && !a.bench.baseline.empty() && !a.store_served)
+    (void)deploy::read_baseline(d, a.bench.baseline);
+  run_worker(a, d);
+}
+
+}  // namespace
+
 Action add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "run an exported deployment: one worker, or all of them locally");
@@ -184,34 +220,7 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--trace", a->trace,
                   "write when each vertex ran and each receive waited as a Chrome trace here (with --local: all "
                   "workers in one file)");
-  return [a] {
-    const auto d = deploy::read_deployment(a->plan);
-    // Files written after the run: a missing folder is said now, not after the inferences.
-    for (const auto& [flag, file] :
-         {std::pair{"--trace", &a->trace}, std::pair{"--latencies", &a->bench.latencies_csv}}) {
-      const auto folder = fs::path(*file).parent_path();
-      CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
-                    flag, *file, folder.string());
-    }
-    // Checked here, before any worker starts: more engine threads than CPUs only queue.
-    const auto allowed = deploy::cpus_of_this_process();
-    CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a->cores) <= allowed.size(),
-                  "--cores {}: this machine lets this process use {} CPU{}", a->cores, allowed.size(),
-                  allowed.size() == 1 ? "" : "s");
-    if (a->local) {
-      run_local(*a, d);
-      return;
-    }
-    CONCNAS_CHECK(a->rank >= 0 && a->world >= 1, "give --rank and --world (and --master), or --local");
-    if (a->cpus) pin_to(parse_cpus(*a->cpus));  // before any thread starts
-    CONCNAS_CHECK(a->world == 1 || !a->master.empty(), "--master HOST:PORT is needed with --world {}", a->world);
-    CONCNAS_CHECK(a->bench.baseline.empty() || a->rank == 0, "--baseline is for worker 0, which feeds the images");
-    // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has
-    // checked it before starting its workers.
-    if (a->rank == 0 && !a->bench.baseline.empty() && !a->store_served)
-      (void)deploy::read_baseline(d, a->bench.baseline);
-    run_worker(*a, d);
-  };
+  return [a] { run_command(*a); };
 }
 
 }  // namespace concnas::cli
