@@ -91,9 +91,12 @@ std::string architecture_to_yaml(const Architecture& a) {
   return y;
 }
 
-Architecture architecture_from_yaml(const std::string& text, const std::string& source) {
-  Reader r(source);
-  const YAML::Node root = detail::load_yaml(text, source);
+namespace {
+
+// ---------------------------------------------------------------- reading
+
+// The document is a mapping of the known sections, of this format and version.
+void check_header(const Reader& r, const YAML::Node& root, const std::string& source) {
   if (!root.IsMap()) throw ParseError(source, 0, "not an architecture file (expected a mapping)");
   r.check_map(root, "", {"format", "version", "name", "source", "staging", "network", "dag",
                          "vertices", "output"});
@@ -103,7 +106,9 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
   if (version != kArchitectureFormatVersion)
     r.fail(root["version"], fmt::format("unsupported version {} (this build reads version {})",
                                         version, kArchitectureFormatVersion));
+}
 
+arch::Provenance read_source(const Reader& r, const YAML::Node& root) {
   const auto src = r.need(root, "source", "");
   r.check_map(src, "source", {"generator", "params", "seed", "orientation", "edge_file"});
   arch::Provenance prov;
@@ -121,7 +126,10 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
   if (prov.orientation != "given")
     r.located(src["orientation"], [&] { return graph::parse_orientation(prov.orientation); });
   if (src["edge_file"]) prov.edge_file = r.string(src["edge_file"], "source.edge_file");
+  return prov;
+}
 
+arch::StagingOptions read_staging(const Reader& r, const YAML::Node& root) {
   const auto st = r.need(root, "staging", "");
   r.check_map(st, "staging", {"policy", "probability"});
   arch::StagingOptions staging;
@@ -132,7 +140,10 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
     r.fail(st["policy"], fmt::format("unknown staging policy '{}'", staging.policy));
   staging.probability = r.number(r.need(st, "probability", "staging"), "staging.probability");
   r.located(st["probability"], [&] { staging.sanity_check(); });
+  return staging;
+}
 
+arch::NetworkOptions read_network(const Reader& r, const YAML::Node& root) {
   const auto nw = r.need(root, "network", "");
   r.check_map(nw, "network", {"input", "stem_channels", "channel_limit", "min_resolution",
                               "classes", "aggregation"});
@@ -146,7 +157,10 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
   network.aggregation =
       r.located(agg, [&] { return arch::parse_aggregation(r.string(agg, "network.aggregation")); });
   r.located(nw, [&] { network.sanity_check(); });
+  return network;
+}
 
+graph::Dag read_dag(const Reader& r, const YAML::Node& root) {
   const auto dg = r.need(root, "dag", "");
   r.check_map(dg, "dag", {"nodes", "edges", "input_vertex", "output_vertex"});
   const int nodes = r.integer(r.need(dg, "nodes", "dag"), "dag.nodes");
@@ -164,11 +178,19 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
     if (dg[key] && r.integer(dg[key], std::string("dag.") + key) != expected)
       r.fail(dg[key], fmt::format("'dag.{}' must be {} (nodes {})", key, expected, nodes));
   }
+  return dag;
+}
 
+// The 'vertices' list: each compute vertex once, by id.
+struct VertexEntries {
+  std::vector<YAML::Node> node;  // by vertex id
+  std::vector<bool> staged;
+};
+
+VertexEntries read_vertices(const Reader& r, const YAML::Node& root, int nodes) {
   const auto vs = r.need(root, "vertices", "");
   if (!vs.IsSequence()) r.fail(vs, "'vertices' must be a list");
-  std::vector<bool> staged(nodes, false);
-  std::vector<YAML::Node> vertex_node(nodes);
+  VertexEntries entries{std::vector<YAML::Node>(nodes), std::vector<bool>(nodes, false)};
   std::vector<bool> listed(nodes, false);
   for (const auto& v : vs) {
     r.check_map(v, "vertices[]", {"id", "inputs", "staged", "in", "out", "scaling"});
@@ -177,45 +199,67 @@ Architecture architecture_from_yaml(const std::string& text, const std::string& 
       r.fail(v["id"], fmt::format("vertex id {} is outside 0..{}", id, nodes - 1));
     if (listed[id]) r.fail(v["id"], fmt::format("vertex {} is listed twice", id));
     listed[id] = true;
-    vertex_node[id].reset(v);  // operator= would assign into the node, not rebind it
-    staged[id] = r.boolean(r.need(v, "staged", "vertices[]"), "vertices[].staged");
+    entries.node[id].reset(v);  // operator= would assign into the node, not rebind it
+    entries.staged[id] = r.boolean(r.need(v, "staged", "vertices[]"), "vertices[].staged");
   }
   for (int id = 0; id < nodes; ++id)
     if (!listed[id]) r.fail(vs, fmt::format("vertex {} is missing from 'vertices'", id));
+  return entries;
+}
 
-  Architecture a = r.located(vs, [&] { return arch::rebuild_architecture(dag, network, staged); });
+// A spec's recorded scaling blocks, with their shapes taken from the rebuilt network.
+std::vector<arch::ScalingBlock> read_scaling(const Reader& r, const Architecture& a,
+                                             const YAML::Node& sc, const std::string& what) {
+  if (!sc.IsSequence()) r.fail(sc, fmt::format("{}: 'scaling' must be a list", what));
+  std::vector<arch::ScalingBlock> blocks;
+  for (const auto& b : sc) {
+    r.check_map(b, what + ".scaling[]", {"from", "pool", "project"});
+    const int from = r.integer(r.need(b, "from", what + ".scaling[]"), "from");
+    blocks.push_back({from, a.shape_of(from >= 0 && from < a.dag.num_vertices() ? from : 0),
+                      r.boolean(r.need(b, "pool", what + ".scaling[]"), "pool"),
+                      r.boolean(r.need(b, "project", what + ".scaling[]"), "project")});
+  }
+  return blocks;
+}
 
-  // The recorded shapes and scaling blocks must agree with the rebuild.
-  auto check_spec = [&](const YAML::Node& node, const VertexSpec& spec, const std::string& what,
-                        bool has_out) {
-    if (r.ids(r.need(node, "inputs", what), what + ".inputs") != spec.inputs)
-      r.fail(node["inputs"], fmt::format("{}: 'inputs' disagrees with the DAG (expected {})",
-                                         what, ids_yaml(spec.inputs)));
-    if (r.shape(r.need(node, "in", what), what + ".in") != spec.in)
-      r.fail(node["in"], fmt::format("{}: 'in' disagrees with the rebuilt network (expected {})",
-                                     what, shape_yaml(spec.in)));
-    if (has_out && r.shape(r.need(node, "out", what), what + ".out") != spec.out)
-      r.fail(node["out"], fmt::format("{}: 'out' disagrees with the rebuilt network (expected {})",
-                                      what, shape_yaml(spec.out)));
-    const auto sc = r.need(node, "scaling", what);
-    if (!sc.IsSequence()) r.fail(sc, fmt::format("{}: 'scaling' must be a list", what));
-    std::vector<arch::ScalingBlock> blocks;
-    for (const auto& b : sc) {
-      r.check_map(b, what + ".scaling[]", {"from", "pool", "project"});
-      const int from = r.integer(r.need(b, "from", what + ".scaling[]"), "from");
-      blocks.push_back({from, a.shape_of(from >= 0 && from < a.dag.num_vertices() ? from : 0),
-                        r.boolean(r.need(b, "pool", what + ".scaling[]"), "pool"),
-                        r.boolean(r.need(b, "project", what + ".scaling[]"), "project")});
-    }
-    if (blocks != spec.scaling)
-      r.fail(sc, fmt::format("{}: 'scaling' disagrees with the rebuilt network (expected {})",
-                             what, scaling_yaml(spec.scaling)));
-  };
+// The recorded shapes and scaling blocks must agree with the rebuild.
+void check_spec(const Reader& r, const Architecture& a, const YAML::Node& node,
+                const VertexSpec& spec, const std::string& what, bool has_out) {
+  if (r.ids(r.need(node, "inputs", what), what + ".inputs") != spec.inputs)
+    r.fail(node["inputs"], fmt::format("{}: 'inputs' disagrees with the DAG (expected {})",
+                                       what, ids_yaml(spec.inputs)));
+  if (r.shape(r.need(node, "in", what), what + ".in") != spec.in)
+    r.fail(node["in"], fmt::format("{}: 'in' disagrees with the rebuilt network (expected {})",
+                                   what, shape_yaml(spec.in)));
+  if (has_out && r.shape(r.need(node, "out", what), what + ".out") != spec.out)
+    r.fail(node["out"], fmt::format("{}: 'out' disagrees with the rebuilt network (expected {})",
+                                    what, shape_yaml(spec.out)));
+  const auto sc = r.need(node, "scaling", what);
+  if (read_scaling(r, a, sc, what) != spec.scaling)
+    r.fail(sc, fmt::format("{}: 'scaling' disagrees with the rebuilt network (expected {})",
+                           what, scaling_yaml(spec.scaling)));
+}
+
+}  // namespace
+
+Architecture architecture_from_yaml(const std::string& text, const std::string& source) {
+  Reader r(source);
+  const YAML::Node root = detail::load_yaml(text, source);
+  check_header(r, root, source);
+  arch::Provenance prov = read_source(r, root);
+  const arch::StagingOptions staging = read_staging(r, root);
+  const arch::NetworkOptions network = read_network(r, root);
+  const graph::Dag dag = read_dag(r, root);
+  const int nodes = dag.num_compute();
+  const VertexEntries vertices = read_vertices(r, root, nodes);
+  Architecture a = r.located(root["vertices"], [&] {
+    return arch::rebuild_architecture(dag, network, vertices.staged);
+  });
   for (int id = 0; id < nodes; ++id)
-    check_spec(vertex_node[id], a.vertices[id], fmt::format("vertex {}", id), true);
+    check_spec(r, a, vertices.node[id], a.vertices[id], fmt::format("vertex {}", id), true);
   const auto out = r.need(root, "output", "");
   r.check_map(out, "output", {"inputs", "in", "scaling"});
-  check_spec(out, a.output, "output", false);
+  check_spec(r, a, out, a.output, "output", false);
 
   a.name = r.string(r.need(root, "name", ""), "name");
   a.provenance = std::move(prov);
