@@ -230,93 +230,115 @@ void Refiner::update_gains(int v, int from, int to) {
 // prefix of the pass in (overload, Λ) order; stop when a pass finds nothing better.
 template <int K>
 void Refiner::fm_passes() {
-  const int k = units<K>();
-  const int patience = std::max(8, n_ / 4);
-  auto& active = active_;
-  auto& moves = moves_;  // (vertex, unit it came from)
   in_pass_ = true;
   for (int pass = 0; pass < 32; ++pass) {
-    active = free_;
-    moves.clear();
+    active_ = free_;
+    moves_.clear();
     moved_to_.clear();
-    // The state at the pass's start (every gain exact): most passes keep a short prefix,
-    // and restoring this and redoing the prefix is cheaper than undoing the rest.
-    start_parts_.assign(parts_, parts_ + n_);
-    start_count_ = count_;
-    start_load_ = load_;
-    start_gain_ = gain_;
-    start_best_gain_ = best_gain_;
-    std::int64_t total = 0;  // Λ decrease so far in this pass
-    double over_now = overload();
-    double best_over = over_now;
-    std::int64_t best_total = 0;
-    std::size_t best_len = 0;
-    while (!active.empty()) {
-      const bool feasible = over_now == 0;
-      for (int u = 0; u < k; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
-      // The first vertex with the best gain to a unit with room; a vertex whose best gain
-      // anywhere cannot beat the best so far is skipped, the rest compare branch-free.
-      std::size_t bi = 0;
-      int bu = -1;
-      std::int64_t bg = std::numeric_limits<std::int64_t>::min();
-      // One loop per case, so that the feasibility test is not repeated per vertex.
-      auto scan = [&](auto feasible_case) {
-        for (std::size_t i = 0; i < active.size(); ++i) {
-          const int v = active[i];
-          if (best_gain_[v] <= bg) continue;
-          // Over the cap, only moves out of an overloaded unit into room are allowed.
-          if constexpr (!decltype(feasible_case)::value)
-            if (load_[parts_[v]] <= cap_) continue;
-          const std::int64_t w = weight_[v];
-          const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
-          for (int u = 0; u < k; ++u) {
-            const bool better = (w <= room_[u]) & (g[u] > bg);
-            bg = better ? g[u] : bg;
-            bu = better ? u : bu;
-            bi = better ? i : bi;
-          }
-        }
-      };
-      if (feasible) scan(std::true_type{});
-      else scan(std::false_type{});
-      if (bu < 0) break;
-      const int bv = active[bi];
-      if (bu == parts_[bv]) break;  // only the own unit's placeholder gain left (cannot
-                                    // happen while every unit has room for any vertex)
-      const int from = parts_[bv];
-      // Keep the scan order of the remaining vertices (ties go to the lowest position).
-      active.erase(active.begin() + static_cast<std::ptrdiff_t>(bi));
-      moves.emplace_back(bv, from);
-      moved_to_.push_back(bu);
-      move<K>(bv, bu, false);
-      total += bg;
-      over_now = overload();
-      if (over_now < best_over || (over_now == best_over && total > best_total)) {
-        best_over = over_now;
-        best_total = total;
-        best_len = moves.size();
-      }
-      if (moves.size() - best_len > static_cast<std::size_t>(patience)) break;
-    }
-    if (best_len < moves.size() - best_len) {
-      // Back to the start, then the kept moves again; only their movers' gains are stale.
-      std::copy(start_parts_.begin(), start_parts_.end(), parts_);
-      count_.swap(start_count_);
-      load_.swap(start_load_);
-      gain_.swap(start_gain_);
-      best_gain_.swap(start_best_gain_);
-      for (std::size_t i = 0; i < best_len; ++i) move<K>(moves[i].first, moved_to_[i], false);
-      for (std::size_t i = 0; i < best_len; ++i) compute_gains<K>(moves[i].first);
-    } else {
-      for (std::size_t i = moves.size(); i > best_len; --i)
-        move<K>(moves[i - 1].first, moves[i - 1].second, false);
-      for (const auto& mv : moves) compute_gains<K>(mv.first);
-    }
+    save_pass_start();
+    std::int64_t best_total = 0;  // Λ decrease of the best prefix
+    const std::size_t best_len = fm_moves<K>(best_total);
+    keep_best_prefix<K>(best_len);
     lambda_ -= best_total;
     if (best_len == 0) break;
   }
   in_pass_ = false;
-  moves.clear();
+  moves_.clear();
+}
+
+// The state at the pass's start (every gain exact): most passes keep a short prefix, and
+// restoring this and redoing the prefix is cheaper than undoing the rest.
+void Refiner::save_pass_start() {
+  start_parts_.assign(parts_, parts_ + n_);
+  start_count_ = count_;
+  start_load_ = load_;
+  start_gain_ = gain_;
+  start_best_gain_ = best_gain_;
+}
+
+// One pass's moves, each vertex locked once moved, until none is left or `patience` moves
+// past the best state so far; returns the best prefix's length and its Λ decrease.
+template <int K>
+std::size_t Refiner::fm_moves(std::int64_t& best_total) {
+  const int patience = std::max(8, n_ / 4);
+  std::int64_t total = 0;  // Λ decrease so far in this pass
+  double over_now = overload();
+  double best_over = over_now;
+  best_total = 0;
+  std::size_t best_len = 0;
+  while (!active_.empty()) {
+    const Candidate best = best_candidate<K>(over_now == 0);
+    if (best.unit < 0) break;
+    const int bv = active_[best.index];
+    if (best.unit == parts_[bv]) break;  // only the own unit's placeholder gain left (cannot
+                                         // happen while every unit has room for any vertex)
+    const int from = parts_[bv];
+    // Keep the scan order of the remaining vertices (ties go to the lowest position).
+    active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(best.index));
+    moves_.emplace_back(bv, from);
+    moved_to_.push_back(best.unit);
+    move<K>(bv, best.unit, false);
+    total += best.gain;
+    over_now = overload();
+    if (over_now < best_over || (over_now == best_over && total > best_total)) {
+      best_over = over_now;
+      best_total = total;
+      best_len = moves_.size();
+    }
+    if (moves_.size() - best_len > static_cast<std::size_t>(patience)) break;
+  }
+  return best_len;
+}
+
+// The first vertex of active_ with the best gain to a unit with room; a vertex whose best
+// gain anywhere cannot beat the best so far is skipped, the rest compare branch-free.
+template <int K>
+Refiner::Candidate Refiner::best_candidate(bool feasible) {
+  const int k = units<K>();
+  for (int u = 0; u < k; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
+  std::size_t bi = 0;
+  int bu = -1;
+  std::int64_t bg = std::numeric_limits<std::int64_t>::min();
+  // One loop per case, so that the feasibility test is not repeated per vertex.
+  auto scan = [&](auto feasible_case) {
+    for (std::size_t i = 0; i < active_.size(); ++i) {
+      const int v = active_[i];
+      if (best_gain_[v] <= bg) continue;
+      // Over the cap, only moves out of an overloaded unit into room are allowed.
+      if constexpr (!decltype(feasible_case)::value)
+        if (load_[parts_[v]] <= cap_) continue;
+      const std::int64_t w = weight_[v];
+      const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
+      for (int u = 0; u < k; ++u) {
+        const bool better = (w <= room_[u]) & (g[u] > bg);
+        bg = better ? g[u] : bg;
+        bu = better ? u : bu;
+        bi = better ? i : bi;
+      }
+    }
+  };
+  if (feasible) scan(std::true_type{});
+  else scan(std::false_type{});
+  return {bi, bu, bg};
+}
+
+// Leaves the state after the pass's first `best_len` moves, with every gain exact.
+template <int K>
+void Refiner::keep_best_prefix(std::size_t best_len) {
+  if (best_len < moves_.size() - best_len) {
+    // Back to the start, then the kept moves again; only their movers' gains are stale.
+    std::copy(start_parts_.begin(), start_parts_.end(), parts_);
+    count_.swap(start_count_);
+    load_.swap(start_load_);
+    gain_.swap(start_gain_);
+    best_gain_.swap(start_best_gain_);
+    for (std::size_t i = 0; i < best_len; ++i) move<K>(moves_[i].first, moved_to_[i], false);
+    for (std::size_t i = 0; i < best_len; ++i) compute_gains<K>(moves_[i].first);
+  } else {
+    for (std::size_t i = moves_.size(); i > best_len; --i)
+      move<K>(moves_[i - 1].first, moves_[i - 1].second, false);
+    for (const auto& mv : moves_) compute_gains<K>(mv.first);
+  }
 }
 
 // Pairwise swaps between units: what single moves cannot do when every unit is full.

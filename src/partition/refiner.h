@@ -2,6 +2,7 @@
 // Connectivity refinement with the hypergraph copied into flat arrays once: a partitioner
 // that refines several starts of one hypergraph builds one Refiner and calls `refine` for
 // each (the buffers are reused). `refine_connectivity` is `Refiner(hg).refine(...)`.
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -46,6 +47,16 @@ class Refiner {
   template <int K> void move(int v, int to, bool own_gains = true);
   template <int K> void update_gains(int v, int from, int to);
   template <int K> void fm_passes();
+  // An FM pass's next move: the vertex at active_[index] to `unit`, gaining `gain`.
+  struct Candidate {
+    std::size_t index;
+    int unit;  // -1: no vertex can move
+    std::int64_t gain;
+  };
+  void save_pass_start();
+  template <int K> std::size_t fm_moves(std::int64_t& best_total);
+  template <int K> Candidate best_candidate(bool feasible);
+  template <int K> void keep_best_prefix(std::size_t best_len);
   template <int K> bool swap_sweep();
 
   // The hypergraph (which must outlive the Refiner) and its flat copy.
