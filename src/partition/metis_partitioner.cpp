@@ -21,53 +21,76 @@ std::int64_t scale_factor(std::int64_t total) {
   return total <= kMaxTotal ? 1 : (total + kMaxTotal - 1) / kMaxTotal;
 }
 
-// Graph model: each net becomes edges from its driver to each other pin, weighted by the
-// net's bytes. Pairs joined by several nets add up.
-std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
+// (neighbour, bytes) per vertex in one flat array, vertex v's at [begin[v], begin[v + 1]).
+struct Incidence {
+  std::vector<int> begin;
+  std::vector<std::pair<int, std::int64_t>> edges;
+  std::int64_t total = 0;  // bytes over all edges, each counted from both ends
+};
+
+// The graph model: each net becomes edges from its driver to each other pin, weighted by
+// the net's bytes. Counted first: the search builds thousands of these a second.
+Incidence incidence(const Hypergraph& hg) {
   const int n = hg.num_vertices();
-  // (neighbour, bytes) per vertex in one flat array (counted first: the search builds
-  // thousands of these a second), then each vertex's slice sorted and merged.
-  std::vector<int> begin(n + 1, 0);
+  Incidence in;
+  in.begin.assign(n + 1, 0);
   for (const auto& net : hg.nets)
     for (std::size_t i = 1; i < net.pins.size(); ++i) {
-      ++begin[net.driver + 1];
-      ++begin[net.pins[i] + 1];
+      ++in.begin[net.driver + 1];
+      ++in.begin[net.pins[i] + 1];
     }
-  for (int v = 0; v < n; ++v) begin[v + 1] += begin[v];
-  std::vector<std::pair<int, std::int64_t>> incident(begin[n]);
-  std::vector<int> fill(begin.begin(), begin.end() - 1);
-  std::int64_t total_edge = 0;
+  for (int v = 0; v < n; ++v) in.begin[v + 1] += in.begin[v];
+  in.edges.resize(in.begin[n]);
+  std::vector<int> fill(in.begin.begin(), in.begin.end() - 1);
   for (const auto& net : hg.nets)
     for (std::size_t i = 1; i < net.pins.size(); ++i) {
-      incident[fill[net.driver]++] = {net.pins[i], net.cost};
-      incident[fill[net.pins[i]]++] = {net.driver, net.cost};
-      total_edge += 2 * net.cost;
+      in.edges[fill[net.driver]++] = {net.pins[i], net.cost};
+      in.edges[fill[net.pins[i]]++] = {net.driver, net.cost};
+      in.total += 2 * net.cost;
     }
+  return in;
+}
+
+// The graph in METIS's CSR form, weights scaled to fit idx_t.
+struct MetisGraph {
+  std::vector<idx_t> xadj, adjncy, adjwgt, vwgt;
+};
+
+// Each vertex's slice of the incidence sorted by neighbour and pairs joined by several
+// nets merged into one edge.
+MetisGraph metis_graph(const Hypergraph& hg) {
+  const int n = hg.num_vertices();
+  Incidence in = incidence(hg);
   const std::int64_t wscale = scale_factor(hg.total_weight());
-  const std::int64_t escale = scale_factor(total_edge);
-  std::vector<idx_t> xadj;
-  std::vector<idx_t> adjncy;
-  std::vector<idx_t> adjwgt;
-  xadj.reserve(n + 1);
-  xadj.push_back(0);
-  adjncy.reserve(incident.size());
-  adjwgt.reserve(incident.size());
-  std::vector<idx_t> vwgt(n);
+  const std::int64_t escale = scale_factor(in.total);
+  MetisGraph g;
+  g.xadj.reserve(n + 1);
+  g.xadj.push_back(0);
+  g.adjncy.reserve(in.edges.size());
+  g.adjwgt.reserve(in.edges.size());
+  g.vwgt.resize(n);
   for (int v = 0; v < n; ++v) {
     // Compute vertices keep a weight of at least 1 so that METIS balances their count.
-    vwgt[v] = static_cast<idx_t>(hg.weight[v] == 0 ? 0 : std::max<std::int64_t>(1, hg.weight[v] / wscale));
-    const auto first = incident.begin() + begin[v];
-    const auto last = incident.begin() + begin[v + 1];
+    g.vwgt[v] = static_cast<idx_t>(
+        hg.weight[v] == 0 ? 0 : std::max<std::int64_t>(1, hg.weight[v] / wscale));
+    const auto first = in.edges.begin() + in.begin[v];
+    const auto last = in.edges.begin() + in.begin[v + 1];
     std::sort(first, last, [](const auto& x, const auto& y) { return x.first < y.first; });
     for (auto it = first; it != last;) {
       std::int64_t c = 0;
       const int w = it->first;
       for (; it != last && it->first == w; ++it) c += it->second;
-      adjncy.push_back(w);
-      adjwgt.push_back(static_cast<idx_t>(std::max<std::int64_t>(1, c / escale)));
+      g.adjncy.push_back(w);
+      g.adjwgt.push_back(static_cast<idx_t>(std::max<std::int64_t>(1, c / escale)));
     }
-    xadj.push_back(static_cast<idx_t>(adjncy.size()));
+    g.xadj.push_back(static_cast<idx_t>(g.adjncy.size()));
   }
+  return g;
+}
+
+// METIS_PartGraphRecursive on `g`: each vertex's unit.
+std::vector<idx_t> partition_graph(MetisGraph& g, int units, double epsilon, std::uint64_t seed) {
+  const int n = static_cast<int>(g.vwgt.size());
   idx_t nvtxs = n;
   idx_t ncon = 1;
   idx_t nparts = units;
@@ -89,12 +112,19 @@ std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std:
   static std::mutex metis_mutex;
   std::unique_lock<std::mutex> lock(metis_mutex, std::defer_lock);
   if (!per_thread) lock.lock();
-  const int status = METIS_PartGraphRecursive(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.data(),
-                                         nullptr, adjwgt.data(), &nparts, nullptr, &ubvec,
-                                         metis_options, &objval, part.data());
+  const int status =
+      METIS_PartGraphRecursive(&nvtxs, &ncon, g.xadj.data(), g.adjncy.data(), g.vwgt.data(),
+                               nullptr, g.adjwgt.data(), &nparts, nullptr, &ubvec, metis_options,
+                               &objval, part.data());
   if (status != METIS_OK)
     throw Error(fmt::format("METIS failed (status {}) partitioning {} vertices into {} units",
                             status, n, units));
+  return part;
+}
+
+std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
+  MetisGraph g = metis_graph(hg);
+  const auto part = partition_graph(g, units, epsilon, seed);
   std::vector<int> parts(part.begin(), part.end());
   // Pinned vertices weigh 0: relabel units so the input's unit becomes unit 0, then put
   // any other pinned vertex on its unit (no effect on balance).
@@ -103,7 +133,7 @@ std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std:
     if (p == in_unit) p = 0;
     else if (p == 0) p = in_unit;
   }
-  for (int v = 0; v < n; ++v)
+  for (int v = 0; v < hg.num_vertices(); ++v)
     if (hg.pinned[v] >= 0) parts[v] = hg.pinned[v];
   return parts;
 }
