@@ -109,60 +109,55 @@ struct Timeline {
   std::int64_t comm_bytes = 0;
 };
 
-// `order`: priority_order's, the order the vertices are placed on their units' cores.
-Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
-                      const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link,
-                      const std::vector<int>& order) {
-  const auto& dag = arch.dag;
-  const int units = devices.units();
-  auto bytes_of = [&](int v) -> double {
-    return static_cast<double>(v == dag.input() ? cost.stem.output_bytes
-                                                : cost.vertices[v].output_bytes);
-  };
-  auto time_of = [&](double flops, int calls, int u) { return core_seconds(devices, flops, calls, u); };
-  const auto& out = arch.output;
-  Timeline r;
-  r.busy_s.assign(units, 0.0);
-  std::vector<double> finish(dag.num_vertices(), 0.0);
-  std::vector<std::vector<double>> core_free(units);
-  for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
-  std::vector<char> sent(units);
-  for (int v : order) {
-    const int u = parts[v];
-    double ready = 0;
-    for (int p : dag.predecessors(v)) {
-      double arrival = finish[p];
-      if (parts[p] != u) arrival += link.latency_s + bytes_of(p) / link.bandwidth_bytes_per_s;
-      ready = std::max(ready, arrival);
-    }
-    auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
-    const double run = time_of(vertex_flops(arch, cost, v), layer_calls(arch, v), u);
-    core = std::max(ready, core) + run;
-    r.busy_s[u] += run;
-    // One copy of v's tensor per receiving unit, posted by the core that computed it.
-    std::fill(sent.begin(), sent.end(), 0);
-    for (int s : dag.successors(v))
-      if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
-        sent[parts[s]] = 1;
-        r.comm_bytes += static_cast<std::int64_t>(bytes_of(v));
-        core += link.send_overhead_s;
-        r.busy_s[u] += link.send_overhead_s;
-      }
-    // Receivers see v's tensor once all of its sends are posted.
-    finish[v] = core;
-    // A sink's scaling block runs on the same core right after (the engine scales each
-    // sink as soon as it is computed, not all at the end).
-    if (v != dag.input() && out.scaling_from(v)) {
-      const double scaling = time_of(sink_scaling_flops(arch, v), 1, u);
-      core += scaling;
-      r.busy_s[u] += scaling;
-    }
+// Bytes of the tensor that compute vertex (or the input vertex) v sends.
+double output_bytes(const arch::Architecture& arch, const arch::ArchitectureCost& cost, int v) {
+  return static_cast<double>(v == arch.dag.input() ? cost.stem.output_bytes
+                                                   : cost.vertices[v].output_bytes);
+}
+
+// When all of v's inputs are on v's unit: those from other units arrive over the link.
+double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                  const std::vector<int>& parts, const LinkModel& link,
+                  const std::vector<double>& finish, int v) {
+  double ready = 0;
+  for (int p : arch.dag.predecessors(v)) {
+    double arrival = finish[p];
+    if (parts[p] != parts[v])
+      arrival += link.latency_s + output_bytes(arch, cost, p) / link.bandwidth_bytes_per_s;
+    ready = std::max(ready, arrival);
   }
-  // The output vertex, as the runtime runs it (deploy/plan.h): once its last vertex (and
-  // sink scaling) is done, every unit holding sinks adds them up; the others send that
-  // partial sum to unit 0, which averages the partial sums and runs the head.
+  return ready;
+}
+
+// One copy of v's tensor per receiving unit, posted by `core`, the one that computed it;
+// `sent` is scratch of one entry per unit.
+void post_sends(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                const std::vector<int>& parts, const LinkModel& link, int v,
+                std::vector<char>& sent, double& core, Timeline& r) {
+  const auto& dag = arch.dag;
+  const int u = parts[v];
+  std::fill(sent.begin(), sent.end(), 0);
+  for (int s : dag.successors(v))
+    if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
+      sent[parts[s]] = 1;
+      r.comm_bytes += static_cast<std::int64_t>(output_bytes(arch, cost, v));
+      core += link.send_overhead_s;
+      r.busy_s[u] += link.send_overhead_s;
+    }
+}
+
+// The output vertex, as the runtime runs it (deploy/plan.h): once its last vertex (and
+// sink scaling) is done, every unit holding sinks adds them up; the others send that
+// partial sum to unit 0, which averages the partial sums and runs the head. `core_free`:
+// when each core of each unit is done with the other vertices.
+void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link,
+                const std::vector<std::vector<double>>& core_free, Timeline& r) {
+  const auto& out = arch.output;
+  const int units = devices.units();
   std::vector<double> unit_free(units);
-  for (int u = 0; u < units; ++u) unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
+  for (int u = 0; u < units; ++u)
+    unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
   const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
   double scaling_flops = 0;
   std::vector<char> holds(units, 0);
@@ -176,12 +171,104 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     unit_free[u] += link.send_overhead_s;
     r.busy_s[u] += link.send_overhead_s;
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);
-    head_ready = std::max(head_ready, unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
+    head_ready = std::max(head_ready,
+                          unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
   }
-  const double head = time_of(vertex_flops(arch, cost, dag.output()) - scaling_flops, 1, 0);
+  const double head =
+      core_seconds(devices, vertex_flops(arch, cost, arch.dag.output()) - scaling_flops, 1, 0);
   r.latency_s = std::max(head_ready, unit_free[0]) + head;
   r.busy_s[0] += head;
+}
+
+// `order`: priority_order's, the order the vertices are placed on their units' cores.
+Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                      const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link,
+                      const std::vector<int>& order) {
+  const auto& dag = arch.dag;
+  const int units = devices.units();
+  Timeline r;
+  r.busy_s.assign(units, 0.0);
+  std::vector<double> finish(dag.num_vertices(), 0.0);
+  std::vector<std::vector<double>> core_free(units);
+  for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
+  std::vector<char> sent(units);
+  for (int v : order) {
+    const int u = parts[v];
+    const double ready = ready_time(arch, cost, parts, link, finish, v);
+    auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
+    const double run = core_seconds(devices, vertex_flops(arch, cost, v), layer_calls(arch, v), u);
+    core = std::max(ready, core) + run;
+    r.busy_s[u] += run;
+    post_sends(arch, cost, parts, link, v, sent, core, r);
+    // Receivers see v's tensor once all of its sends are posted.
+    finish[v] = core;
+    // A sink's scaling block runs on the same core right after (the engine scales each
+    // sink as soon as it is computed, not all at the end).
+    if (v != dag.input() && arch.output.scaling_from(v)) {
+      const double scaling = core_seconds(devices, sink_scaling_flops(arch, v), 1, u);
+      core += scaling;
+      r.busy_s[u] += scaling;
+    }
+  }
+  run_output(arch, cost, parts, devices, link, core_free, r);
   return r;
+}
+
+// The latency on unit 0 alone: with one core, all FLOPs and calls back to back.
+double single_device_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                             const DeviceModel& devices, const LinkModel& link,
+                             const std::vector<int>& order, int all_calls) {
+  if (devices.cores_of(0) == 1)
+    return static_cast<double>(cost.total.flops) / devices.flops_per_s[0] +
+           devices.overhead_of(0) * all_calls;
+  const std::vector<int> all_on_0(arch.dag.num_vertices(), 0);
+  return run_schedule(arch, cost, all_on_0, devices, link, order).latency_s;
+}
+
+// Seconds for `flops` in `calls` layer calls on the fastest unit for them.
+double fastest_seconds(const DeviceModel& devices, double flops, int calls) {
+  double best = core_seconds(devices, flops, calls, 0);
+  for (int u = 1; u < devices.units(); ++u)
+    best = std::min(best, core_seconds(devices, flops, calls, u));
+  return best;
+}
+
+// Critical path: every vertex at its fastest unit's time; the output's scaling blocks run
+// beside each other, after their own sinks, as in run_schedule. `sink_scaling[i]`: the
+// FLOPs of the scaling block of sink out.inputs[i], summing to `scaling_flops`.
+double critical_path_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                             const DeviceModel& devices, const std::vector<double>& sink_scaling,
+                             double scaling_flops) {
+  const auto& dag = arch.dag;
+  const auto& out = arch.output;
+  std::vector<double> path(dag.num_vertices(), 0.0);
+  for (int v : dag.topological_order()) {
+    if (v == dag.output()) continue;
+    double before = 0;
+    for (int p : dag.predecessors(v)) before = std::max(before, path[p]);
+    path[v] = before + fastest_seconds(devices, vertex_flops(arch, cost, v), layer_calls(arch, v));
+  }
+  double sinks_done = 0;
+  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
+    const int s = out.inputs[i];
+    const double scaling = out.scaling_from(s) ? fastest_seconds(devices, sink_scaling[i], 1) : 0.0;
+    sinks_done = std::max(sinks_done, path[s] + scaling);
+  }
+  const double head = vertex_flops(arch, cost, dag.output()) - scaling_flops;
+  return sinks_done + fastest_seconds(devices, head, 1);
+}
+
+// Work: each unit u is busy for at least (its FLOPs + its calls * overhead_u * FLOP/s_u) /
+// FLOP/s_u, so the latency is at least (all FLOPs + all calls * min_u(overhead_u *
+// FLOP/s_u)) / sum of FLOP/s.
+double work_bound_seconds(const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                          int all_calls) {
+  double speed_sum = 0, cheapest_call = devices.overhead_of(0) * devices.flops_per_s[0];
+  for (int u = 0; u < devices.units(); ++u) {
+    speed_sum += devices.flops_per_s[u] * devices.cores_of(u);
+    cheapest_call = std::min(cheapest_call, devices.overhead_of(u) * devices.flops_per_s[u]);
+  }
+  return (static_cast<double>(cost.total.flops) + cheapest_call * all_calls) / speed_sum;
 }
 
 }  // namespace
@@ -197,12 +284,9 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
                 "partition has {} entries for {} vertices", parts.size(), dag.num_vertices());
   for (int p : parts)
     CONCNAS_CHECK(p >= 0 && p < units, "unit {} is outside the {} devices", p, units);
-  auto flops_of = [&](int v) { return vertex_flops(arch, cost, v); };
-  auto time_of = [&](double flops, int calls, int u) { return core_seconds(devices, flops, calls, u); };
-  const auto& out = arch.output;
   std::vector<double> sink_scaling;
   double scaling_flops = 0;
-  for (int s : out.inputs) {
+  for (int s : arch.output.inputs) {
     sink_scaling.push_back(sink_scaling_flops(arch, s));
     scaling_flops += sink_scaling.back();
   }
@@ -214,41 +298,12 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   r.comm_bytes = timeline.comm_bytes;
   int all_calls = 0;
   for (int v = 0; v < dag.num_vertices(); ++v) all_calls += layer_calls(arch, v);
-  r.single_device_s =
-      devices.cores_of(0) == 1
-          ? static_cast<double>(cost.total.flops) / devices.flops_per_s[0] + devices.overhead_of(0) * all_calls
-          : run_schedule(arch, cost, std::vector<int>(dag.num_vertices(), 0), devices, link, order).latency_s;
+  r.single_device_s = single_device_seconds(arch, cost, devices, link, order, all_calls);
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
-
-  // Critical path: every vertex at its fastest unit's time; the output's scaling blocks
-  // run beside each other, after their own sinks, as above. Work: each unit u is busy for
-  // at least (its FLOPs + its calls * overhead_u * FLOP/s_u) / FLOP/s_u, so the latency is
-  // at least (all FLOPs + all calls * min_u(overhead_u * FLOP/s_u)) / sum of FLOP/s.
-  auto fastest = [&](double flops, int calls) {
-    double best = time_of(flops, calls, 0);
-    for (int u = 1; u < units; ++u) best = std::min(best, time_of(flops, calls, u));
-    return best;
-  };
-  std::vector<double> path(dag.num_vertices(), 0.0);
-  for (int v : dag.topological_order()) {
-    if (v == dag.output()) continue;
-    double before = 0;
-    for (int p : dag.predecessors(v)) before = std::max(before, path[p]);
-    path[v] = before + fastest(flops_of(v), layer_calls(arch, v));
-  }
-  double sinks_done = 0;
-  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-    const int s = out.inputs[i];
-    sinks_done = std::max(sinks_done, path[s] + (out.scaling_from(s) ? fastest(sink_scaling[i], 1) : 0.0));
-  }
-  path[dag.output()] = sinks_done + fastest(flops_of(dag.output()) - scaling_flops, 1);
-  double speed_sum = 0, cheapest_call = devices.overhead_of(0) * devices.flops_per_s[0];
-  for (int u = 0; u < units; ++u) {
-    speed_sum += devices.flops_per_s[u] * devices.cores_of(u);
-    cheapest_call = std::min(cheapest_call, devices.overhead_of(u) * devices.flops_per_s[u]);
-  }
-  r.lower_bound_s = std::max(path[dag.output()],
-                             (static_cast<double>(cost.total.flops) + cheapest_call * all_calls) / speed_sum);
+  // The larger of two lower bounds on the latency (latency.h).
+  r.lower_bound_s =
+      std::max(critical_path_seconds(arch, cost, devices, sink_scaling, scaling_flops),
+               work_bound_seconds(cost, devices, all_calls));
   return r;
 }
 
