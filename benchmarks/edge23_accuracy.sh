@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# seed 000's Tables V/VI on Fashion-MNIST: every candidate of configs/edge23_study.yaml
-# (40 sampled 40-vertex ER/BA/WS/DP networks + the chain and RandWire baselines) trained
-# once on the same budget, then mean and best test accuracy and accuracy per parameter per
-# generator, with CS and the predicted 4-unit speedup beside them. About 45 minutes on 2
-# cores; an interrupted run continues where it stopped (`--resume`).
+# Tables V/VI of the EDGE'23 paper (Hadidi et al.) on Fashion-MNIST: every candidate of
+# configs/edge23_study.yaml (40 sampled 40-vertex ER/BA/WS/DP networks + the chain and
+# RandWire baselines) trained once on the same budget, then mean and best test accuracy and
+# accuracy per parameter per generator, with CS and the predicted 4-unit speedup beside
+# them. About 45 minutes on 2 cores; an interrupted run continues where it stopped
+# (`--resume`).
 #   benchmarks/edge23_accuracy.sh [RUN_DIR]      (default runs/edge23)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# CS and predicted latency per generator for n = 4, 6, 8, 10 units (seed 000's Fig. 9),
-# from score-only runs of configs/edge23_study.yaml with more candidates. Writes
-# runs/edge23_cs/n<N>/ (candidates.jsonl, report.html) and prints a markdown table.
+# CS and predicted latency per generator for n = 4, 6, 8, 10 units (Fig. 9 of the EDGE'23
+# paper, Hadidi et al.), from score-only runs of configs/edge23_study.yaml with more
+# candidates. Writes runs/edge23_cs/n<N>/ (candidates.jsonl, report.html) and prints a
+# markdown table.
 #   benchmarks/edge23_cs.sh [CANDIDATES]
 set -euo pipefail
 cd "$(dirname "$0")/.."

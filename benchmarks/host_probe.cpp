@@ -8,7 +8,7 @@
 //
 // Prints one CSV row per sample: seconds since the start, ns per load for each block, ns
 // per multiply. Run one per core at the same time to see whether the cores' slow spells
-// coincide. docs/results.md, "The model-parallel runtime".
+// coincide. docs/notes/runtime_2026-11.md (summary: docs/results.md, "Host noise").
 #include <sched.h>
 
 #include <chrono>

@@ -7,7 +7,7 @@ images (in blocks of 10 that alternate, so a pair of blocks is a fraction of a s
 apart), and the milliseconds each computed (`baseline_compute_ms`, `wK_compute_ms`).
 
 On this machine each vCPU, independently of the other, spends spells of seconds about
-1.5-2x slower (docs/results.md). A one-process run is slowed when its core is; a two-worker
+1.5-2x slower (docs/results.md, "Host noise"; measured in docs/notes/runtime_2026-11.md). A one-process run is slowed when its core is; a two-worker
 deployment whenever either of its cores is. Over a whole run the ratio of the two p50s
 therefore mixes the architecture's speedup with how often the host slowed one core or the
 other. This script compares the two in the same state instead, classifying every block by

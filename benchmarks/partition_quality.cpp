@@ -1,6 +1,7 @@
 // Partition quality report: mean connectivity cost (bytes crossing units) of the refined
-// METIS partitioner against METIS alone and seed 000's components method, on 40- and
-// 80-vertex architectures from every generator, for 2, 4 and 8 units.
+// METIS partitioner against METIS alone and the components method of the EDGE'23 paper's
+// appendix (Hadidi et al.; docs/scoring.md), on 40- and 80-vertex architectures from every
+// generator, for 2, 4 and 8 units.
 //
 //   concnas_partition_quality [--samples N] [--epsilon E] [--json FILE]
 #include <algorithm>

@@ -1,7 +1,7 @@
 #include "concnas/nn/network.h"
 
 #include "concnas/common/error.h"
-#include "concnas/nn/batch_split.h"
+#include "concnas/nn/ops.h"
 #include "concnas/nn/ops.h"
 
 namespace concnas::nn {
@@ -37,7 +37,7 @@ AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kin
                              : Scaling(nullptr));
   }
   if (spec.inputs.size() > 1) {
-    // RandWire: sigmoid(0) = 1/2 per input; seed 000's form: w_i = 1/k.
+    // RandWire: sigmoid(0) = 1/2 per input; the EDGE'23 paper's form (docs/generators.md): w_i = 1/k.
     const double init = kind == arch::Aggregation::kRandWire ? 0.0 : 1.0 / spec.inputs.size();
     weight_ = register_parameter(
         "weight", torch::full({static_cast<int64_t>(spec.inputs.size())}, init));

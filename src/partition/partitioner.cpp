@@ -120,9 +120,10 @@ class ComponentsPartitioner final : public Partitioner {
   std::string name() const override { return "components"; }
 
  private:
-  // seed 000's appendix: the components of the DAG without input and output, heaviest
-  // first, each onto the currently least loaded unit. The balance bound is not enforced
-  // (a component is never split); the achieved imbalance is what scoring reports.
+  // The EDGE'23 paper's appendix (Hadidi et al.; docs/scoring.md): the components of the
+  // DAG without input and output, heaviest first, each onto the currently least loaded
+  // unit. The balance bound is not enforced (a component is never split); the achieved
+  // imbalance is what scoring reports.
   std::vector<int> partition_impl(const Hypergraph& hg,
                                   const PartitionOptions& options) const override {
     const auto root = compute_components(hg);

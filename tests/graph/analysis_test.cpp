@@ -29,7 +29,8 @@ TEST(AnAnalysis, MeasuresParallelChains) {
 }
 
 TEST(AnAnalysis, MeasuresRowsOfThreeBetweenSingleVertices) {
-  // seed 000 Fig. 5: 1 -> 3 -> 1 -> 3 -> 1 -> 3 -> 1 (15 vertices, longest path 7).
+  // Like the EDGE'23 paper's Fig. 5 (c) (docs/scoring.md), with single vertices at both
+  // ends: 1 -> 3 -> 1 -> 3 -> 1 -> 3 -> 1 (13 vertices, longest path 7).
   std::vector<Arc> arcs;
   const std::vector<std::vector<int>> layers{{0}, {1, 2, 3}, {4}, {5, 6, 7}, {8}, {9, 10, 11}, {12}};
   for (std::size_t l = 0; l + 1 < layers.size(); ++l)

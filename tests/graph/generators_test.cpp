@@ -196,7 +196,7 @@ TEST_F(AGenerator, DpLinksPairsAtEachRingDistanceWithTheirProbability) {
   }
 }
 
-TEST_F(AGenerator, DefaultsFollowRandWireAndSeed000) {
+TEST_F(AGenerator, DefaultsFollowRandWireAndTheEdge23Paper) {
   EXPECT_EQ(gen("er").resolve({}).get("p"), 0.2);
   EXPECT_EQ(gen("ba").resolve({}).get("m"), 5);
   EXPECT_EQ(gen("ws").resolve({}).get("k"), 4);

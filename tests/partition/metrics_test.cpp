@@ -12,12 +12,13 @@
 namespace concnas::partition {
 namespace {
 
-// seed 000 Fig. 5 with n = 3 units: eta = n * L / |V|.
+// The EDGE'23 paper's Fig. 5 (Hadidi et al.; docs/scoring.md) with n = 3 units:
+// eta = n * L / |V|.
 double eta_of(const graph::Dag& dag) {
   return overlap_eta(3, graph::longest_path(dag), dag.num_compute());
 }
 
-TEST(AnEta, MatchesSeed000Figure5) {
+TEST(AnEta, MatchesTheEdge23PaperFigure5) {
   // (a) branches of 6, 2 and 1 vertices: 3 * 6 / 9 = 2
   EXPECT_DOUBLE_EQ(eta_of(graph::parse_edge_list("nodes 9\n0 1\n1 2\n2 3\n3 4\n4 5\n6 7\n", "a")), 2.0);
   // (b) three chains of 5: 3 * 5 / 15 = 1

@@ -94,7 +94,7 @@ Action add_generate_command(CLI::App& app) {
   gen->excludes(edges);
   cmd->add_option("--nodes,-n", arch.nodes, "number of compute vertices (>= 2)");
   cmd->add_option("--param,-p", args->params, "generator parameter KEY=VALUE (repeatable)");
-  cmd->add_option("--orientation", arch.orientation, "dfs (seed 000) or index (RandWire)")
+  cmd->add_option("--orientation", arch.orientation, "dfs (EDGE'23 paper) or index (RandWire)")
       ->capture_default_str();
   cmd->add_option("--staging", arch.staging, "uniform, greedy or probabilistic")
       ->capture_default_str();

@@ -1,5 +1,6 @@
-// concnas score: partition an architecture for n units, report seed 000's concurrency
-// score for each balance bound and the predicted distributed latency.
+// concnas score: partition an architecture for n units, report the concurrency score of
+// the EDGE'23 paper (Hadidi et al.; docs/scoring.md) for each balance bound and the
+// predicted distributed latency.
 #include <cstdio>
 #include <memory>
 

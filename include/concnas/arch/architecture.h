@@ -10,12 +10,13 @@
 ///     auto arch = concnas::arch::generate_architecture(options, generators, policies);
 ///     arch.vertices[3].out;  // Shape{32, 14, 14}
 ///
-/// Network (design.md §3): a stem (3x3 conv + BatchNorm) makes the input vertex's tensor;
-/// each compute vertex aggregates its inputs (weighted sum), then ReLU -> 3x3 depthwise
-/// conv (stride 2 when staged) -> 1x1 pointwise conv -> BatchNorm; the output vertex
-/// averages the sinks; the head is global average pooling + a linear classifier. When a
-/// vertex's inputs differ in shape, a scaling block per differing input max-pools it to
-/// the smallest resolution and projects it with a 1x1 conv to the largest channel count.
+/// Network (docs/generators.md, "From DAG to network"): a stem (3x3 conv + BatchNorm) makes
+/// the input vertex's tensor; each compute vertex aggregates its inputs (weighted sum),
+/// then ReLU -> 3x3 depthwise conv (stride 2 when staged) -> 1x1 pointwise conv ->
+/// BatchNorm; the output vertex averages the sinks; the head is global average pooling + a
+/// linear classifier. When a vertex's inputs differ in shape, a scaling block per differing
+/// input max-pools it to the smallest resolution and projects it with a 1x1 conv to the
+/// largest channel count.
 
 #include <cstdint>
 #include <string>
@@ -46,7 +47,7 @@ struct Shape {
 /// How a compute vertex combines its inputs.
 enum class Aggregation {
   kRandWire,        ///< sum_i sigmoid(w_i) * x_i (RandWire; the default)
-  kSigmoidInputs,   ///< sum_i w_i * sigmoid(x_i) (seed 000's figure)
+  kSigmoidInputs,   ///< sum_i w_i * sigmoid(x_i) (as the EDGE'23 paper's figure reads)
 };
 /// "randwire" / "sigmoid_inputs"; throws `InvalidArgument` on anything else.
 Aggregation parse_aggregation(const std::string& name);

@@ -7,11 +7,11 @@
 ///
 /// - chain: one sequential path of `nodes` vertices, staged by the given policy (the
 ///   single-device network concurrency is measured against).
-/// - randwire: RandWire's layout ("FB" in seed 000's study): the vertices split into
-///   `stages` consecutive random WS(k, p) graphs oriented by index; every sink of a stage
-///   feeds every source of the next, and exactly the sources of stages 2.. stage (halve
-///   the resolution, double the channels). Staging is fixed, so it is recorded as policy
-///   "stages".
+/// - randwire: RandWire's layout ("FB" in the study of the EDGE'23 paper, Hadidi et al.):
+///   the vertices split into `stages` consecutive random WS(k, p) graphs oriented by
+///   index; every sink of a stage feeds every source of the next, and exactly the
+///   sources of stages 2.. stage (halve the resolution, double the channels). Staging is
+///   fixed, so it is recorded as policy "stages".
 
 #include <cstdint>
 

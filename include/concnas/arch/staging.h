@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Staging policies decide, vertex by vertex in topological order, whether a compute
-/// vertex downsamples (stride 2) and doubles its channels (seed 000 §III-B).
+/// vertex downsamples (stride 2) and doubles its channels (the EDGE'23 paper, Hadidi et al.,
+/// Section III-B; docs/generators.md, "Staging").
 ///
 ///     auto registry = concnas::arch::builtin_staging_policies();
 ///     concnas::arch::StagingOptions options;  // probabilistic, p = 0.5
@@ -25,7 +26,7 @@ namespace concnas::arch {
 struct StagingOptions {
   /// "uniform" (never stage), "greedy" (always when eligible) or "probabilistic".
   std::string policy = "probabilistic";
-  /// Chance that an eligible vertex stages under "probabilistic" (seed 000: 0.5).
+  /// Chance that an eligible vertex stages under "probabilistic" (the EDGE'23 paper: 0.5).
   double probability = 0.5;
   /// Throws `InvalidArgument` on a probability outside [0, 1].
   void sanity_check() const;

@@ -14,8 +14,9 @@
 /// channel plane) and one matrix product (the pointwise convolution with its batch norm
 /// folded in at export). With `cores` > 1 the unit runs independent vertices at the same
 /// time: a ready list ordered by each vertex's longest path to the output (its own work
-/// plus the most expensive chain after it), as seed 002's Opara and HiDP schedule a
-/// device's operators. Weights are the unit file's tensors (deploy/export.h names them).
+/// plus the most expensive chain after it), as Opara and HiDP schedule a device's
+/// operators (docs/deploy.md, "The engine"). Weights are the unit file's tensors
+/// (deploy/export.h names them).
 
 #include <torch/script.h>
 

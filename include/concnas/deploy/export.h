@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Per-unit TorchScript modules of a trained, partitioned network (design.md §6).
+/// Per-unit TorchScript modules of a trained, partitioned network (docs/deploy.md).
 ///
 ///     auto plan = concnas::deploy::make_plan(arch, parts, 2);
 ///     concnas::deploy::export_deployment(arch, *net, plan, "deploy/");

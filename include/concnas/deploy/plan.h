@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The deployment plan of a partitioned architecture: which unit runs which vertices in
-/// which order, and which vertex outputs travel between units (design.md §6).
+/// which order, and which vertex outputs travel between units (docs/deploy.md).
 ///
 ///     auto plan = concnas::deploy::make_plan(arch, parts, /*units=*/2);
 ///     plan.units[1].vertices;  // compute vertices unit 1 runs, in topological order

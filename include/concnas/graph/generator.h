@@ -72,8 +72,9 @@ std::unique_ptr<Generator> make_ba_generator();
 /// Watts-Strogatz: ring of degree `k`, each lattice edge rewired with probability `p`
 /// (defaults k = 4, p = 0.75); exactly N*k/2 edges.
 std::unique_ptr<Generator> make_ws_generator();
-/// Distance based (seed 000): pair at ring distance d linked with probability
-/// min(1, alpha * p^(beta*d)) (defaults alpha = 1, beta = 2, p = 0.75).
+/// Distance based (the EDGE'23 paper, Hadidi et al.; docs/generators.md): pair at ring
+/// distance d linked with probability min(1, alpha * p^(beta*d)) (defaults alpha = 1,
+/// beta = 2, p = 0.75).
 std::unique_ptr<Generator> make_dp_generator();
 
 /// Expected edge count of DP on `nodes` vertices, from the design formula.

@@ -4,8 +4,9 @@
 ///
 ///     auto dag = concnas::graph::orient(g, concnas::graph::Orientation::kDfs);
 ///
-/// `kDfs` (seed 000): depth-first search from the smallest unvisited id, neighbours in
-/// ascending order; every edge points from the endpoint discovered first to the later one.
+/// `kDfs` (the EDGE'23 paper, Hadidi et al.; docs/generators.md): depth-first search from
+/// the smallest unvisited id, neighbours in ascending order; every edge points from the
+/// endpoint discovered first to the later one.
 /// `kIndex` (RandWire): every edge points from the smaller id to the larger.
 
 #include <string>

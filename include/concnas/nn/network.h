@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The LibTorch network of an architecture (design.md §3).
+/// The LibTorch network of an architecture (docs/generators.md, "From DAG to network").
 ///
 ///     auto arch = concnas::config::load_architecture("arch.yaml");
 ///     concnas::nn::Network net(arch);
@@ -39,7 +39,7 @@ class ScalingImpl : public torch::nn::Module {
 TORCH_MODULE(Scaling);
 
 /// Brings a vertex's inputs to its common shape and combines them: RandWire's
-/// Σ sigmoid(w_i)·x_i or seed 000's Σ w_i·sigmoid(x_i). One input passes through.
+/// Σ sigmoid(w_i)·x_i or the EDGE'23 paper's Σ w_i·sigmoid(x_i) (docs/generators.md). One input passes through.
 class AggregateImpl : public torch::nn::Module {
  public:
   AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind);

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
-/// The hypergraph model of an architecture (design.md §4): one net per producing vertex
-/// v, e_v = {v} ∪ succ(v), costing the bytes of v's output; vertex weight = FLOPs; the
-/// input and output vertices weigh 0 and are pinned to unit 0.
+/// The hypergraph model of an architecture (docs/scoring.md, "The hypergraph"): one net per
+/// producing vertex v, e_v = {v} ∪ succ(v), costing the bytes of v's output; vertex
+/// weight = FLOPs; the input and output vertices weigh 0 and are pinned to unit 0.
 ///
 ///     auto hg = concnas::partition::build_hypergraph(arch, concnas::arch::compute_cost(arch));
 ///     std::int64_t lambda = concnas::partition::connectivity_cost(hg, parts, units);

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// seed 000's concurrency score of a partition (design.md §4).
+/// The concurrency score of a partition, as defined by the EDGE'23 paper (Hadidi et al.;
+/// docs/scoring.md, "Metrics").
 ///
 ///     auto m = concnas::partition::evaluate_partition(hg, parts, /*units=*/3, /*longest=*/7);
 ///     m.cs;  // (imbalance * comm_norm^1.5 * eta)^(1/3), lower is better

@@ -10,8 +10,9 @@
 ///     auto parts = registry.get("metis").partition(hg, o);  // unit per vertex
 ///
 /// Built in: `metis` (METIS on a graph model, then connectivity refinement), `components`
-/// (seed 000's appendix: connected components, largest first onto the least loaded
-/// unit), `single` (everything on unit 0) and `exact` (enumeration, small instances only).
+/// (the EDGE'23 paper's appendix, Hadidi et al.: connected components, largest first onto
+/// the least loaded unit), `single` (everything on unit 0) and `exact` (enumeration, small
+/// instances only).
 
 #include <cstdint>
 #include <memory>

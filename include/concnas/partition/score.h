@@ -1,8 +1,9 @@
 #pragma once
 /// \file
 /// Scoring an architecture for n units: partition it for each balance bound, measure
-/// every option (seed 000's CS, communication, imbalance, predicted latency) and take the
-/// option with the minimum CS as the architecture's score.
+/// every option (the EDGE'23 paper's CS, communication and imbalance, and the predicted
+/// latency; docs/scoring.md) and take the option with the minimum CS as the
+/// architecture's score.
 ///
 ///     concnas::partition::ScoreOptions o;
 ///     o.units = 4;
@@ -29,7 +30,7 @@ void add_call_overheads(Hypergraph& hg, const arch::Architecture& arch, const si
 
 struct ScoreOptions {
   int units = 4;
-  /// Balance bounds to partition for (seed 000's m options).
+  /// Balance bounds to partition for (the EDGE'23 paper's m options; docs/scoring.md).
   std::vector<double> epsilons{1.03, 1.1, 1.3};
   std::string partitioner = "metis";
   std::uint64_t seed = 0;

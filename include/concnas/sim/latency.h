@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Predicted latency of one inference of a partitioned architecture (design.md §4).
+/// Predicted latency of one inference of a partitioned architecture (docs/scoring.md,
+/// "Predicted latency").
 ///
 ///     concnas::sim::DeviceModel devices = concnas::sim::DeviceModel::uniform(4, 1e10);
 ///     concnas::sim::LinkModel link;  // 100 us, 1 Gbit/s
@@ -19,12 +20,12 @@
 /// that one partial sum to unit 0, and unit 0 averages the partial sums and runs the head.
 ///
 /// Two optional fixed costs model a runtime at small batches, where calls rather than
-/// FLOPs take the time (docs/results.md measures them for `concnas run`): every layer
-/// call costs the unit `layer_overhead_s` on top of its FLOPs (a compute vertex is one
-/// call plus one per scaling block; the stem is one; the head one plus one per scaling
-/// block of the output vertex), and posting a tensor to another unit keeps the sending
-/// unit busy for `send_overhead_s` per receiving unit. Both default to 0, which is the
-/// FLOPs-only model.
+/// FLOPs take the time (docs/notes/runtime_2026-11.md measures them for the first runtime
+/// of `concnas run`; benchmarks/loopback_devices.yaml holds them): every layer call costs
+/// the unit `layer_overhead_s` on top of its FLOPs (a compute vertex is one call plus one
+/// per scaling block; the stem is one; the head one plus one per scaling block of the
+/// output vertex), and posting a tensor to another unit keeps the sending unit busy for
+/// `send_overhead_s` per receiving unit. Both default to 0, which is the FLOPs-only model.
 
 #include <cstdint>
 #include <string>
@@ -72,8 +73,9 @@ inline constexpr double kDefaultFlopsPerS = 1e10;
 int layer_calls(const arch::Architecture& arch, int v);
 
 /// The priority both the simulator and the engine run ready vertices by: per DAG vertex,
-/// its FLOPs plus the most FLOPs on any path from it to the output (seed 002's critical
-/// path first). It falls strictly along every edge, so sorting by it is a topological order.
+/// its FLOPs plus the most FLOPs on any path from it to the output (critical path first,
+/// as HiDP and Opara schedule a device's operators; docs/deploy.md). It falls strictly along
+/// every edge, so sorting by it is a topological order.
 std::vector<double> remaining_path_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost);
 
 /// The compute vertices (and the input vertex, first) in descending `remaining_path_flops`,
