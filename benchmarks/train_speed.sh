@@ -5,9 +5,8 @@
 #
 # Each round runs every variant once, in a rotated order; the machine's speed drifts by up
 # to 2x within minutes, so the ratios that count are per round (medians over rounds):
-#   cpp           concnas_train_step as concnas train runs by default (own kernels, no split)
+#   cpp           concnas_train_step as concnas train runs by default (own kernels)
 #   cpp_libtorch  the same with LibTorch's operators alone (--kernels libtorch, train.kernels)
-#   cpp_split     the same with the batch split (train.batch_split: 0, one rank per thread)
 #   python        benchmarks/train_step.py, the same network through /usr/bin/python3
 #   python_tuned  the same, given through glibc's environment variables the allocator
 #                 settings concnas::train::configure_cpu_runtime makes in C++
@@ -28,14 +27,13 @@ run() {  # variant round
   case $1 in
     cpp) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads") ;;
     cpp_libtorch) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads" --kernels libtorch) ;;
-    cpp_split) cmd=(build/benchmarks/concnas_train_step "$arch" --threads "$threads" --split 0) ;;
     python) cmd=(/usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads") ;;
     python_tuned) cmd=(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=2147483647
                        /usr/bin/python3 benchmarks/train_step.py "$arch" 128 40 5 "$threads") ;;
   esac
   /usr/bin/time -f "%M" -o "$tmp/$1.$2.mem" "${cmd[@]}" > "$tmp/$1.$2.json"
 }
-variants=(cpp cpp_libtorch cpp_split python python_tuned)
+variants=(cpp cpp_libtorch python python_tuned)
 for ((r = 0; r < rounds; r++)); do
   for ((i = 0; i < ${#variants[@]}; i++)); do
     v=${variants[$(((i + r) % ${#variants[@]}))]}
@@ -46,7 +44,7 @@ done
 /usr/bin/python3 - "$tmp" "$out" "$rounds" "$arch" "$threads" <<'PY'
 import json, statistics, sys
 tmp, out, rounds, arch, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-variants = ["cpp", "cpp_libtorch", "cpp_split", "python", "python_tuned"]
+variants = ["cpp", "cpp_libtorch", "python", "python_tuned"]
 ips = {v: [json.load(open(f"{tmp}/{v}.{r}.json"))["images_per_s"] for r in range(rounds)] for v in variants}
 mem = {v: max(int(open(f"{tmp}/{v}.{r}.mem").read().split()[-1]) for r in range(rounds)) for v in variants}
 result = {"architecture": arch, "threads": threads, "rounds": rounds, "batch": 128, "steps": 40, "variants": {}}
@@ -59,8 +57,7 @@ def ratio(a, b):
             "min": min(per_round), "max": max(per_round)}
 result["ratios"] = {"cpp/python": ratio("cpp", "python"), "cpp/python_tuned": ratio("cpp", "python_tuned"),
                     "cpp/cpp_libtorch": ratio("cpp", "cpp_libtorch"),
-                    "cpp_libtorch/python": ratio("cpp_libtorch", "python"),
-                    "cpp_split/cpp": ratio("cpp_split", "cpp")}
+                    "cpp_libtorch/python": ratio("cpp_libtorch", "python")}
 json.dump(result, open(out, "w"), indent=2)
 for v in variants:
     r = result["variants"][v]

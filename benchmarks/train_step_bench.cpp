@@ -3,10 +3,8 @@
 // frontend. Prints one JSON object.
 //
 //   concnas_train_step ARCH.yaml [--batch 128] [--steps 40] [--warmup 5] [--threads 2]
-//                                [--split S] [--kernels concnas|libtorch|both]
+//                                [--kernels concnas|libtorch|both]
 //
-// --split: the batch split across S threads (train.batch_split: 0 = one per thread; 1 = no
-// split, every operator on all threads, the default as in concnas train).
 // --kernels: whose batch norm and aggregation loops train (train.kernels; concnas's own by
 // default, libtorch: LibTorch's operators alone). "both" alternates them step by step in
 // this one process, each timed apart, and prints the two rates and their ratio: the
@@ -41,10 +39,10 @@ int main(int argc, char** argv) {
 namespace {
 int run(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--split S] [--kernels concnas|libtorch|both]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCH.yaml [--batch B] [--steps N] [--warmup W] [--threads T] [--kernels concnas|libtorch|both]\n", argv[0]);
     return 2;
   }
-  int batch = 128, steps = 40, warmup = 5, threads = 2, split_ranks = 1;
+  int batch = 128, steps = 40, warmup = 5, threads = 2;
   std::string kernels = "concnas";
   for (int i = 2; i + 1 < argc; i += 2) {
     const int v = std::atoi(argv[i + 1]);
@@ -53,7 +51,6 @@ int run(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--steps")) steps = v;
     else if (!std::strcmp(argv[i], "--warmup")) warmup = v;
     else if (!std::strcmp(argv[i], "--threads")) threads = v;
-    else if (!std::strcmp(argv[i], "--split")) split_ranks = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -68,10 +65,6 @@ int run(int argc, char** argv) {
   const auto& in = arch.network.input;
   const auto x = torch::randn({batch, in.channels, in.height, in.width});
   const auto y = torch::randint(arch.network.classes, {batch}, torch::kLong);
-  if (split_ranks < 0) {
-    std::fprintf(stderr, "--split %d: must be >= 0 (0 = one per thread, 1 = no split)\n", split_ranks);
-    return 2;
-  }
   if (kernels != "concnas" && kernels != "libtorch" && kernels != "both") {
     std::fprintf(stderr, "--kernels %s: must be concnas, libtorch or both\n", kernels.c_str());
     return 2;
@@ -80,10 +73,8 @@ int run(int argc, char** argv) {
     concnas::nn::set_kernels(own ? concnas::nn::Kernels::kConcnas : concnas::nn::Kernels::kLibTorch);
   };
   use(kernels != "libtorch");
-  split_ranks = concnas::nn::BatchSplit::ranks_for(split_ranks);
-  concnas::nn::BatchSplit split(split_ranks);
   auto step = [&] {
-    const auto r = concnas::train::forward_backward(net, x, y, 0.1, &split);
+    const auto r = concnas::train::forward_backward(net, x, y, 0.1);
     opt.step();
     return r.loss;
   };
@@ -99,9 +90,9 @@ int run(int argc, char** argv) {
     }
     const double images = steps * static_cast<double>(batch);
     std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
-                "\"steps\": %d, \"threads\": %d, \"split\": %d, \"kernels\": \"both\", "
+                "\"steps\": %d, \"threads\": %d, \"kernels\": \"both\", "
                 "\"images_per_s_concnas\": %.1f, \"images_per_s_libtorch\": %.1f, \"ratio\": %.3f}\n",
-                arch.name.c_str(), batch, steps, threads, split_ranks, images / seconds[0],
+                arch.name.c_str(), batch, steps, threads, images / seconds[0],
                 images / seconds[1], seconds[1] / seconds[0]);
     return 0;
   }
@@ -109,9 +100,9 @@ int run(int argc, char** argv) {
   for (int i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("{\"frontend\": \"libtorch-cpp\", \"architecture\": \"%s\", \"batch\": %d, "
-              "\"steps\": %d, \"threads\": %d, \"split\": %d, \"kernels\": \"%s\", \"seconds\": %.4f, "
+              "\"steps\": %d, \"threads\": %d, \"kernels\": \"%s\", \"seconds\": %.4f, "
               "\"images_per_s\": %.1f}\n",
-              arch.name.c_str(), batch, steps, threads, split_ranks, kernels.c_str(), s, steps * static_cast<double>(batch) / s);
+              arch.name.c_str(), batch, steps, threads, kernels.c_str(), s, steps * static_cast<double>(batch) / s);
   return 0;
 }
 }  // namespace

@@ -17,6 +17,7 @@
 #include "concnas/config/architecture_yaml.h"
 #include "concnas/data/image_set.h"
 #include "concnas/deploy/benchmark.h"
+#include "concnas/nn/input.h"
 #include "concnas/nn/network.h"
 
 namespace {
@@ -43,7 +44,7 @@ int run(const std::string& dir, const std::string& out) {
   constexpr std::size_t kBatch = 100;
   for (std::size_t first = 0; first < set.size(); first += kBatch) {
     const std::size_t count = std::min(kBatch, set.size() - first);
-    const auto logits = net->forward(concnas::deploy::normalise(set, input, first, count)).contiguous();
+    const auto logits = net->forward(concnas::nn::input_tensor(set, {input.mean, input.std}, first, count)).contiguous();
     const float* p = logits.data_ptr<float>();
     for (std::size_t i = 0; i < count; ++i) {
       const int label = set.labels[first + i];

@@ -6,8 +6,10 @@
 #include <fmt/ranges.h>
 
 #include "concnas/common/atomic_file.h"
+#include "concnas/config/devices_yaml.h"
 #include "concnas/graph/generator.h"
 #include "concnas/partition/partitioner.h"
+#include "search_schema.h"
 #include "train_sections.h"
 #include "yaml_reader.h"
 
@@ -55,24 +57,11 @@ std::vector<std::string> apply_own_overrides(YAML::Node root, const std::vector<
   return rest;
 }
 
-template <typename T>
-std::vector<T> list_of(const Reader& r, const YAML::Node& n, const std::string& key,
-                       const char* kind) {
-  std::vector<T> out;
-  if (n.IsScalar()) {
-    out.push_back(r.scalar<T>(n, key, kind));
-  } else {
-    if (!n.IsSequence() || n.size() == 0) r.fail(n, fmt::format("'{}' must be a non-empty list", key));
-    for (const auto& item : n) out.push_back(r.scalar<T>(item, key, kind));
-  }
-  return out;
-}
-
 ParamRange range_of(const Reader& r, const YAML::Node& n, const std::string& key) {
   if (n.IsMap()) {
     r.check_map(n, key, {"choices"});
     ParamRange p;
-    p.choices = list_of<double>(r, r.need(n, "choices", key), key + ".choices", "a number");
+    p.choices = config::detail::ValueCodec<std::vector<double>>::read(r, r.need(n, "choices", key), key + ".choices");
     p.lo = *std::min_element(p.choices.begin(), p.choices.end());
     p.hi = *std::max_element(p.choices.begin(), p.choices.end());
     return p;
@@ -89,41 +78,48 @@ ParamRange range_of(const Reader& r, const YAML::Node& n, const std::string& key
   return p;
 }
 
-void read_search(SearchSection& s, const Reader& r, const YAML::Node& n) {
-  r.check_map(n, "search", {"seed", "candidates", "units", "epsilons", "partitioner", "objective",
-                            "threads", "select", "rungs", "keep"});
-  if (n["seed"]) s.seed = r.scalar<std::uint64_t>(n["seed"], "search.seed", "a non-negative integer");
-  if (n["candidates"]) s.candidates = r.integer(n["candidates"], "search.candidates");
-  if (n["units"]) s.units = r.integer(n["units"], "search.units");
-  if (n["epsilons"]) s.epsilons = list_of<double>(r, n["epsilons"], "search.epsilons", "a number");
-  if (n["partitioner"]) s.partitioner = r.string(n["partitioner"], "search.partitioner");
-  if (n["objective"]) s.objective = r.string(n["objective"], "search.objective");
-  if (n["threads"]) s.threads = r.integer(n["threads"], "search.threads");
-  if (n["select"]) s.select = r.integer(n["select"], "search.select");
-  if (n["keep"]) s.keep = r.number(n["keep"], "search.keep");
-  if (const auto rungs = n["rungs"]) {
+std::string list_yaml(const std::vector<std::string>& items) { return fmt::format("[{}]", fmt::join(items, ", ")); }
+template <typename T>
+std::string number_list(const std::vector<T>& values) {
+  std::vector<std::string> items;
+  for (const auto& v : values) items.push_back(format_number(static_cast<double>(v)));
+  return list_yaml(items);
+}
+
+using SearchKey = config::detail::Key<SearchConfig>;
+
+SearchKey rungs_key() {
+  SearchKey k{"search", "rungs", "list of {train_subset, epochs}", "", "the fidelities of successive halving, "
+              "lowest first (train_subset 0: all images); [] scores only", {}, {}, {}};
+  k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& rungs, const std::string&) {
     if (!rungs.IsSequence())
       r.fail(rungs, "'search.rungs' must be a list of {train_subset, epochs} ([] = score only)");
-    s.rungs.clear();
+    c.search.rungs.clear();
     for (const auto& item : rungs) {
       r.check_map(item, "search.rungs[]", {"train_subset", "epochs"});
       Rung rung;
       if (item["train_subset"])
         rung.train_subset = r.scalar<std::int64_t>(item["train_subset"], "search.rungs[].train_subset", "an integer");
       if (item["epochs"]) rung.epochs = r.integer(item["epochs"], "search.rungs[].epochs");
-      s.rungs.push_back(rung);
+      c.search.rungs.push_back(rung);
     }
-  }
+  };
+  k.write = [](const SearchConfig& c) {
+    std::vector<std::string> rungs;
+    for (const auto& r : c.search.rungs)
+      rungs.push_back(fmt::format("{{train_subset: {}, epochs: {}}}", r.train_subset, r.epochs));
+    return list_yaml(rungs);
+  };
+  return k;
 }
 
-void read_space(SearchSpace& s, const Reader& r, const YAML::Node& n) {
-  r.check_map(n, "space", {"generators", "nodes", "staging", "stage_probability", "stem_channels",
-                           "channel_limit", "orientation", "aggregation", "baselines",
-                           "baseline_nodes", "baseline_stem_channels", "baseline_channel_limit"});
-  if (const auto g = n["generators"]) {
+SearchKey generators_key() {
+  SearchKey k{"space", "generators", "mapping", "", "generator name (er, ba, ws, dp) to its parameters: a number, "
+              "a range [low, high] or {choices: [...]}; default: all four with their defaults", {}, {}, {}};
+  k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& g, const std::string&) {
     if (!g.IsMap() || g.size() == 0)
       r.fail(g, "'space.generators' must map generator names (er, ba, ws, dp) to their parameters");
-    s.generators.clear();
+    c.space.generators.clear();
     const auto registry = graph::builtin_generators();
     for (const auto& kv : g) {
       GeneratorSpace gs;
@@ -132,40 +128,120 @@ void read_space(SearchSpace& s, const Reader& r, const YAML::Node& n) {
       r.located(kv.first, [&]() -> const graph::Generator& { return registry.get(gs.name); });
       if (!kv.second.IsNull()) {
         if (!kv.second.IsMap()) r.fail(kv.second, fmt::format("'{}' must map parameters to values or ranges", key));
-        for (const auto& p : kv.second) {
-          const auto name = p.first.as<std::string>();
-          gs.params[name] = range_of(r, p.second, key + "." + name);
-        }
+        for (const auto& p : kv.second) gs.params[p.first.as<std::string>()] = range_of(r, p.second, key + "." + p.first.as<std::string>());
       }
-      s.generators.push_back(gs);
+      c.space.generators.push_back(gs);
     }
-  }
-  if (n["nodes"]) s.nodes = list_of<int>(r, n["nodes"], "space.nodes", "an integer");
-  if (n["staging"]) s.staging = list_of<std::string>(r, n["staging"], "space.staging", "a string");
-  if (n["stage_probability"]) s.stage_probability = r.number(n["stage_probability"], "space.stage_probability");
-  if (n["stem_channels"]) s.stem_channels = list_of<int>(r, n["stem_channels"], "space.stem_channels", "an integer");
-  if (n["channel_limit"]) s.channel_limit = list_of<int>(r, n["channel_limit"], "space.channel_limit", "an integer");
-  if (n["orientation"]) s.orientation = r.string(n["orientation"], "space.orientation");
-  if (n["aggregation"]) s.aggregation = r.string(n["aggregation"], "space.aggregation");
-  if (const auto b = n["baselines"]) {
-    s.baselines.clear();
-    if (!b.IsSequence()) r.fail(b, "'space.baselines' must be a list (chain, randwire; [] for none)");
-    for (const auto& item : b) s.baselines.push_back(r.string(item, "space.baselines"));
-  }
-  if (n["baseline_nodes"]) s.baseline_nodes = r.integer(n["baseline_nodes"], "space.baseline_nodes");
-  if (n["baseline_stem_channels"])
-    s.baseline_stem_channels = r.integer(n["baseline_stem_channels"], "space.baseline_stem_channels");
-  if (n["baseline_channel_limit"])
-    s.baseline_channel_limit = r.integer(n["baseline_channel_limit"], "space.baseline_channel_limit");
+  };
+  k.write = [](const SearchConfig& c) {
+    std::vector<std::string> out;
+    for (const auto& g : c.space.generators) {
+      std::vector<std::string> params;
+      for (const auto& [name, range] : g.params)
+        params.push_back(!range.choices.empty() ? fmt::format("{}: {{choices: {}}}", name, number_list(range.choices))
+                         : range.lo == range.hi
+                             ? fmt::format("{}: {}", name, format_number(range.lo))
+                             : fmt::format("{}: [{}, {}]", name, format_number(range.lo), format_number(range.hi)));
+      out.push_back(fmt::format("{}: {{{}}}", g.name, fmt::join(params, ", ")));
+    }
+    return fmt::format("{{{}}}", fmt::join(out, ", "));
+  };
+  return k;
 }
 
-void read_constraints(Constraints& c, const Reader& r, const YAML::Node& n) {
-  r.check_map(n, "constraints", {"max_params", "max_flops", "max_latency_ms"});
-  if (n["max_params"])
-    c.max_params = r.scalar<std::int64_t>(n["max_params"], "constraints.max_params", "an integer");
-  if (n["max_flops"])
-    c.max_flops = r.scalar<std::int64_t>(n["max_flops"], "constraints.max_flops", "an integer");
-  if (n["max_latency_ms"]) c.max_latency_ms = r.number(n["max_latency_ms"], "constraints.max_latency_ms");
+SearchKey baselines_key() {
+  using config::detail::field;
+  auto k = field<SearchConfig>("space", "baselines", [](SearchConfig& c) -> auto& { return c.space.baselines; },
+                               "reference networks always scored and trained ([] for none)",
+                               config::detail::one_of({"chain", "randwire"}));
+  k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& b, const std::string&) {
+    c.space.baselines.clear();
+    if (!b.IsSequence()) r.fail(b, "'space.baselines' must be a list (chain, randwire; [] for none)");
+    for (const auto& item : b) c.space.baselines.push_back(r.string(item, "space.baselines"));
+  };
+  return k;
+}
+
+std::vector<SearchKey> search_keys() {
+  using C = SearchConfig;
+  using config::detail::field;
+  namespace d = config::detail;
+  return {
+      field<C>("search", "seed", [](C& c) -> auto& { return c.search.seed; }, "sampling and partitioning seed"),
+      field<C>("search", "candidates", [](C& c) -> auto& { return c.search.candidates; },
+               "sampled candidates (the baselines come on top)", d::not_below(0)),
+      field<C>("search", "units", [](C& c) -> auto& { return c.search.units; },
+               "devices the score and latency are for", d::at_least(2)),
+      field<C>("search", "epsilons", [](C& c) -> auto& { return c.search.epsilons; },
+               "balance bounds to partition for; the best counts", d::not_below(1.0)),
+      field<C>("search", "partitioner", [](C& c) -> auto& { return c.search.partitioner; }, "hypergraph partitioner",
+               d::one_of(partition::builtin_partitioners().names())),
+      field<C>("search", "objective", [](C& c) -> auto& { return c.search.objective; },
+               "the Pareto axis beside params", d::one_of({"latency", "cs"})),
+      field<C>("search", "devices", [](C& c) -> auto& { return c.search.devices; },
+               "devices file the latency is predicted for (docs/scoring.md); empty: default devices"),
+      field<C>("search", "threads", [](C& c) -> auto& { return c.search.threads; }, "scoring threads; 0: all cores",
+               d::not_below(0, " (0 = all cores)")),
+      field<C>("search", "select", [](C& c) -> auto& { return c.search.select; },
+               "sampled candidates entering the first rung", d::at_least(1)),
+      rungs_key(),
+      field<C>("search", "keep", [](C& c) -> auto& { return c.search.keep; },
+               "fraction promoted from one rung to the next", d::within(0, 1, true, false)),
+  };
+}
+
+std::vector<SearchKey> space_keys() {
+  using C = SearchConfig;
+  using config::detail::field;
+  namespace d = config::detail;
+  return {
+      generators_key(),
+      field<C>("space", "nodes", [](C& c) -> auto& { return c.space.nodes; }, "vertex counts to draw from",
+               d::at_least(2)),
+      field<C>("space", "staging", [](C& c) -> auto& { return c.space.staging; }, "staging policies to draw from",
+               d::one_of({"uniform", "greedy", "probabilistic"})),
+      field<C>("space", "stage_probability", [](C& c) -> auto& { return c.space.stage_probability; },
+               "chance a vertex stages (probabilistic staging)", d::within(0, 1, false, false)),
+      field<C>("space", "stem_channels", [](C& c) -> auto& { return c.space.stem_channels; },
+               "stem widths to draw from", d::positive<int>()),
+      field<C>("space", "channel_limit", [](C& c) -> auto& { return c.space.channel_limit; },
+               "channel limits to draw from", d::positive<int>()),
+      field<C>("space", "orientation", [](C& c) -> auto& { return c.space.orientation; },
+               "how undirected edges become a DAG", d::one_of({"dfs", "index"})),
+      field<C>("space", "aggregation", [](C& c) -> auto& { return c.space.aggregation; },
+               "how a vertex sums its inputs", d::one_of({"randwire", "sigmoid_inputs"})),
+      baselines_key(),
+      field<C>("space", "baseline_nodes", [](C& c) -> auto& { return c.space.baseline_nodes; },
+               "vertices of the baselines", d::at_least(2)),
+      field<C>("space", "baseline_stem_channels", [](C& c) -> auto& { return c.space.baseline_stem_channels; },
+               "stem of the baselines"),
+      field<C>("space", "baseline_channel_limit", [](C& c) -> auto& { return c.space.baseline_channel_limit; },
+               "channel limit of the baselines"),
+  };
+}
+
+std::vector<SearchKey> constraint_keys() {
+  using C = SearchConfig;
+  using config::detail::field;
+  namespace d = config::detail;
+  return {
+      field<C>("constraints", "max_params", [](C& c) -> auto& { return c.constraints.max_params; },
+               "parameters; 0: no limit", d::not_below<std::int64_t>(0, " (0 = no limit)")),
+      field<C>("constraints", "max_flops", [](C& c) -> auto& { return c.constraints.max_flops; },
+               "FLOPs of one inference; 0: no limit", d::not_below<std::int64_t>(0, " (0 = no limit)")),
+      field<C>("constraints", "max_latency_ms", [](C& c) -> auto& { return c.constraints.max_latency_ms; },
+               "predicted latency; 0: no limit", d::not_below(0.0, " (0 = no limit)")),
+  };
+}
+
+const config::detail::Schema<SearchConfig>& schema() {
+  static const config::detail::Schema<SearchConfig> s = [] {
+    auto keys = search_keys();
+    for (auto& k : space_keys()) keys.push_back(std::move(k));
+    for (auto& k : constraint_keys()) keys.push_back(std::move(k));
+    return config::detail::Schema<SearchConfig>(std::move(keys));
+  }();
+  return s;
 }
 
 // The YAML node a dotted key came from, to locate a sanity-check error.
@@ -183,39 +259,13 @@ YAML::Node node_at(const YAML::Node& root, const std::string& dotted) {
   return YAML::Node();
 }
 
-std::string list_yaml(const std::vector<std::string>& items) { return fmt::format("[{}]", fmt::join(items, ", ")); }
-template <typename T>
-std::string number_list(const std::vector<T>& values) {
-  std::vector<std::string> items;
-  for (const auto& v : values) items.push_back(format_number(static_cast<double>(v)));
-  return list_yaml(items);
-}
-
 }  // namespace
 
-void SearchConfig::sanity_check() const {
-  const auto& s = search;
-  CONCNAS_CHECK(s.candidates >= 0, "search.candidates: {} must be >= 0", s.candidates);
-  CONCNAS_CHECK(s.units >= 2, "search.units: {} must be at least 2", s.units);
-  CONCNAS_CHECK(!s.epsilons.empty(), "search.epsilons: give at least one balance bound");
-  for (double e : s.epsilons)
-    CONCNAS_CHECK(e >= 1, "search.epsilons: {} must be >= 1", format_number(e));
-  const auto partitioners = partition::builtin_partitioners().names();
-  CONCNAS_CHECK(std::find(partitioners.begin(), partitioners.end(), s.partitioner) != partitioners.end(),
-                "search.partitioner: '{}' is not one of {}", s.partitioner, fmt::join(partitioners, ", "));
-  check_one_of(s.objective, {"latency", "cs"}, "search.objective");
-  CONCNAS_CHECK(s.threads >= 0, "search.threads: {} must be >= 0 (0 = all cores)", s.threads);
-  CONCNAS_CHECK(s.select >= 1, "search.select: {} must be at least 1", s.select);
-  CONCNAS_CHECK(s.keep > 0 && s.keep <= 1, "search.keep: {} must lie in (0, 1]", format_number(s.keep));
-  for (const auto& r : s.rungs) {
-    CONCNAS_CHECK(r.epochs >= 1, "search.rungs: epochs {} must be at least 1", r.epochs);
-    CONCNAS_CHECK(r.train_subset >= 0, "search.rungs: train_subset {} must be >= 0", r.train_subset);
-  }
-  CONCNAS_CHECK(s.candidates == 0 || !space.generators.empty(),
-                "space.generators: name at least one generator to sample from");
-  for (int n : space.nodes) CONCNAS_CHECK(n >= 2, "space.nodes: {} must be at least 2", n);
-  // Every value a candidate can draw must suit its generator at every vertex count: try
-  // them all now (the ends of a real range), so no sample fails half-way through a search.
+namespace {
+
+// Every value a candidate can draw must suit its generator at every vertex count: try them
+// all now (the ends of a real range), so no sample fails half-way through a search.
+void probe_generators(const SearchSpace& space) {
   const auto registry = graph::builtin_generators();
   for (const auto& g : space.generators) {
     const auto& generator = registry.get(g.name);
@@ -238,41 +288,51 @@ void SearchConfig::sanity_check() const {
         }
     }
   }
-  for (const auto& st : space.staging) check_one_of(st, {"uniform", "greedy", "probabilistic"}, "space.staging");
-  CONCNAS_CHECK(space.stage_probability >= 0 && space.stage_probability <= 1,
-                "space.stage_probability: {} must lie in [0, 1]", format_number(space.stage_probability));
-  for (int c : space.stem_channels) CONCNAS_CHECK(c >= 1, "space.stem_channels: {} must be positive", c);
-  for (int c : space.channel_limit) CONCNAS_CHECK(c >= 1, "space.channel_limit: {} must be positive", c);
-  // Every combination must be a valid network: the smallest limit holds the widest stem.
+}
+
+// Every combination must be a valid network, and the baselines must fit their settings.
+void check_networks(const SearchSpace& space) {
   const int widest_stem = *std::max_element(space.stem_channels.begin(), space.stem_channels.end());
   const int lowest_limit = *std::min_element(space.channel_limit.begin(), space.channel_limit.end());
   CONCNAS_CHECK(lowest_limit >= widest_stem,
                 "space.channel_limit: {} is below stem_channels {} (every combination is sampled)", lowest_limit,
                 widest_stem);
-  if (base.data.dataset == "synthetic")
-    CONCNAS_CHECK(base.data.validation < base.data.synthetic_train,
-                  "data.validation: {} leaves nothing of the {} synthetic training images", base.data.validation,
-                  base.data.synthetic_train);
-  check_one_of(space.orientation, {"dfs", "index"}, "space.orientation");
-  check_one_of(space.aggregation, {"randwire", "sigmoid_inputs"}, "space.aggregation");
-  for (const auto& b : space.baselines) check_one_of(b, {"chain", "randwire"}, "space.baselines");
-  CONCNAS_CHECK(space.baseline_nodes >= 2, "space.baseline_nodes: {} must be at least 2", space.baseline_nodes);
-  if (std::find(space.baselines.begin(), space.baselines.end(), "randwire") != space.baselines.end())
-    CONCNAS_CHECK(space.baseline_nodes >= 15,
-                  "space.baseline_nodes: {} is too few for the randwire baseline (3 stages of WS k=4 "
-                  "need at least 15)", space.baseline_nodes);
-  if (std::find(space.baselines.begin(), space.baselines.end(), "randwire") != space.baselines.end())
-    CONCNAS_CHECK(2 * space.baseline_stem_channels < space.baseline_channel_limit,
-                  "space.baseline_channel_limit: {} leaves the randwire baseline no room to stage twice "
-                  "(its stages have {}, {} and {} channels: the limit must exceed {})",
-                  space.baseline_channel_limit, space.baseline_stem_channels, 2 * space.baseline_stem_channels,
-                  4 * space.baseline_stem_channels, 2 * space.baseline_stem_channels);
-  CONCNAS_CHECK(constraints.max_params >= 0, "constraints.max_params: must be >= 0 (0 = no limit)");
-  CONCNAS_CHECK(constraints.max_flops >= 0, "constraints.max_flops: must be >= 0 (0 = no limit)");
-  CONCNAS_CHECK(constraints.max_latency_ms >= 0, "constraints.max_latency_ms: must be >= 0 (0 = no limit)");
+  if (std::find(space.baselines.begin(), space.baselines.end(), "randwire") == space.baselines.end()) return;
+  CONCNAS_CHECK(space.baseline_nodes >= 15,
+                "space.baseline_nodes: {} is too few for the randwire baseline (3 stages of WS k=4 "
+                "need at least 15)", space.baseline_nodes);
+  CONCNAS_CHECK(2 * space.baseline_stem_channels < space.baseline_channel_limit,
+                "space.baseline_channel_limit: {} leaves the randwire baseline no room to stage twice "
+                "(its stages have {}, {} and {} channels: the limit must exceed {})",
+                space.baseline_channel_limit, space.baseline_stem_channels, 2 * space.baseline_stem_channels,
+                4 * space.baseline_stem_channels, 2 * space.baseline_stem_channels);
+}
+
+// What a search needs of the data and train sections.
+void check_base(const config::TrainConfig& base) {
+  const auto& dataset = data::builtin_datasets().get(base.data.dataset);
+  if (const auto images = dataset.known_train_size(config::dataset_options(base.data, base.train.seed)))
+    CONCNAS_CHECK(static_cast<std::size_t>(base.data.validation) < *images,
+                  "data.validation: {} leaves nothing of the {} {} training images", base.data.validation,
+                  *images, dataset.name());
   CONCNAS_CHECK(base.data.validation > 0,
                 "data.validation: a search selects by validation accuracy; it needs a validation split (> 0)");
   CONCNAS_CHECK(base.arch.file.empty(), "arch: a search samples its architectures; drop the arch section");
+}
+
+}  // namespace
+
+void SearchConfig::sanity_check() const {
+  schema().check(*this);
+  for (const auto& r : search.rungs) {
+    CONCNAS_CHECK(r.epochs >= 1, "search.rungs: epochs {} must be at least 1", r.epochs);
+    CONCNAS_CHECK(r.train_subset >= 0, "search.rungs: train_subset {} must be >= 0", r.train_subset);
+  }
+  CONCNAS_CHECK(search.candidates == 0 || !space.generators.empty(),
+                "space.generators: name at least one generator to sample from");
+  probe_generators(space);
+  check_networks(space);
+  check_base(base);
 }
 
 SearchConfig parse_search_config(const std::string& text, const std::string& source,
@@ -295,9 +355,8 @@ SearchConfig parse_search_config(const std::string& text, const std::string& sou
     return "";
   };
   try {
-    if (root["search"]) read_search(c.search, r, root["search"]);
-    if (root["space"]) read_space(c.space, r, root["space"]);
-    if (root["constraints"]) read_constraints(c.constraints, r, root["constraints"]);
+    for (const auto& section : kOwnSections)
+      if (root[section]) schema().read(c, r, root[section], section);
   } catch (const ParseError& e) {
     const std::string key = from_set(e.detail());
     if (key.empty()) throw;
@@ -313,6 +372,8 @@ SearchConfig parse_search_config(const std::string& text, const std::string& sou
     const YAML::Node n = node_at(root, dotted);
     throw ParseError(source, n && n.Mark().line >= 0 ? n.Mark().line + 1 : 0, what);
   }
+  if (!c.search.devices.empty())
+    std::tie(c.device_model, c.link_model) = config::load_devices(c.search.devices, c.search.units);
   return c;
 }
 
@@ -321,37 +382,12 @@ SearchConfig load_search_config(const std::string& path, const std::vector<std::
 }
 
 std::string to_yaml(const SearchConfig& c) {
-  const auto& s = c.search;
-  std::string out = "# resolved concnas search config: every key (docs/search.md)\n";
-  std::vector<std::string> rungs;
-  for (const auto& r : s.rungs) rungs.push_back(fmt::format("{{train_subset: {}, epochs: {}}}", r.train_subset, r.epochs));
-  out += fmt::format(
-      "search:\n  seed: {}\n  candidates: {}\n  units: {}\n  epsilons: {}\n  partitioner: {}\n"
-      "  objective: {}\n  threads: {}\n  select: {}\n  rungs: {}\n  keep: {}\n",
-      s.seed, s.candidates, s.units, number_list(s.epsilons), s.partitioner, s.objective, s.threads,
-      s.select, list_yaml(rungs), format_number(s.keep));
-  const auto& sp = c.space;
-  out += "space:\n  generators:\n";
-  for (const auto& g : sp.generators) {
-    std::vector<std::string> params;
-    for (const auto& [name, range] : g.params)
-      params.push_back(!range.choices.empty() ? fmt::format("{}: {{choices: {}}}", name, number_list(range.choices))
-                       : range.lo == range.hi
-                           ? fmt::format("{}: {}", name, format_number(range.lo))
-                           : fmt::format("{}: [{}, {}]", name, format_number(range.lo), format_number(range.hi)));
-    out += fmt::format("    {}: {{{}}}\n", g.name, fmt::join(params, ", "));
-  }
-  out += fmt::format(
-      "  nodes: {}\n  staging: {}\n  stage_probability: {}\n  stem_channels: {}\n  channel_limit: {}\n"
-      "  orientation: {}\n  aggregation: {}\n  baselines: {}\n  baseline_nodes: {}\n"
-      "  baseline_stem_channels: {}\n  baseline_channel_limit: {}\n",
-      number_list(sp.nodes), list_yaml(sp.staging), format_number(sp.stage_probability),
-      number_list(sp.stem_channels), number_list(sp.channel_limit), sp.orientation, sp.aggregation,
-      list_yaml(sp.baselines), sp.baseline_nodes, sp.baseline_stem_channels, sp.baseline_channel_limit);
-  out += fmt::format("constraints:\n  max_params: {}\n  max_flops: {}\n  max_latency_ms: {}\n",
-                     c.constraints.max_params, c.constraints.max_flops,
-                     format_number(c.constraints.max_latency_ms));
-  return out + config::detail::sections_to_yaml(c.base, {"data", "train"});
+  return "# resolved concnas search config: every key (docs/configuration.md)\n" +
+         schema().yaml(c, kOwnSections) + config::detail::sections_to_yaml(c.base, {"data", "train"});
 }
 
 }  // namespace concnas::search
+
+namespace concnas::config::detail {
+const Schema<search::SearchConfig>& search_schema() { return search::schema(); }
+}  // namespace concnas::config::detail

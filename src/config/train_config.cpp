@@ -7,176 +7,151 @@
 #include <fmt/ranges.h>
 
 #include "concnas/common/atomic_file.h"
+#include "schema.h"
 #include "train_sections.h"
 #include "yaml_reader.h"
 
 namespace concnas::config {
 using detail::check_one_of;
+using detail::field;
+using detail::Key;
 namespace {
 
-// One schema drives parsing, `--set` validation and the resolved YAML, so a key cannot be
-// parsed but not written (or the other way round).
-struct Field {
-  std::string section;
-  std::string key;
-  std::function<void(TrainConfig&, const detail::Reader&, const YAML::Node&, const std::string&)> read;
-  std::function<std::string(const TrainConfig&)> write;
-};
+using TrainKey = Key<TrainConfig>;
 
-template <typename T>
-std::string plain(const T& v) {
-  return fmt::format("{}", v);
-}
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-#define CONCNAS_INT_FIELD(sec, name, type)                                                   \
-  Field {                                                                                    \
-    #sec, #name,                                                                             \
-        [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& k) { \
-          c.sec.name = r.scalar<type>(n, k, "an integer");                                   \
-        },                                                                                   \
-        [](const TrainConfig& c) { return plain(c.sec.name); }                               \
-  }
-#define CONCNAS_NUM_FIELD(sec, name)                                                         \
-  Field {                                                                                    \
-    #sec, #name,                                                                             \
-        [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& k) { \
-          c.sec.name = r.number(n, k);                                                       \
-        },                                                                                   \
-        [](const TrainConfig& c) { return format_number(c.sec.name); }                       \
-  }
-#define CONCNAS_BOOL_FIELD(sec, name)                                                        \
-  Field {                                                                                    \
-    #sec, #name,                                                                             \
-        [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& k) { \
-          c.sec.name = r.boolean(n, k);                                                      \
-        },                                                                                   \
-        [](const TrainConfig& c) { return std::string(c.sec.name ? "true" : "false"); }      \
-  }
-#define CONCNAS_STR_FIELD(sec, name)                                                         \
-  Field {                                                                                    \
-    #sec, #name,                                                                             \
-        [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& k) { \
-          c.sec.name = r.string(n, k);                                                       \
-        },                                                                                   \
-        [](const TrainConfig& c) { return quoted(c.sec.name); }                              \
-  }
-
-const std::vector<Field>& schema() {
-  static const std::vector<Field> fields{
-      CONCNAS_STR_FIELD(arch, file),
-      CONCNAS_STR_FIELD(arch, generator),
-      CONCNAS_INT_FIELD(arch, nodes, int),
-      Field{"arch", "params",
-            [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& k) {
-              if (!n.IsMap()) r.fail(n, fmt::format("'{}' must be a mapping of numbers", k));
-              c.arch.params = ParamMap();
-              for (const auto& kv : n)
-                c.arch.params.set(kv.first.as<std::string>(),
-                                  r.number(kv.second, k + "." + kv.first.as<std::string>()));
-            },
-            [](const TrainConfig& c) {
-              std::vector<std::string> items;
-              for (const auto& [key, value] : c.arch.params.values())
-                items.push_back(fmt::format("{}: {}", key, format_number(value)));
-              return fmt::format("{{{}}}", fmt::join(items, ", "));
-            }},
-      CONCNAS_STR_FIELD(arch, orientation),
-      CONCNAS_STR_FIELD(arch, staging),
-      CONCNAS_NUM_FIELD(arch, stage_probability),
-      CONCNAS_INT_FIELD(arch, seed, std::uint64_t),
-      CONCNAS_INT_FIELD(arch, stem_channels, int),
-      CONCNAS_INT_FIELD(arch, channel_limit, int),
-      CONCNAS_INT_FIELD(arch, min_resolution, int),
-      CONCNAS_STR_FIELD(arch, aggregation),
-      CONCNAS_STR_FIELD(arch, baseline),
-      CONCNAS_STR_FIELD(data, dataset),
-      CONCNAS_STR_FIELD(data, path),
-      CONCNAS_INT_FIELD(data, train_subset, std::int64_t),
-      CONCNAS_INT_FIELD(data, validation, std::int64_t),
-      CONCNAS_BOOL_FIELD(data, augment),
-      CONCNAS_INT_FIELD(data, crop_padding, int),
-      CONCNAS_STR_FIELD(data, flip),
-      CONCNAS_INT_FIELD(data, synthetic_train, std::int64_t),
-      CONCNAS_INT_FIELD(data, synthetic_test, std::int64_t),
-      CONCNAS_INT_FIELD(data, synthetic_side, int),
-      CONCNAS_INT_FIELD(data, synthetic_classes, int),
-      CONCNAS_INT_FIELD(train, epochs, int),
-      CONCNAS_INT_FIELD(train, max_steps, std::int64_t),
-      CONCNAS_INT_FIELD(train, batch_size, int),
-      CONCNAS_NUM_FIELD(train, lr),
-      CONCNAS_NUM_FIELD(train, momentum),
-      CONCNAS_BOOL_FIELD(train, nesterov),
-      CONCNAS_NUM_FIELD(train, weight_decay),
-      CONCNAS_NUM_FIELD(train, label_smoothing),
-      CONCNAS_NUM_FIELD(train, warmup_epochs),
-      CONCNAS_INT_FIELD(train, threads, int),
-      CONCNAS_INT_FIELD(train, batch_split, int),
-      CONCNAS_STR_FIELD(train, kernels),
-      CONCNAS_INT_FIELD(train, seed, std::uint64_t),
-      CONCNAS_INT_FIELD(train, eval_batch_size, int),
+TrainKey params_key() {
+  TrainKey k{"arch", "params", "mapping of numbers", "", "generator parameters, e.g. `{alpha: 1, beta: 2}`; "
+             "missing ones take the generator's defaults (docs/generators.md)", {}, {}, {}};
+  k.read = [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& key) {
+    if (!n.IsMap()) r.fail(n, fmt::format("'{}' must be a mapping of numbers", key));
+    c.arch.params = ParamMap();
+    for (const auto& kv : n)
+      c.arch.params.set(kv.first.as<std::string>(), r.number(kv.second, key + "." + kv.first.as<std::string>()));
   };
-  return fields;
+  k.write = [](const TrainConfig& c) {
+    std::vector<std::string> items;
+    for (const auto& [key, value] : c.arch.params.values()) items.push_back(fmt::format("{}: {}", key, format_number(value)));
+    return fmt::format("{{{}}}", fmt::join(items, ", "));
+  };
+  return k;
+}
+
+std::vector<TrainKey> arch_keys() {
+  using C = TrainConfig;
+  return {
+      field<C>("arch", "file", [](C& c) -> auto& { return c.arch.file; },
+               "architecture file to train; empty: generate one from the keys below"),
+      detail::checked_elsewhere(field<C>("arch", "generator", [](C& c) -> auto& { return c.arch.generator; },
+                                "graph generator (docs/generators.md)"),
+                       "one of er, ba, ws, dp (without `file`)"),
+      detail::checked_elsewhere(field<C>("arch", "nodes", [](C& c) -> auto& { return c.arch.nodes; },
+                                "compute vertices of the generated DAG"),
+                       "≥ 2 (without `file`)"),
+      params_key(),
+      field<C>("arch", "orientation", [](C& c) -> auto& { return c.arch.orientation; },
+               "how undirected edges become a DAG", detail::one_of({"dfs", "index"})),
+      field<C>("arch", "staging", [](C& c) -> auto& { return c.arch.staging; }, "where resolution halves",
+               detail::one_of({"uniform", "greedy", "probabilistic"})),
+      field<C>("arch", "stage_probability", [](C& c) -> auto& { return c.arch.stage_probability; },
+               "chance a vertex stages (probabilistic staging)", detail::within(0, 1, false, false)),
+      field<C>("arch", "seed", [](C& c) -> auto& { return c.arch.seed; }, "generator and staging seed"),
+      field<C>("arch", "stem_channels", [](C& c) -> auto& { return c.arch.stem_channels; }, "channels of the stem"),
+      field<C>("arch", "channel_limit", [](C& c) -> auto& { return c.arch.channel_limit; },
+               "no vertex stages past this many channels"),
+      field<C>("arch", "min_resolution", [](C& c) -> auto& { return c.arch.min_resolution; },
+               "no vertex stages below this side length"),
+      field<C>("arch", "aggregation", [](C& c) -> auto& { return c.arch.aggregation; }, "how a vertex sums its inputs",
+               detail::one_of({"randwire", "sigmoid_inputs"})),
+      field<C>("arch", "baseline", [](C& c) -> auto& { return c.arch.baseline; },
+               "`chain`: the sequential baseline of `nodes` vertices instead", detail::one_of({"", "chain"})),
+  };
+}
+
+std::vector<TrainKey> data_keys() {
+  using C = TrainConfig;
+  return {
+      field<C>("data", "dataset", [](C& c) -> auto& { return c.data.dataset; }, "the data set",
+               detail::one_of(data::builtin_datasets().names())),
+      detail::checked_elsewhere(field<C>("data", "path", [](C& c) -> auto& { return c.data.path; },
+                                "folder of its files; empty: the data set's own (Debian's for fashion-mnist)"),
+                       "required for mnist, cifar10, idx"),
+      field<C>("data", "train_subset", [](C& c) -> auto& { return c.data.train_subset; },
+               "training images used after the validation split; 0: all", detail::not_below<std::int64_t>(0)),
+      field<C>("data", "validation", [](C& c) -> auto& { return c.data.validation; },
+               "training images held out (seeded) for validation", detail::not_below<std::int64_t>(0)),
+      field<C>("data", "augment", [](C& c) -> auto& { return c.data.augment; }, "random crops (and flips)"),
+      field<C>("data", "crop_padding", [](C& c) -> auto& { return c.data.crop_padding; },
+               "zero padding before the random crop", detail::not_below(0)),
+      field<C>("data", "flip", [](C& c) -> auto& { return c.data.flip; },
+               "horizontal flips; auto: where the data set allows them (not digits)",
+               detail::one_of({"auto", "on", "off"})),
+      field<C>("data", "synthetic_train", [](C& c) -> auto& { return c.data.synthetic_train; },
+               "synthetic set: training images", detail::positive<std::int64_t>()),
+      field<C>("data", "synthetic_test", [](C& c) -> auto& { return c.data.synthetic_test; },
+               "synthetic set: test images", detail::positive<std::int64_t>()),
+      field<C>("data", "synthetic_side", [](C& c) -> auto& { return c.data.synthetic_side; },
+               "synthetic set: image side", detail::at_least(8)),
+      field<C>("data", "synthetic_classes", [](C& c) -> auto& { return c.data.synthetic_classes; },
+               "synthetic set: classes", detail::at_least(2)),
+  };
+}
+
+std::vector<TrainKey> train_keys() {
+  using C = TrainConfig;
+  return {
+      field<C>("train", "epochs", [](C& c) -> auto& { return c.train.epochs; }, "passes over the training part",
+               detail::at_least(1)),
+      field<C>("train", "max_steps", [](C& c) -> auto& { return c.train.max_steps; },
+               "stop after this many optimiser steps in all; 0: no limit", detail::not_below<std::int64_t>(0)),
+      field<C>("train", "batch_size", [](C& c) -> auto& { return c.train.batch_size; }, "images per step",
+               detail::at_least(1)),
+      field<C>("train", "lr", [](C& c) -> auto& { return c.train.lr; }, "peak learning rate (SGD)",
+               detail::positive<double>()),
+      field<C>("train", "momentum", [](C& c) -> auto& { return c.train.momentum; }, "SGD momentum",
+               detail::within(0, 1, false, true)),
+      field<C>("train", "nesterov", [](C& c) -> auto& { return c.train.nesterov; }, "Nesterov momentum"),
+      field<C>("train", "weight_decay", [](C& c) -> auto& { return c.train.weight_decay; }, "L2 weight decay",
+               detail::not_below(0.0)),
+      field<C>("train", "label_smoothing", [](C& c) -> auto& { return c.train.label_smoothing; },
+               "label smoothing of the cross entropy", detail::within(0, 1, false, true)),
+      field<C>("train", "warmup_epochs", [](C& c) -> auto& { return c.train.warmup_epochs; },
+               "linear warm-up, then cosine decay to 0", detail::not_below(0.0)),
+      field<C>("train", "threads", [](C& c) -> auto& { return c.train.threads; },
+               "intra-op threads; 0: all cores", detail::not_below(0, " (0 = all cores)")),
+      field<C>("train", "kernels", [](C& c) -> auto& { return c.train.kernels; },
+               "whose loops train batch norms and aggregations: concnas's own or LibTorch's",
+               detail::one_of({"concnas", "libtorch"})),
+      field<C>("train", "seed", [](C& c) -> auto& { return c.train.seed; },
+               "weights, data order, augmentation and validation split"),
+      field<C>("train", "eval_batch_size", [](C& c) -> auto& { return c.train.eval_batch_size; },
+               "images per evaluation batch", detail::at_least(1)),
+  };
+}
+
+const detail::Schema<TrainConfig>& schema() {
+  static const detail::Schema<TrainConfig> s = [] {
+    auto keys = arch_keys();
+    for (auto& k : data_keys()) keys.push_back(std::move(k));
+    for (auto& k : train_keys()) keys.push_back(std::move(k));
+    return detail::Schema<TrainConfig>(std::move(keys));
+  }();
+  return s;
 }
 
 const char* kSections[] = {"arch", "data", "train"};
 
-std::vector<std::string> keys_of(const std::string& section) {
-  std::vector<std::string> out;
-  for (const auto& f : schema())
-    if (f.section == section) out.push_back(f.key);
-  return out;
-}
-
 }  // namespace
+
+const detail::Schema<TrainConfig>& detail::train_schema() { return schema(); }
 
 void TrainConfig::sanity_check() const {
   if (arch.file.empty()) {
     check_one_of(arch.generator, {"er", "ba", "ws", "dp"}, "arch.generator");
     CONCNAS_CHECK(arch.nodes >= 2, "arch.nodes: {} must be at least 2", arch.nodes);
   }
-  check_one_of(arch.orientation, {"dfs", "index"}, "arch.orientation");
-  check_one_of(arch.staging, {"uniform", "greedy", "probabilistic"}, "arch.staging");
-  CONCNAS_CHECK(arch.stage_probability >= 0 && arch.stage_probability <= 1,
-                "arch.stage_probability: {} must lie in [0, 1]", format_number(arch.stage_probability));
-  check_one_of(arch.aggregation, {"randwire", "sigmoid_inputs"}, "arch.aggregation");
-  check_one_of(arch.baseline, {"", "chain"}, "arch.baseline");
-  check_one_of(data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"}, "data.dataset");
-  CONCNAS_CHECK(!data.path.empty() || data.dataset == "fashion-mnist" || data.dataset == "synthetic",
+  schema().check(*this);
+  CONCNAS_CHECK(!data.path.empty() || !data::builtin_datasets().get(data.dataset).needs_path(),
                 "data.path: required for data set '{}'", data.dataset);
-  CONCNAS_CHECK(data.train_subset >= 0, "data.train_subset: {} must be >= 0", data.train_subset);
-  CONCNAS_CHECK(data.validation >= 0, "data.validation: {} must be >= 0", data.validation);
-  CONCNAS_CHECK(data.crop_padding >= 0, "data.crop_padding: {} must be >= 0", data.crop_padding);
-  check_one_of(data.flip, {"auto", "on", "off"}, "data.flip");
-  CONCNAS_CHECK(data.synthetic_train > 0 && data.synthetic_test > 0 && data.synthetic_side >= 8 &&
-                    data.synthetic_classes >= 2,
-                "data.synthetic_*: need train, test > 0, side >= 8, classes >= 2");
-  CONCNAS_CHECK(train.epochs >= 1, "train.epochs: {} must be at least 1", train.epochs);
-  CONCNAS_CHECK(train.max_steps >= 0, "train.max_steps: {} must be >= 0", train.max_steps);
-  CONCNAS_CHECK(train.batch_size >= 1, "train.batch_size: {} must be at least 1", train.batch_size);
-  CONCNAS_CHECK(train.lr > 0, "train.lr: {} must be positive", format_number(train.lr));
-  CONCNAS_CHECK(train.momentum >= 0 && train.momentum < 1, "train.momentum: {} must lie in [0, 1)",
-                format_number(train.momentum));
-  CONCNAS_CHECK(train.weight_decay >= 0, "train.weight_decay: {} must be >= 0",
-                format_number(train.weight_decay));
-  CONCNAS_CHECK(train.label_smoothing >= 0 && train.label_smoothing < 1,
-                "train.label_smoothing: {} must lie in [0, 1)", format_number(train.label_smoothing));
-  CONCNAS_CHECK(train.warmup_epochs >= 0, "train.warmup_epochs: {} must be >= 0",
-                format_number(train.warmup_epochs));
-  CONCNAS_CHECK(train.threads >= 0, "train.threads: {} must be >= 0 (0 = all cores)", train.threads);
-  CONCNAS_CHECK(train.batch_split >= 0,
-                "train.batch_split: {} must be >= 0 (0 = one per thread, 1 = no split)",
-                train.batch_split);
-  check_one_of(train.kernels, {"concnas", "libtorch"}, "train.kernels");
-  CONCNAS_CHECK(train.eval_batch_size >= 1, "train.eval_batch_size: {} must be at least 1",
-                train.eval_batch_size);
 }
 
 namespace detail {
@@ -214,17 +189,8 @@ YAML::Node load_config_root(const std::string& text, const std::string& source) 
 TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
                                  const std::vector<std::string>& overrides) {
   detail::Reader r(source);
-  for (const char* section : kSections) {
-    if (!root[section]) continue;
-    const auto keys = keys_of(section);
-    const YAML::Node node = root[section];
-    if (!node.IsMap()) r.fail(node, fmt::format("'{}' must be a mapping", section));
-    for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
-      if (std::find(keys.begin(), keys.end(), key) == keys.end())
-        r.fail(kv.first, fmt::format("unknown key '{}.{}' (known: {})", section, key, fmt::join(keys, ", ")));
-    }
-  }
+  for (const char* section : kSections)
+    if (root[section]) schema().check_known(r, root[section], section);
   // --set overrides: checked against the schema, then written into the tree, so they are
   // parsed (and rejected) exactly like file values.
   std::vector<std::string> overridden;
@@ -232,7 +198,7 @@ TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
     const auto flag = split_set_flag(item);
     const std::string& section = flag.section;
     const std::string& key = flag.key;
-    const auto keys = keys_of(section);
+    const auto keys = schema().names_in(section);
     CONCNAS_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
                   "--set {}.{}: unknown key{}", section, key,
                   keys.empty() ? " (sections: arch, data, train)"
@@ -244,12 +210,12 @@ TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
     overridden.push_back(section + "." + key);
   }
   TrainConfig config;
-  for (const auto& f : schema()) {
+  for (const auto& f : schema().keys()) {
     const YAML::Node sec = root[f.section];
     if (!sec) continue;
-    const YAML::Node n = sec[f.key];
+    const YAML::Node n = sec[f.name];
     if (!n) continue;
-    const std::string dotted = f.section + "." + f.key;
+    const std::string dotted = f.dotted();
     try {
       f.read(config, r, n, dotted);
     } catch (const ParseError& e) {
@@ -317,19 +283,25 @@ std::string to_yaml(const TrainConfig& config) {
          detail::sections_to_yaml(config, {"arch", "data", "train"});
 }
 
+data::DatasetOptions dataset_options(const DataSection& data, std::uint64_t seed) {
+  data::DatasetOptions o;
+  o.path = data.path;
+  o.synthetic_train = data.synthetic_train;
+  o.synthetic_test = data.synthetic_test;
+  o.synthetic_side = data.synthetic_side;
+  o.synthetic_classes = data.synthetic_classes;
+  o.seed = seed;
+  return o;
+}
+
+std::string to_yaml(const TrainConfig& config, const std::vector<std::string>& sections) {
+  return "# resolved concnas training config: every key (docs/configuration.md)\n" +
+         detail::sections_to_yaml(config, sections);
+}
+
 std::string detail::sections_to_yaml(const TrainConfig& config,
                                      const std::vector<std::string>& sections) {
-  std::string out;
-  std::string section;
-  for (const auto& f : schema()) {
-    if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) continue;
-    if (f.section != section) {
-      section = f.section;
-      out += section + ":\n";
-    }
-    out += fmt::format("  {}: {}\n", f.key, f.write(config));
-  }
-  return out;
+  return schema().yaml(config, sections);
 }
 
 }  // namespace concnas::config

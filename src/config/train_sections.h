@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "concnas/config/train_config.h"
+#include "schema.h"
 
 namespace concnas::config::detail {
 
@@ -32,6 +33,9 @@ YAML::Node load_config_root(const std::string& text, const std::string& source);
 /// check) with `overrides` (section.key=value for those sections) applied on top.
 TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
                                  const std::vector<std::string>& overrides);
+
+/// The keys of the arch, data and train sections.
+const Schema<TrainConfig>& train_schema();
 
 /// The given sections ("arch", "data", "train") with every key, as YAML.
 std::string sections_to_yaml(const TrainConfig& config, const std::vector<std::string>& sections);

@@ -91,6 +91,16 @@ class Reader {
   std::string source_;
 };
 
+/// `s` as a double-quoted YAML scalar.
+inline std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 /// Parses YAML text; a syntax error becomes a `ParseError` at its line.
 inline YAML::Node load_yaml(const std::string& text, const std::string& source) {
   try {

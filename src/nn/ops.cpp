@@ -221,4 +221,16 @@ torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& weig
                                momentum, eps);
 }
 
+torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  if (!bn.is_training()) return bn.forward(x);
+  const auto& o = bn.options;
+  if (kernels_in_use() == Kernels::kLibTorch || !o.affine() || !own_kernels_take(x)) return bn.forward(x);
+  const double momentum = o.momentum() ? *o.momentum() : -1.0;  // -1: cumulative average
+  const RunningStats running = o.track_running_stats()
+                                   ? RunningStats{bn.running_mean, bn.running_var, bn.num_batches_tracked}
+                                   : RunningStats{};
+  return batch_norm_train(x, bn.weight, bn.bias, running.mean, running.var, running.batches_tracked,
+                          momentum, o.eps());
+}
+
 }  // namespace concnas::nn

@@ -71,12 +71,7 @@ struct Evaluator {
     r.params = cost.total.params;
     r.flops = cost.total.flops;
     r.longest_path = graph::longest_path(a.dag);
-    partition::ScoreOptions so;
-    so.units = cfg.search.units;
-    so.epsilons = cfg.search.epsilons;
-    so.partitioner = cfg.search.partitioner;
-    so.seed = mix_seed(cfg.search.seed) ^ static_cast<std::uint64_t>(c.id);
-    const auto score = partition::score_architecture(a, cost, so, partitioners);
+    const auto score = partition::score_architecture(a, cost, score_options(cfg, c.id), partitioners);
     for (const auto& o : score.options) {
       r.options.push_back({o.epsilon, o.metrics.cs, o.metrics.comm_bytes, o.metrics.imbalance,
                            o.sim.latency_s * 1e3, o.sim.speedup});
@@ -137,6 +132,17 @@ std::vector<Candidate> sample_candidates(const SearchConfig& cfg) {
   return out;
 }
 
+partition::ScoreOptions score_options(const SearchConfig& config, int candidate_id) {
+  partition::ScoreOptions so;
+  so.units = config.search.units;
+  so.epsilons = config.search.epsilons;
+  so.partitioner = config.search.partitioner;
+  so.seed = mix_seed(config.search.seed) ^ static_cast<std::uint64_t>(candidate_id);
+  so.devices = config.device_model;
+  so.link = config.link_model;
+  return so;
+}
+
 arch::Architecture build_candidate(const Candidate& candidate, const SearchConfig&,
                                    const arch::Shape& input, int classes) {
   return Evaluator().build(candidate, input, classes);
@@ -147,91 +153,123 @@ CandidateRecord evaluate_candidate(const SearchConfig& config, const Candidate& 
   return Evaluator().evaluate(config, candidate, input, classes);
 }
 
+namespace {
+
+// Scoring threads take one candidate at a time; the calling thread wakes every kHandOver
+// (or at a failure or the end) and hands every record ready in candidate order to `done`:
+// a wake-up per record would cost more than scoring at thousands of records a second.
+class ScoringPool {
+ public:
+  ScoringPool(const SearchConfig& config, const std::vector<Candidate>& candidates, arch::Shape input, int classes)
+      : config_(config), candidates_(candidates), input_(input), classes_(classes),
+        records_(candidates.size()), ready_(candidates.size(), 0) {}
+
+  // One scoring thread's loop; a failure stops every thread and is kept for the caller.
+  void work() {
+    try {
+      Evaluator evaluator;
+      while (!stop_.load()) {
+        const std::size_t i = next_.fetch_add(1);
+        if (i >= candidates_.size()) return;
+        CandidateRecord r = evaluate_one(evaluator, candidates_[i]);
+        std::lock_guard<std::mutex> lock(mutex_);
+        records_[i] = std::move(r);
+        ready_[i] = 1;
+        if (++finished_ == candidates_.size()) ready_cv_.notify_one();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+      stop_.store(true);
+      ready_cv_.notify_one();
+    }
+  }
+
+  // Hands records to `done` in candidate order as they become ready, until every one is
+  // handed or a worker failed; returns how many were handed.
+  std::size_t hand_over(const std::function<void(const CandidateRecord&)>& done) {
+    const std::size_t n = candidates_.size();
+    std::size_t handed = 0;
+    while (handed < n) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!ready_[handed] && !failure_)
+          ready_cv_.wait_for(lock, kHandOver, [&] { return finished_ == n || failure_; });
+        if (!ready_[handed]) {
+          if (failure_) break;  // a worker failed before this record was ready
+          continue;
+        }
+      }
+      if (done) done(records_[handed]);
+      ++handed;
+    }
+    return handed;
+  }
+
+  // After the workers are joined: hands every record finished before a failure, then
+  // rethrows it (nothing when none failed).
+  void finish_failure(const std::function<void(const CandidateRecord&)>& done, std::size_t handed) {
+    if (!failure_) return;
+    while (handed < candidates_.size() && ready_[handed]) {
+      if (done) done(records_[handed]);
+      ++handed;
+    }
+    std::rethrow_exception(failure_);
+  }
+
+  void stop() { stop_.store(true); }
+  std::vector<CandidateRecord> take_records() { return std::move(records_); }
+
+ private:
+  CandidateRecord evaluate_one(Evaluator& evaluator, const Candidate& c) const {
+    try {
+      return evaluator.evaluate(config_, c, input_, classes_);
+    } catch (const Error& e) {
+      throw Error(fmt::format("candidate {} ({} {}): {}", c.id, c.kind, c.arch.generator, e.what()));
+    }
+  }
+
+  const SearchConfig& config_;
+  const std::vector<Candidate>& candidates_;
+  arch::Shape input_;
+  int classes_;
+  std::vector<CandidateRecord> records_;
+  std::vector<char> ready_;
+  std::mutex mutex_;
+  std::condition_variable ready_cv_;
+  std::exception_ptr failure_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<bool> stop_{false};
+  std::size_t finished_ = 0;  // records ready, under `mutex_`
+};
+
+}  // namespace
+
 std::vector<CandidateRecord> evaluate_candidates(
     const SearchConfig& config, const std::vector<Candidate>& candidates, const arch::Shape& input,
     int classes, const std::function<void(const CandidateRecord&)>& done) {
   const std::size_t n = candidates.size();
-  std::vector<CandidateRecord> records(n);
-  if (n == 0) return records;
+  if (n == 0) return {};
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = static_cast<int>(
       std::min<std::size_t>(config.search.threads > 0 ? std::min(config.search.threads, 4 * cores) : cores, n));
-
-  // Workers take one candidate at a time; the calling thread wakes every kHandOver (or at
-  // a failure or the end) and hands every record ready in candidate order to `done`: a
-  // wake-up per record would cost more than scoring at thousands of records a second.
-  std::mutex mutex;
-  std::condition_variable ready_cv;
-  std::vector<char> ready(n, 0);
-  std::exception_ptr failure;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::size_t finished = 0;  // records ready, under `mutex`
-  auto work = [&] {
-    try {
-      Evaluator evaluator;
-      while (!stop.load()) {
-        const std::size_t i = next.fetch_add(1);
-        if (i >= n) return;
-        CandidateRecord r;
-        try {
-          r = evaluator.evaluate(config, candidates[i], input, classes);
-        } catch (const Error& e) {
-          throw Error(fmt::format("candidate {} ({} {}): {}", candidates[i].id, candidates[i].kind,
-                                  candidates[i].arch.generator, e.what()));
-        }
-        std::lock_guard<std::mutex> lock(mutex);
-        records[i] = std::move(r);
-        ready[i] = 1;
-        if (++finished == n) ready_cv.notify_one();
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!failure) failure = std::current_exception();
-      stop.store(true);
-      ready_cv.notify_one();
-    }
-  };
-  std::vector<std::thread> pool;
+  ScoringPool pool(config, candidates, input, classes);
+  std::vector<std::thread> workers;
   auto finish = [&] {
-    stop.store(true);
-    for (auto& t : pool) t.join();
+    pool.stop();
+    for (auto& t : workers) t.join();
   };
-  try {
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  } catch (...) {
-    finish();
-    throw;
-  }
   std::size_t handed = 0;
   try {
-    while (handed < n) {
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        if (!ready[handed] && !failure)
-          ready_cv.wait_for(lock, kHandOver, [&] { return finished == n || failure; });
-        if (!ready[handed]) {
-          if (failure) break;  // a worker failed before this record was ready
-          continue;
-        }
-      }
-      if (done) done(records[handed]);
-      ++handed;
-    }
+    for (int t = 0; t < threads; ++t) workers.emplace_back([&pool] { pool.work(); });
+    handed = pool.hand_over(done);
   } catch (...) {
     finish();  // `done` failed (or was interrupted): stop the workers, keep its error
     throw;
   }
   finish();
-  if (failure) {
-    // Hand over every record finished before the failure, then report it.
-    while (handed < n && ready[handed]) {
-      if (done) done(records[handed]);
-      ++handed;
-    }
-    std::rethrow_exception(failure);
-  }
-  return records;
+  pool.finish_failure(done, handed);
+  return pool.take_records();
 }
 
 std::string to_json_line(const CandidateRecord& r) {

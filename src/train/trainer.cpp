@@ -4,13 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <memory>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #ifdef __GLIBC__
@@ -21,18 +17,17 @@
 
 #include "concnas/arch/baselines.h"
 #include "concnas/arch/cost.h"
-#include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
-#include "concnas/common/rng.h"
 #include "concnas/config/architecture_yaml.h"
-#include "concnas/data/image_set.h"
-#include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
 #include "concnas/nn/ops.h"
-#include "concnas/train/step.h"
+#include "epoch.h"
+#include "run_folder.h"
+#include "schedule.h"
 
 namespace concnas::train {
 namespace fs = std::filesystem;
+using detail::RunProgress;
 
 void configure_cpu_runtime(int threads) {
   torch::set_num_threads(threads > 0 ? threads
@@ -45,10 +40,18 @@ void configure_cpu_runtime(int threads) {
 }
 
 std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config) {
+  const auto shape = data::builtin_datasets()
+                         .get(config.data.dataset)
+                         .shape(config::dataset_options(config.data, config.train.seed));
+  return {{shape.channels, shape.height, shape.width}, shape.classes};
+}
+
+data::Normalisation input_normalisation(const config::TrainConfig& config) {
   const auto& d = config.data;
-  if (d.dataset == "synthetic") return {{1, d.synthetic_side, d.synthetic_side}, d.synthetic_classes};
-  if (d.dataset == "cifar10") return {{3, 32, 32}, 10};
-  return {{1, 28, 28}, 10};
+  const auto parts = data::load_training_parts(data::builtin_datasets().get(d.dataset),
+                                               config::dataset_options(d, config.train.seed),
+                                               d.validation, d.train_subset, config.train.seed);
+  return data::Normalisation::of(parts.train);
 }
 
 arch::Architecture architecture_from_config(const config::TrainConfig& config,
@@ -75,372 +78,117 @@ arch::Architecture architecture_from_config(const config::TrainConfig& config,
 
 namespace {
 
-struct Data {
-  torch::Tensor train_x, train_y, val_x, val_y, test_x, test_y;
-  std::vector<double> mean, std;  // the normalisation, from the training part
-  bool flip = false;
-};
-
-struct Parts {
-  data::ImageSet train, val, test;
-};
-
-torch::Tensor to_tensor(const data::ImageSet& set, const std::vector<double>& mean,
-                        const std::vector<double>& std) {
-  auto x = torch::from_blob(const_cast<std::uint8_t*>(set.pixels.data()),
-                            {static_cast<int64_t>(set.size()), set.channels, set.height, set.width},
-                            torch::kUInt8)
-               .to(torch::kFloat)
-               .div_(255.0);
-  auto m = torch::tensor(std::vector<float>(mean.begin(), mean.end())).view({1, -1, 1, 1});
-  auto s = torch::tensor(std::vector<float>(std.begin(), std.end())).view({1, -1, 1, 1});
-  return x.sub_(m).div_(s).contiguous();
+config::TrainConfig as_config(const TrainerOptions& o) {
+  config::TrainConfig c;
+  c.data = o.data;
+  c.train = o.train;
+  return c;
 }
 
-torch::Tensor labels_of(const data::ImageSet& set) {
-  return torch::tensor(std::vector<int64_t>(set.labels.begin(), set.labels.end()), torch::kLong);
+nlohmann::ordered_json optional_number(bool present, double value) {
+  return present ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
 }
 
-// The training part (subset applied), the validation part and the test set of a config.
-Parts load_parts(const config::TrainConfig& c) {
-  const auto& d = c.data;
-  data::ImageSet train, test;
-  if (d.dataset == "synthetic") {
-    train = data::make_synthetic(d.synthetic_train, 1, d.synthetic_side, d.synthetic_side,
-                                 d.synthetic_classes, c.train.seed);
-    test = data::make_synthetic(d.synthetic_test, 1, d.synthetic_side, d.synthetic_side,
-                                d.synthetic_classes, c.train.seed + 1);
-  } else if (d.dataset == "cifar10") {
-    train = data::load_cifar10(d.path, data::Split::kTrain);
-    test = data::load_cifar10(d.path, data::Split::kTest);
-  } else {
-    const std::string dir = d.path.empty() ? data::kFashionMnistDir : d.path;
-    train = data::load_mnist_format(dir, data::Split::kTrain, d.dataset);
-    test = data::load_mnist_format(dir, data::Split::kTest, d.dataset);
-  }
-  CONCNAS_CHECK(static_cast<std::size_t>(d.validation) < train.size(),
-                "data.validation: {} leaves nothing of {} training images", d.validation, train.size());
-  auto [train_idx, val_idx] = data::split_indices(train.size(), d.validation, c.train.seed);
-  if (d.train_subset > 0 && static_cast<std::size_t>(d.train_subset) < train_idx.size()) {
-    // A seeded random subset, kept in index order.
-    Rng rng = Rng::derive(c.train.seed, 0x737562ULL);
-    for (std::size_t i = train_idx.size(); i > 1; --i) std::swap(train_idx[i - 1], train_idx[rng.below(i)]);
-    train_idx.resize(d.train_subset);
-    std::sort(train_idx.begin(), train_idx.end());
-  }
-  return {train.subset(train_idx), train.subset(val_idx), std::move(test)};
+nlohmann::ordered_json metrics_line(const RunProgress& at, const detail::Schedule& schedule,
+                                    const detail::EpochStats& e, bool validated,
+                                    std::pair<double, double> val) {
+  const auto seen = std::max<std::int64_t>(1, e.seen);
+  return {{"epoch", at.epoch},
+          {"step", at.step},
+          {"lr", schedule.lr_at(std::max<int64_t>(0, at.step - 1))},
+          {"train_loss", e.loss_sum / seen},
+          {"train_accuracy", static_cast<double>(e.correct) / seen},
+          {"val_loss", optional_number(validated, val.first)},
+          {"val_accuracy", optional_number(validated, val.second)},
+          {"seconds", e.seconds},
+          {"images_per_s", e.seen / std::max(1e-9, e.seconds)}};
 }
 
-Data load_data(const config::TrainConfig& c) {
-  const auto& d = c.data;
-  const auto [train_part, val_part, test] = load_parts(c);
-  const auto [mean, std] = data::channel_stats(train_part);
-  Data out;
-  out.mean = mean;
-  out.std = std;
-  out.train_x = to_tensor(train_part, mean, std);
-  out.train_y = labels_of(train_part);
-  out.val_x = to_tensor(val_part, mean, std);
-  out.val_y = labels_of(val_part);
-  out.test_x = to_tensor(test, mean, std);
-  out.test_y = labels_of(test);
-  out.flip = d.flip == "on" || (d.flip == "auto" && (d.dataset == "fashion-mnist" || d.dataset == "cifar10"));
-  return out;
+nlohmann::ordered_json eval_json(const std::string& name, const TrainResult& r, bool validated,
+                                 const data::Normalisation& n) {
+  return {{"architecture", name}, {"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
+          {"val_accuracy", optional_number(validated, r.val_accuracy)},
+          {"params", r.params}, {"flops", r.flops}, {"epochs", r.epochs}, {"steps", r.steps},
+          {"train_seconds", r.seconds}, {"images_per_s", r.images_per_s},
+          {"threads", torch::get_num_threads()}, {"input_mean", n.mean}, {"input_std", n.std}};
 }
 
-// Random crop after zero padding (zero is the mean after normalisation) and optional
-// horizontal flip, drawn from `rng`.
-torch::Tensor augment(const torch::Tensor& x, int padding, bool flip, Rng& rng) {
-  const int64_t h = x.size(2);
-  const int64_t w = x.size(3);
-  torch::Tensor padded = padding > 0
-                             ? torch::constant_pad_nd(x, {padding, padding, padding, padding}, 0.0)
-                             : x;
-  torch::Tensor out = torch::empty_like(x);
-  for (int64_t i = 0; i < x.size(0); ++i) {
-    const int64_t dy = static_cast<int64_t>(rng.below(2 * padding + 1));
-    const int64_t dx = static_cast<int64_t>(rng.below(2 * padding + 1));
-    torch::Tensor crop = padded[i].narrow(1, dy, h).narrow(2, dx, w);
-    if (flip && rng.bernoulli(0.5)) crop = crop.flip({2});
-    out[i].copy_(crop);
-  }
-  return out;
-}
-
-// Label-smoothed cross entropy summed over the rows and divided by `batch` (the whole
-// batch's row count: a rank of a split holds only some of them).
-torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, double eps,
-                                     int64_t batch) {
-  const auto logp = torch::log_softmax(logits, 1);
-  const auto nll = -logp.gather(1, y.unsqueeze(1)).squeeze(1);
-  if (eps == 0) return nll.sum() / static_cast<double>(batch);
-  return ((1.0 - eps) * nll - eps * logp.mean(1)).sum() / static_cast<double>(batch);
-}
-
-std::pair<double, double> evaluate(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,
-                                   int batch) {
-  if (x.size(0) == 0) return {0.0, 0.0};
-  torch::NoGradGuard no_grad;
-  net->eval();
-  double loss = 0;
-  int64_t correct = 0;
-  for (int64_t at = 0; at < x.size(0); at += batch) {
-    const int64_t n = std::min<int64_t>(batch, x.size(0) - at);
-    const auto logits = net->forward(x.narrow(0, at, n));
-    const auto target = y.narrow(0, at, n);
-    loss += torch::nn::functional::cross_entropy(
-                logits, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                .item<double>();
-    correct += logits.argmax(1).eq(target).sum().item<int64_t>();
-  }
-  net->train();
-  return {loss / x.size(0), static_cast<double>(correct) / x.size(0)};
-}
-
-// Keeps the metrics lines of epochs up to `epochs` (a resumed run recomputes later ones).
-void truncate_metrics(const std::string& path, int epochs) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      if (nlohmann::json::parse(line).at("epoch").get<int>() <= epochs) kept += line + "\n";
-    } catch (const std::exception&) {
-      break;  // a torn last line from a crash
-    }
-  }
-  write_file_atomic(path, kept);
+torch::optim::SGD make_optimiser(nn::Network& net, const config::TrainSection& t) {
+  return torch::optim::SGD(net->parameters(), torch::optim::SGDOptions(t.lr)
+                                                  .momentum(t.momentum)
+                                                  .nesterov(t.nesterov && t.momentum > 0)
+                                                  .weight_decay(t.weight_decay));
 }
 
 }  // namespace
 
-StepResult forward_backward(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,
-                            double label_smoothing, nn::BatchSplit* split) {
-  const int64_t batch = x.size(0);
-  const auto params = net->parameters();
-  if (!split || split->world() == 1 || batch < split->world()) {
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();
-    const auto logits = net->forward(x);
-    const auto loss = smoothed_cross_entropy(logits, y, label_smoothing, batch);
-    loss.backward();
-    // A parameter the loss does not reach gets a zero gradient, as in the split path.
-    for (auto& p : params)
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    return {loss.item<double>(), logits.argmax(1).eq(y).sum().item<int64_t>()};
-  }
-  const int world = split->world();
-  std::vector<double> losses(world);
-  std::vector<int64_t> correct(world);
-  std::vector<std::vector<torch::Tensor>> grads(world);
-  split->run([&](int rank) {
-    const auto [at, n] = split->rows(batch, rank);
-    const auto target = y.narrow(0, at, n);
-    const auto logits = net->forward(x.narrow(0, at, n));
-    const auto loss = smoothed_cross_entropy(logits, target, label_smoothing, batch);
-    grads[rank] = torch::autograd::grad({loss}, params, {}, c10::nullopt, false, /*allow_unused=*/true);
-    losses[rank] = loss.item<double>();
-    correct[rank] = logits.argmax(1).eq(target).sum().item<int64_t>();
-  });
-  // Summed in rank order: the same bits every run.
-  StepResult r;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor g;
-    for (int rank = 0; rank < world; ++rank)
-      if (grads[rank][i].defined()) g = g.defined() ? g + grads[rank][i] : grads[rank][i];
-    params[i].mutable_grad() = g.defined() ? g : torch::zeros_like(params[i]);
-  }
-  for (int rank = 0; rank < world; ++rank) {
-    r.loss += losses[rank];
-    r.correct += correct[rank];
-  }
-  return r;
+Trainer::Trainer(const data::Dataset& dataset, TrainerOptions options, arch::Architecture arch,
+                 std::string run_dir)
+    : dataset_(dataset), options_(std::move(options)), arch_(std::move(arch)), dir_(std::move(run_dir)) {
+  as_config(options_).sanity_check();
 }
 
-std::pair<std::vector<double>, std::vector<double>> input_normalisation(const config::TrainConfig& config) {
-  return data::channel_stats(load_parts(config).train);
-}
-
-Trainer::Trainer(config::TrainConfig config, arch::Architecture arch, std::string run_dir)
-    : config_(std::move(config)), arch_(std::move(arch)), dir_(std::move(run_dir)) {
-  config_.sanity_check();
-}
+Trainer::Trainer(const config::TrainConfig& config, arch::Architecture arch, std::string run_dir)
+    : Trainer(data::builtin_datasets().get(config.data.dataset), {config.train, config.data},
+              std::move(arch), std::move(run_dir)) {}
 
 TrainResult Trainer::run(bool resume) {
-  const auto& t = config_.train;
-  fs::create_directories(dir_);
-  const std::string checkpoint_path = dir_ + "/checkpoint.pt";
-  const std::string metrics_path = dir_ + "/metrics.jsonl";
-  if (!resume) {
-    CONCNAS_CHECK(!fs::exists(checkpoint_path),
-                  "{} already holds a run (checkpoint.pt); use --resume or another --out", dir_);
-  }
-  write_file_atomic(dir_ + "/config.yaml", config::to_yaml(config_));
-  config::save_architecture(arch_, dir_ + "/arch.yaml");
-
+  const auto& t = options_.train;
+  const detail::RunFolder folder(dir_);
+  folder.open(resume, config::to_yaml(as_config(options_), {"data", "train"}), arch_);
   configure_cpu_runtime(t.threads);
-  const Data d = load_data(config_);
-  CONCNAS_CHECK(d.train_x.size(1) == arch_.network.input.channels &&
-                    d.train_x.size(2) == arch_.network.input.height &&
-                    d.train_x.size(3) == arch_.network.input.width,
+  const auto data = detail::load_training_tensors(dataset_, options_);
+  CONCNAS_CHECK(data.train_x.size(1) == arch_.network.input.channels &&
+                    data.train_x.size(2) == arch_.network.input.height &&
+                    data.train_x.size(3) == arch_.network.input.width,
                 "architecture '{}' does not take this data set's images", arch_.name);
-
   torch::manual_seed(t.seed);
   nn::Network net(arch_);
-  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(t.lr)
-                                               .momentum(t.momentum)
-                                               .nesterov(t.nesterov && t.momentum > 0)
-                                               .weight_decay(t.weight_decay));
-  int start_epoch = 0;
-  std::int64_t step = 0;
-  // Training time and images of earlier (interrupted) runs of this folder, so that a
-  // resumed run reports the whole run's figures.
-  double seconds_before = 0;
-  std::int64_t images_before = 0;
-  if (resume) {
-    CONCNAS_CHECK(fs::exists(checkpoint_path), "nothing to resume: {} not found", checkpoint_path);
-    torch::Tensor e, s;
-    try {
-      torch::serialize::InputArchive root, model, optim;
-      root.load_from(checkpoint_path);
-      root.read("model", model);
-      root.read("optimizer", optim);
-      net->load(model);
-      opt.load(optim);
-      root.read("epoch", e);
-      root.read("step", s);
-      torch::Tensor secs, imgs;
-      if (root.try_read("seconds", secs)) seconds_before = secs.item<double>();
-      if (root.try_read("images", imgs)) images_before = imgs.item<int64_t>();
-    } catch (const c10::Error& err) {
-      // LibTorch's messages run over many lines; the first one says what went wrong.
-      throw Error(fmt::format("cannot resume from {}: it does not match architecture '{}' ({})",
-                              checkpoint_path, arch_.name, first_line(err.what())));
-    }
-    start_epoch = static_cast<int>(e.item<int64_t>());
-    step = s.item<int64_t>();
-    truncate_metrics(metrics_path, start_epoch);
-  } else if (fs::exists(metrics_path)) {
-    fs::remove(metrics_path);
-  }
-
-  const int64_t n = d.train_x.size(0);
-  const int64_t steps_per_epoch = (n + t.batch_size - 1) / t.batch_size;
-  int64_t total_steps = steps_per_epoch * t.epochs;
-  if (t.max_steps > 0) total_steps = std::min(total_steps, t.max_steps);
-  const double warmup = std::min<double>(t.warmup_epochs * steps_per_epoch, total_steps);
-  auto lr_at = [&](int64_t s) {
-    if (s < warmup) return t.lr * (s + 1) / warmup;
-    const double progress = (s - warmup) / std::max(1.0, total_steps - warmup);
-    return t.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
-  };
-
+  auto opt = make_optimiser(net, t);
+  // A resumed run carries on the figures of the processes before it.
+  RunProgress at;
+  if (resume)
+    at = folder.resume(net, opt, arch_.name);
+  else
+    folder.clear_metrics();
+  const RunProgress before = at;
+  const auto schedule = detail::Schedule::of(t, data.train_x.size(0));
+  const bool validated = data.val_x.size(0) > 0;
   const auto started = std::chrono::steady_clock::now();
-  std::int64_t images = 0;
-  double seconds_total = seconds_before;  // as of the last checkpoint
-  int epoch = start_epoch;
-  int epochs_this_run = 0;
   std::optional<std::pair<double, double>> last_val;  // (loss, accuracy) after the latest epoch
   nn::set_kernels(t.kernels == "libtorch" ? nn::Kernels::kLibTorch : nn::Kernels::kConcnas);
-  std::unique_ptr<nn::BatchSplit> split;
-  const int ranks = nn::BatchSplit::ranks_for(t.batch_split);
-  if (ranks > 1) split = std::make_unique<nn::BatchSplit>(ranks);
   net->train();
-  while (epoch < t.epochs && step < total_steps) {
-    Rng rng = Rng::derive(t.seed, 0x65706f6368ULL + static_cast<std::uint64_t>(epoch));
-    std::vector<int64_t> order(n);
-    for (int64_t i = 0; i < n; ++i) order[i] = i;
-    for (int64_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(static_cast<std::uint64_t>(i))]);
-    const auto order_t = torch::tensor(order, torch::kLong);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    const auto epoch_start = std::chrono::steady_clock::now();
-    for (int64_t b = 0; b < steps_per_epoch && step < total_steps; ++b) {
-      const int64_t at = b * t.batch_size;
-      const int64_t count = std::min<int64_t>(t.batch_size, n - at);
-      const auto idx = order_t.narrow(0, at, count);
-      torch::Tensor x = d.train_x.index_select(0, idx);
-      const torch::Tensor y = d.train_y.index_select(0, idx);
-      if (config_.data.augment) x = augment(x, config_.data.crop_padding, d.flip, rng);
-      for (auto& group : opt.param_groups())
-        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_at(step));
-      const StepResult r = forward_backward(net, x, y, t.label_smoothing, split.get());
-      if (!std::isfinite(r.loss))
-        throw Error(fmt::format("loss became {} at epoch {} step {}; the last good checkpoint "
-                                "({}) is kept",
-                                r.loss, epoch + 1, step, fs::exists(checkpoint_path) ? checkpoint_path : "none yet"));
-      opt.step();
-      ++step;
-      loss_sum += r.loss * count;
-      correct += r.correct;
-      seen += count;
-      images += count;
-      if (progress_) progress_(epoch + 1, t.epochs, b + 1, steps_per_epoch, loss_sum / seen);
-    }
-    ++epoch;
-    ++epochs_this_run;
-    const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    const auto [val_loss, val_acc] = evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
-    last_val = {val_loss, val_acc};
-    nlohmann::ordered_json line{{"epoch", epoch}, {"step", step},
-                                {"lr", lr_at(std::max<int64_t>(0, step - 1))},
-                                {"train_loss", loss_sum / std::max<int64_t>(1, seen)},
-                                {"train_accuracy", static_cast<double>(correct) / std::max<int64_t>(1, seen)},
-                                {"val_loss", d.val_x.size(0) ? nlohmann::ordered_json(val_loss) : nlohmann::ordered_json()},
-                                {"val_accuracy", d.val_x.size(0) ? nlohmann::ordered_json(val_acc) : nlohmann::ordered_json()},
-                                {"seconds", epoch_s}, {"images_per_s", seen / std::max(1e-9, epoch_s)}};
-    {
-      std::ofstream out(metrics_path, std::ios::app);
-      out << line.dump() << "\n";
-      out.flush();
-      if (!out) throw IoError("cannot append to " + metrics_path);
-    }
-    torch::serialize::OutputArchive root, model, optim;
-    net->save(model);
-    opt.save(optim);
-    root.write("model", model);
-    root.write("optimizer", optim);
-    root.write("epoch", torch::tensor(static_cast<int64_t>(epoch)));
-    root.write("step", torch::tensor(step));
-    seconds_total =
-        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    root.write("seconds", torch::tensor(seconds_total, torch::kDouble));
-    root.write("images", torch::tensor(images_before + images));
-    root.save_to(checkpoint_path + ".tmp");
-    fs::rename(checkpoint_path + ".tmp", checkpoint_path);
-    if (stop_after_ > 0 && epochs_this_run >= stop_after_) {
+  for (int epochs_here = 1; at.epoch < t.epochs && at.step < schedule.total_steps; ++epochs_here) {
+    const std::string kept = fs::exists(folder.checkpoint_path()) ? folder.checkpoint_path() : "none yet";
+    const auto stats = detail::train_epoch(net, opt, data, options_, schedule, at.epoch, &at.step, kept, progress_);
+    ++at.epoch;
+    at.images += stats.seen;
+    last_val = detail::evaluate(net, data.val_x, data.val_y, t.eval_batch_size);
+    folder.append_metrics(metrics_line(at, schedule, stats, validated, *last_val));
+    at.seconds = before.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    folder.save_checkpoint(net, opt, at);
+    if (stop_after_ > 0 && epochs_here >= stop_after_) {
       TrainResult partial;
-      partial.epochs = epoch;
-      partial.steps = step;
+      partial.epochs = at.epoch;
+      partial.steps = at.step;
       return partial;
     }
   }
-
   TrainResult r;
-  r.seconds = seconds_total;
-  r.images_per_s = r.seconds > 0 ? (images_before + images) / r.seconds : 0;
-  r.epochs = epoch;
-  r.steps = step;
-  std::tie(r.test_loss, r.test_accuracy) = evaluate(net, d.test_x, d.test_y, t.eval_batch_size);
+  r.seconds = at.seconds;
+  r.images_per_s = r.seconds > 0 ? at.images / r.seconds : 0;
+  r.epochs = at.epoch;
+  r.steps = at.step;
+  std::tie(r.test_loss, r.test_accuracy) = detail::evaluate(net, data.test_x, data.test_y, t.eval_batch_size);
   // The last epoch of this process evaluated these weights already; a run resumed after
   // its last epoch has not.
-  if (d.val_x.size(0) > 0)
+  if (validated)
     std::tie(r.val_loss, r.val_accuracy) =
-        last_val ? *last_val : evaluate(net, d.val_x, d.val_y, t.eval_batch_size);
-  const auto cost = arch::compute_cost(arch_);
+        last_val ? *last_val : detail::evaluate(net, data.val_x, data.val_y, t.eval_batch_size);
   r.params = nn::count_parameters(*net);
-  r.flops = cost.total.flops;
-  torch::save(net, dir_ + "/weights.pt.tmp");
-  fs::rename(dir_ + "/weights.pt.tmp", dir_ + "/weights.pt");
-  nlohmann::ordered_json eval{{"architecture", arch_.name}, {"test_accuracy", r.test_accuracy},
-                              {"test_loss", r.test_loss},
-                              {"val_accuracy", d.val_x.size(0) ? nlohmann::ordered_json(r.val_accuracy) : nlohmann::ordered_json()},
-                              {"params", r.params}, {"flops", r.flops},
-                              {"epochs", r.epochs}, {"steps", r.steps},
-                              {"train_seconds", r.seconds}, {"images_per_s", r.images_per_s},
-                              {"threads", torch::get_num_threads()},
-                              {"input_mean", d.mean}, {"input_std", d.std}};
-  write_file_atomic(dir_ + "/eval.json", eval.dump(2) + "\n");
+  r.flops = arch::compute_cost(arch_).total.flops;
+  folder.save_weights(net);
+  folder.write_eval(eval_json(arch_.name, r, validated, data.normalisation));
   return r;
 }
 

@@ -7,7 +7,6 @@
 
 #include "concnas/arch/architecture.h"
 #include "concnas/common/error.h"
-#include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
 #include "support/tiny_network.h"
 

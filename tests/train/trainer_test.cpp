@@ -10,7 +10,6 @@
 #include "concnas/arch/baselines.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
-#include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
 #include "support/temp_dir.h"
 
@@ -99,23 +98,6 @@ TEST_F(ATrainer, ResumesAnInterruptedRunToTheSameWeights) {
   const auto w1 = weights_of(a, run("whole") + "/weights.pt");
   const auto w2 = weights_of(a, run("split") + "/weights.pt");
   ASSERT_EQ(w1.size(), w2.size());
-  for (std::size_t i = 0; i < w1.size(); ++i) EXPECT_TRUE(torch::equal(w1[i], w2[i])) << "tensor " << i;
-}
-
-TEST_F(ATrainer, ResumesABatchSplitRunToTheSameWeights) {
-  if (!nn::BatchSplit::supported()) GTEST_SKIP() << "LibTorch without OpenMP";
-  auto c = tiny_config();
-  c.train.epochs = 2;
-  c.train.batch_split = 2;
-  const auto a = tiny_arch(c);
-  Trainer whole(c, a, run("whole"));
-  whole.run(false);
-  Trainer first(c, a, run("split"));
-  first.set_stop_after_epochs(1);
-  first.run(false);
-  Trainer(c, a, run("split")).run(true);
-  const auto w1 = weights_of(a, run("whole") + "/weights.pt");
-  const auto w2 = weights_of(a, run("split") + "/weights.pt");
   for (std::size_t i = 0; i < w1.size(); ++i) EXPECT_TRUE(torch::equal(w1[i], w2[i])) << "tensor " << i;
 }
 

@@ -1,5 +1,5 @@
 // concnas export: a trained architecture as one TorchScript module per unit plus the plan
-// that connects them (design.md §6).
+// that connects them (docs/deploy.md).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -57,7 +57,9 @@ deploy::InputSpec input_spec(const ExportArgs& a) {
   }
   const fs::path config = run / "config.yaml";
   if (fs::exists(config)) {
-    std::tie(in.mean, in.std) = train::input_normalisation(config::load_train_config(config.string(), {}));
+    const auto n = train::input_normalisation(config::load_train_config(config.string(), {}));
+    in.mean = n.mean;
+    in.std = n.std;
     return in;
   }
   throw InvalidArgument(fmt::format("cannot tell how the input was normalised in training: {} has no eval.json or "

@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
-#include "concnas/data/image_set.h"
+#include "concnas/data/dataset.h"
 #include "concnas/deploy/runtime.h"
 #include "run_args.h"
 
@@ -90,7 +90,7 @@ data::ImageSet input_images(const RunArgs& a, const deploy::Deployment& d, bool*
     CONCNAS_CHECK(in.channels == 1 && in.height == 28 && in.width == 28,
                   "architecture '{}' takes {}x{}x{} images, not Fashion-MNIST's: give --input", d.arch.name,
                   in.channels, in.height, in.width);
-    return data::load_mnist_format(data::kFashionMnistDir, data::Split::kTest, "fashion-mnist");
+    return data::builtin_datasets().get("fashion-mnist").load({}, data::Split::kTest);
   }
   auto set = data::read_idx_images(a.input);
   if (!a.labels.empty()) {

@@ -41,13 +41,17 @@ int main(int argc, char** argv) {
   const auto search = concnas::cli::add_search_command(app);
   const auto export_ = concnas::cli::add_export_command(app);
   const auto run = concnas::cli::add_run_command(app);
+  const auto config_reference = concnas::cli::add_config_reference_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
-    for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+    std::string names;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
     if (!known)
-      return error_line(kExitUsage, std::string("unknown command '") + argv[1] +
-                                        "' (known: generate, info, score, train, search, export, run; see --help)");
+      return error_line(kExitUsage, std::string("unknown command '") + argv[1] + "' (known: " + names + "; see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("search")) search();
     if (app.got_subcommand("export")) export_();
     if (app.got_subcommand("run")) run();
+    if (app.got_subcommand("config-reference")) config_reference();
   } catch (const concnas::search::Interrupted& e) {
     return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {

@@ -16,6 +16,7 @@
 
 #include "concnas/arch/architecture.h"
 #include "concnas/common/param_map.h"
+#include "concnas/data/dataset.h"
 
 namespace concnas::config {
 
@@ -39,7 +40,7 @@ struct ArchSection {
 };
 
 struct DataSection {
-  /// fashion-mnist | mnist | cifar10 | synthetic
+  /// fashion-mnist | mnist | cifar10 | synthetic | idx (data::builtin_datasets)
   std::string dataset = "fashion-mnist";
   /// Folder of the data set; empty: Debian's Fashion-MNIST location for fashion-mnist
   /// (required for mnist and cifar10).
@@ -74,11 +75,6 @@ struct TrainSection {
   double warmup_epochs = 1;
   /// Intra-op threads; 0 = all cores (Debian's LibTorch starts with one).
   int threads = 0;
-  /// Each batch split across this many threads, each running its rows on one core with
-  /// batch norm statistics over the whole batch (nn::BatchSplit); 0 = one per intra-op
-  /// thread, 1 = no split (every operator on all threads). Off by default: on this
-  /// project's 2-core machine it measured 0.80-1.13x the unsplit step (median 0.95; docs/results.md).
-  int batch_split = 1;
   /// Whose loops train batch norms and vertex aggregations: "concnas" (nn/ops.h, faster
   /// than LibTorch 1.13's on this project's machine) or "libtorch" (its operators alone).
   std::string kernels = "concnas";
@@ -109,5 +105,10 @@ arch::GenerateOptions generate_options(const ArchSection& arch, const arch::Shap
 
 /// Every key with its value, as YAML (the resolved config of a run folder).
 std::string to_yaml(const TrainConfig& config);
+/// The given sections ("arch", "data", "train") with every key, as YAML.
+std::string to_yaml(const TrainConfig& config, const std::vector<std::string>& sections);
+
+/// Where the data section's data set is; the synthetic set draws from `seed`.
+data::DatasetOptions dataset_options(const DataSection& data, std::uint64_t seed);
 
 }  // namespace concnas::config

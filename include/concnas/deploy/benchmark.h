@@ -16,9 +16,6 @@
 
 namespace concnas::deploy {
 
-/// The images a deployment is fed, normalised as in training.
-torch::Tensor normalise(const data::ImageSet& set, const InputSpec& input, std::size_t first, std::size_t count);
-
 struct BenchmarkOptions {
   int runs = 200;       ///< timed inferences (ignored with `all`)
   int warmup = 10;      ///< untimed inferences first

@@ -53,6 +53,10 @@ struct RunningStats {
 /// with per-channel `mean` and biased `var`: increments `batches_tracked` where defined;
 /// where `mean` is defined, moves both estimates by `momentum` (negative: a cumulative
 /// average over the batches tracked), the variance unbiased.
+/// A BatchNorm2d module applied to `x`: as `bn.forward(x)`, except that while training
+/// concnas's own loops run it (batch_norm_train) unless set_kernels chose LibTorch's.
+torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
 void update_running_stats(const RunningStats& running, const float* mean, const double* var,
                           double count, double momentum);
 

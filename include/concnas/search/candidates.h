@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "concnas/arch/architecture.h"
+#include "concnas/partition/score.h"
 #include "concnas/search/search_config.h"
 
 namespace concnas::search {
@@ -28,6 +29,10 @@ struct Candidate {
 
 /// Baselines first (ids 0..b-1, in config order), then `search.candidates` samples.
 std::vector<Candidate> sample_candidates(const SearchConfig& config);
+
+/// How candidate `candidate_id` is scored: the search's units, balance bounds,
+/// partitioner and devices, with a seed of its own.
+partition::ScoreOptions score_options(const SearchConfig& config, int candidate_id);
 
 /// The network of a candidate, for images of `input` and `classes` classes.
 arch::Architecture build_candidate(const Candidate& candidate, const SearchConfig& config,

@@ -16,12 +16,15 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "concnas/search/results.h"
 #include "concnas/search/search_config.h"
+#include "concnas/search/strategy.h"
 
 namespace concnas::search {
 
@@ -49,14 +52,20 @@ class SearchRunner {
   /// Checked between candidates and training steps; when it becomes true the run stops
   /// with `Interrupted`.
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
+  /// How the training budget is spent; successive halving over `search.rungs` by default.
+  void set_strategy(std::unique_ptr<Strategy> strategy) { strategy_ = std::move(strategy); }
   SearchSummary run(bool resume);
 
  private:
   void check_stop() const;
+  // The stages, in order: the run folder and early checks; scoring every candidate.
+  void open_folder(bool resume, const std::vector<Candidate>& candidates) const;
+  std::map<int, CandidateRecord> score_stage(const std::vector<Candidate>& candidates) const;
   SearchConfig config_;
   std::string dir_;
   SearchProgressFn progress_;
   const std::atomic<bool>* stop_ = nullptr;
+  std::unique_ptr<Strategy> strategy_;
 };
 
 }  // namespace concnas::search

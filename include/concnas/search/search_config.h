@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "concnas/config/train_config.h"
+#include "concnas/sim/latency.h"
 
 namespace concnas::search {
 
@@ -76,6 +77,9 @@ struct SearchSection {
   std::vector<double> epsilons{1.03, 1.1, 1.3};
   std::string partitioner = "metis";
   std::string objective = "latency";  ///< latency | cs: the Pareto axis beside params
+  /// Devices file (docs/scoring.md) the predicted latency is for; empty: `units` default
+  /// devices and link.
+  std::string devices;
   int threads = 0;              ///< scoring threads (0 = all cores)
   int select = 8;               ///< sampled candidates entering the first rung
   std::vector<Rung> rungs{{2000, 1}, {6000, 2}, {0, 4}};
@@ -87,6 +91,9 @@ struct SearchConfig {
   SearchSpace space;
   Constraints constraints;
   config::TrainConfig base;  ///< data and train sections; arch comes from the candidates
+  /// Read from `search.devices` (empty: the simulator's defaults).
+  sim::DeviceModel device_model;
+  sim::LinkModel link_model;
   /// Throws `InvalidArgument` naming the first bad key.
   void sanity_check() const;
 };

@@ -2,15 +2,13 @@
 /// \file
 /// One training step's forward and backward, as `concnas train` runs it.
 ///
-///     concnas::nn::BatchSplit split(2);  // optional: two threads, half the rows each
-///     auto r = concnas::train::forward_backward(net, x, y, 0.1, &split);
+///     auto r = concnas::train::forward_backward(net, x, y, /*label_smoothing=*/0.1);
 ///     opt.step();
 
 #include <torch/torch.h>
 
 #include <cstdint>
 
-#include "concnas/nn/batch_split.h"
 #include "concnas/nn/network.h"
 
 namespace concnas::train {
@@ -22,10 +20,8 @@ struct StepResult {
 };
 
 /// Forward, label-smoothed cross entropy and backward of one batch: the parameters' `grad`
-/// is set to this batch's gradient. With a `split` of more than one rank (and at
-/// least as many rows), each rank takes a slice of the rows on its own thread
-/// (nn::BatchSplit) and the gradients are summed in rank order.
+/// is set to this batch's gradient (zero for a parameter the loss does not reach).
 StepResult forward_backward(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,
-                            double label_smoothing, nn::BatchSplit* split);
+                            double label_smoothing);
 
 }  // namespace concnas::train

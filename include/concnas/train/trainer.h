@@ -2,22 +2,25 @@
 /// \file
 /// Training an architecture on real data, resumably.
 ///
-///     concnas::train::Trainer trainer(config, arch, "runs/dp40");
+///     const auto& dataset = concnas::data::builtin_datasets().get("fashion-mnist");
+///     concnas::train::Trainer trainer(dataset, {config.train, config.data}, arch, "runs/dp40");
 ///     auto result = trainer.run(/*resume=*/false);
 ///     result.test_accuracy;  // fraction in [0, 1]
 ///
-/// The run folder holds `config.yaml` (resolved), `arch.yaml`, `metrics.jsonl` (one line
-/// per epoch), `checkpoint.pt` (weights, optimiser state, epoch: written to a temporary
-/// file and renamed after every epoch), `weights.pt` and `eval.json`. Data order and
-/// augmentation draw from streams derived from (seed, epoch), so a resumed run ends with
-/// the same weights as an uninterrupted one.
+/// The run folder holds `config.yaml` (the resolved data and train sections), `arch.yaml`,
+/// `metrics.jsonl` (one line per epoch), `checkpoint.pt` (weights, optimiser state, epoch:
+/// written to a temporary file and renamed after every epoch), `weights.pt` and
+/// `eval.json`. Data order and augmentation draw from streams derived from (seed, epoch),
+/// so a resumed run ends with the same weights as an uninterrupted one.
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "concnas/arch/architecture.h"
 #include "concnas/config/train_config.h"
+#include "concnas/data/dataset.h"
 
 namespace concnas::train {
 
@@ -40,9 +43,20 @@ struct TrainResult {
 using ProgressFn = std::function<void(int epoch, int epochs, std::int64_t done,
                                       std::int64_t total, double loss)>;
 
+/// What a training run does: the schedule and optimiser (train) and which images it
+/// reads and how it augments them (data).
+struct TrainerOptions {
+  config::TrainSection train;
+  config::DataSection data;
+};
+
 class Trainer {
  public:
-  Trainer(config::TrainConfig config, arch::Architecture arch, std::string run_dir);
+  /// Throws `InvalidArgument` naming the first bad option.
+  Trainer(const data::Dataset& dataset, TrainerOptions options, arch::Architecture arch,
+          std::string run_dir);
+  /// The data set, options and architecture of a training config.
+  Trainer(const config::TrainConfig& config, arch::Architecture arch, std::string run_dir);
   void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
   /// For tests: stop (as if killed) after this many epochs of this process.
   void set_stop_after_epochs(int epochs) { stop_after_ = epochs; }
@@ -51,7 +65,8 @@ class Trainer {
   TrainResult run(bool resume);
 
  private:
-  config::TrainConfig config_;
+  const data::Dataset& dataset_;
+  TrainerOptions options_;
   arch::Architecture arch_;
   std::string dir_;
   ProgressFn progress_;
@@ -61,15 +76,14 @@ class Trainer {
 /// Sets LibTorch's intra-op threads (0: all cores) and, with glibc, keeps freed tensor
 /// memory in the heap: by default glibc hands large blocks back to the kernel and every
 /// training step page-faults them in again, which cost this project 15-25% of its training
-/// throughput (docs/benchmarks.md). Process-wide; `Trainer::run` calls it.
+/// throughput (docs/benchmarks.md). Process-wide; `Trainer::run` calls it with train.threads.
 void configure_cpu_runtime(int threads);
 
-/// Image shape and class count of the config's data set (without reading it).
+/// Image shape and class count of the config's data set (without reading the images).
 std::pair<arch::Shape, int> dataset_shape(const config::TrainConfig& config);
 
-/// The per-channel (mean, std) a config's training normalises its images with: those of
-/// its training part, scaled to [0, 1]. Reads the data set.
-std::pair<std::vector<double>, std::vector<double>> input_normalisation(const config::TrainConfig& config);
+/// The normalisation a config's training uses: that of its training part. Reads the data.
+data::Normalisation input_normalisation(const config::TrainConfig& config);
 
 /// The architecture a config asks for: its file, its generator settings, or the chain
 /// baseline; `network` input shape and classes come from the data set.
