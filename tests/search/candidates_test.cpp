@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "concnas/search/results.h"
+#include "support/expect_error.h"
 #include "support/temp_dir.h"
 
 namespace concnas::search {
@@ -145,6 +146,45 @@ TEST_F(AJsonlLog, DropsALineCutShortByACrashAndKeepsTheRest) {
   append_jsonl(p, "{\"a\":4}");
   EXPECT_EQ(read_jsonl(p, false), (std::vector<std::string>{"{\"a\":1}", "{\"a\":2}", "{\"a\":4}"}));
   EXPECT_TRUE(read_jsonl(path("missing.jsonl"), true).empty());
+}
+
+}  // namespace
+}  // namespace concnas::search
+
+namespace concnas::search {
+namespace {
+
+class ASearchWithDevices : public concnas::testing::TempDirTest {
+ protected:
+  SearchConfig config_with(const std::string& devices_file) const {
+    return parse_search_config("search:\n  units: 2\n  devices: " + devices_file +
+                                   "\nspace:\n  generators: {dp: {}}\n  nodes: [16]\ndata:\n  dataset: synthetic\n"
+                                   "  validation: 32\n",
+                               "s.yaml");
+  }
+};
+
+TEST_F(ASearchWithDevices, PredictsLatencyForTheDevicesItNames) {
+  std::ofstream(path("slow.yaml")) << "device: {flops_per_s: 1.0e8}\nlink: {latency_s: 0.001}\n";
+  const auto slow = config_with(path("slow.yaml"));
+  EXPECT_EQ(slow.device_model.flops_per_s, (std::vector<double>{1.0e8, 1.0e8}));
+  EXPECT_EQ(slow.link_model.latency_s, 0.001);
+  auto plain = slow;
+  plain.search.devices.clear();
+  plain.device_model = {};
+  plain.link_model = {};
+  const auto candidate = sample_candidates(slow).back();
+  const auto a = evaluate_candidate(slow, candidate, kInput, 10);
+  const auto b = evaluate_candidate(plain, candidate, kInput, 10);
+  EXPECT_GT(a.best_option().latency_ms, 2 * b.best_option().latency_ms);
+  EXPECT_NE(to_yaml(slow).find("devices: \"" + path("slow.yaml") + "\""), std::string::npos);
+}
+
+TEST_F(ASearchWithDevices, RefusesAMissingFileOrOneForOtherUnits) {
+  EXPECT_THROW(config_with(path("none.yaml")), IoError);
+  std::ofstream(path("three.yaml")) << "devices:\n  - {flops_per_s: 1e9}\n  - {flops_per_s: 1e9}\n"
+                                       "  - {flops_per_s: 1e9}\n";
+  testing::expect_parse_error_at([&] { config_with(path("three.yaml")); }, 2, "3 units, but 2 are used");
 }
 
 }  // namespace
