@@ -40,7 +40,10 @@ std::string devices_part() {
          "`devices:` lists one entry per unit, unit 0 first; or `device:` gives one entry for every unit. "
          "`link:` describes every link between two units. Without a file, every unit is a default device.\n\n" +
          section("an entry of `devices` (or `device`)", detail::device_schema(), "", detail::DeviceEntry{}) +
-         section("`link`", detail::link_schema(), "", sim::LinkModel{});
+         section("`ops` of an entry (written by `concnas calibrate`)", detail::ops_schema(), "", sim::OpCosts{}) +
+         section("`link`", detail::link_schema(), "", sim::LinkModel{}) +
+         "`measured:` (optional) records where and when `concnas calibrate` measured the file: "
+         "`host`, `date`, `command` (strings).\n\n";
 }
 
 std::string plan_part() {

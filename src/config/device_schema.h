@@ -14,9 +14,11 @@ struct DeviceEntry {
   double flops_per_s = 0;
   int cores = 1;
   double layer_overhead_s = 0;
+  sim::OpCosts ops;
 };
 
 const Schema<DeviceEntry>& device_schema();
 const Schema<sim::LinkModel>& link_schema();
+const Schema<sim::OpCosts>& ops_schema();
 
 }  // namespace concnas::config::detail

@@ -6,6 +6,20 @@
 
 namespace concnas::config {
 namespace detail {
+namespace {
+
+// `ops:` of a device entry: seconds per kind of work, as `concnas calibrate` measures them.
+Key<DeviceEntry> ops_key() {
+  Key<DeviceEntry> k{"", "ops", "mapping (below)", "", "calibrated prices per kind of work (`ops` keys below); "
+                     "set: they time the unit instead of flops_per_s and layer_overhead_s", {}, {}, {}};
+  k.read = [](DeviceEntry& d, const Reader& r, const YAML::Node& n, const std::string& where) {
+    ops_schema().read_record(d.ops, r, n, where);
+  };
+  k.write = [](const DeviceEntry&) { return std::string("{}"); };
+  return k;
+}
+
+}  // namespace
 
 const Schema<DeviceEntry>& device_schema() {
   using C = DeviceEntry;
@@ -17,6 +31,28 @@ const Schema<DeviceEntry>& device_schema() {
                at_least(1)),
       field<C>("", "layer_overhead_s", [](C& c) -> auto& { return c.layer_overhead_s; },
                "fixed cost of one layer call in seconds", not_below(0.0, " seconds")),
+      ops_key(),
+  });
+  return s;
+}
+
+const Schema<sim::OpCosts>& ops_schema() {
+  using C = sim::OpCosts;
+  static const Schema<C> s({
+      field<C>("", "step_s", [](C& c) -> auto& { return c.step_s; }, "per vertex, stem or head", not_below(0.0)),
+      field<C>("", "summed_s", [](C& c) -> auto& { return c.summed_s; }, "per input element summed",
+               not_below(0.0)),
+      field<C>("", "tap_s", [](C& c) -> auto& { return c.tap_s; }, "per depthwise output (9 taps)", not_below(0.0)),
+      field<C>("", "gemm_flop_s", [](C& c) -> auto& { return c.gemm_flop_s; },
+               "per pointwise or projection FLOP", not_below(0.0)),
+      field<C>("", "pooled_s", [](C& c) -> auto& { return c.pooled_s; }, "per element max-pooled", not_below(0.0)),
+      field<C>("", "scaling_s", [](C& c) -> auto& { return c.scaling_s; }, "per scaling block", not_below(0.0)),
+      field<C>("", "stem_flop_s", [](C& c) -> auto& { return c.stem_flop_s; }, "per FLOP of the stem",
+               not_below(0.0)),
+      field<C>("", "inference_s", [](C& c) -> auto& { return c.inference_s; }, "fixed per inference",
+               not_below(0.0)),
+      field<C>("", "parallel_slowdown", [](C& c) -> auto& { return c.parallel_slowdown; },
+               "step times multiply by this when the unit runs on more than one core", at_least(1.0)),
   });
   return s;
 }
@@ -31,6 +67,8 @@ const Schema<sim::LinkModel>& link_schema() {
                                  "bytes per second of one link"), "> 0"),
       checked_elsewhere(field<C>("", "send_overhead_s", [](C& c) -> auto& { return c.send_overhead_s; },
                                  "the sender's CPU time per message in seconds"), "≥ 0"),
+      checked_elsewhere(field<C>("", "receive_overhead_s", [](C& c) -> auto& { return c.receive_overhead_s; },
+                                 "the receiver's CPU time per message in seconds"), "≥ 0"),
   });
   return s;
 }
@@ -45,6 +83,7 @@ void add_device(sim::DeviceModel& devices, const DeviceEntry& d) {
   devices.layer_overhead_s.push_back(d.layer_overhead_s);
   devices.cores.push_back(d.cores);
   devices.names.push_back(d.name.empty() ? fmt::format("unit{}", devices.names.size()) : d.name);
+  devices.ops.push_back(d.ops);
 }
 
 DeviceEntry read_device(const detail::Reader& r, const YAML::Node& node, const std::string& where) {
@@ -84,7 +123,11 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   detail::Reader r(source);
   const YAML::Node root = detail::load_yaml(text, source);
   if (!root.IsMap()) throw ParseError(source, 0, "not a device file (expected a mapping)");
-  r.check_map(root, "", {"devices", "device", "link"});
+  r.check_map(root, "", {"devices", "device", "link", "measured"});
+  if (const auto m = root["measured"]) {  // what calibrate records: host, date, command
+    if (!m.IsMap()) r.fail(m, "'measured' must be a mapping of strings (host, date, command)");
+    for (const auto& kv : m) r.string(kv.second, "measured." + kv.first.as<std::string>());
+  }
   const auto devices = read_devices(r, root, units);
   sim::LinkModel link;
   if (const auto l = root["link"]) {

@@ -38,6 +38,11 @@ void DeviceModel::sanity_check() const {
   for (std::size_t i = 0; i < layer_overhead_s.size(); ++i)
     CONCNAS_CHECK(layer_overhead_s[i] >= 0 && std::isfinite(layer_overhead_s[i]),
                   "unit {}: layer_overhead_s must be >= 0 seconds, got {}", i, format_number(layer_overhead_s[i]));
+  CONCNAS_CHECK(ops.empty() || ops.size() == flops_per_s.size(),
+                "the device model gives prices for {} units and a speed for {}", ops.size(), flops_per_s.size());
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    CONCNAS_CHECK(ops[i].parallel_slowdown >= 1, "unit {}: ops.parallel_slowdown must be at least 1, got {}", i,
+                  format_number(ops[i].parallel_slowdown));
 }
 
 void LinkModel::sanity_check() const {
@@ -48,6 +53,10 @@ void LinkModel::sanity_check() const {
                 format_number(bandwidth_bytes_per_s));
   CONCNAS_CHECK(send_overhead_s >= 0 && std::isfinite(send_overhead_s),
                 "link send overhead must be >= 0 seconds, got {}", format_number(send_overhead_s));
+  CONCNAS_CHECK(receive_overhead_s >= 0 && std::isfinite(receive_overhead_s),
+                "link receive overhead must be >= 0 seconds, got {}", format_number(receive_overhead_s));
+  CONCNAS_CHECK(bytes_per_element == 4 || bytes_per_element == 2,
+                "link bytes per element must be 4 (float32) or 2 (float16), got {}", bytes_per_element);
 }
 
 namespace {
@@ -69,6 +78,40 @@ double core_seconds(const DeviceModel& devices, double flops, int calls, int u) 
 double sink_scaling_flops(const arch::Architecture& arch, int s) {
   const auto* b = arch.output.scaling_from(s);
   return b ? static_cast<double>(arch::scaling_cost(*b, arch.output.in).flops) : 0.0;
+}
+
+// How much slower each step runs when the unit's cores run at once (priced units only).
+double slowdown(const DeviceModel& devices, int u) {
+  return devices.cores_of(u) > 1 ? devices.ops.at(u).parallel_slowdown : 1.0;
+}
+
+// Seconds one core of unit u takes for DAG vertex v (the stem for the input vertex).
+double step_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                    int v, int u) {
+  if (!devices.priced(u)) return core_seconds(devices, vertex_flops(arch, cost, v), layer_calls(arch, v), u);
+  const auto work = v == arch.dag.input() ? stem_work(arch) : vertex_work(arch, v);
+  return seconds_of(devices.ops[u], work) * slowdown(devices, u);
+}
+
+// Seconds one core of unit u takes to scale sink s to the output's shape.
+double sink_seconds(const arch::Architecture& arch, const DeviceModel& devices, int s, int u) {
+  if (!devices.priced(u)) return core_seconds(devices, sink_scaling_flops(arch, s), 1, u);
+  return seconds_of(devices.ops[u], sink_work(arch, s)) * slowdown(devices, u);
+}
+
+// Seconds of the head on unit u over `partials` partial sums (FLOPs: the output vertex's
+// and the head's, less the sinks' scaling).
+double head_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                    double scaling_flops, int partials, int u) {
+  if (!devices.priced(u))
+    return core_seconds(devices, vertex_flops(arch, cost, arch.dag.output()) - scaling_flops, 1, u);
+  return seconds_of(devices.ops[u], head_work(arch, partials)) + devices.ops[u].inference_s;
+}
+
+bool any_priced(const DeviceModel& devices) {
+  for (int u = 0; u < devices.units(); ++u)
+    if (devices.priced(u)) return true;
+  return false;
 }
 
 }  // namespace
@@ -115,6 +158,9 @@ double output_bytes(const arch::Architecture& arch, const arch::ArchitectureCost
                                                    : cost.vertices[v].output_bytes);
 }
 
+// Bytes a float32 tensor of `bytes` takes on the link.
+double on_link(const LinkModel& link, double bytes) { return bytes * link.bytes_per_element / 4.0; }
+
 // When all of v's inputs are on v's unit: those from other units arrive over the link.
 double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
                   const std::vector<int>& parts, const LinkModel& link,
@@ -123,7 +169,7 @@ double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& 
   for (int p : arch.dag.predecessors(v)) {
     double arrival = finish[p];
     if (parts[p] != parts[v])
-      arrival += link.latency_s + output_bytes(arch, cost, p) / link.bandwidth_bytes_per_s;
+      arrival += link.latency_s + on_link(link, output_bytes(arch, cost, p)) / link.bandwidth_bytes_per_s;
     ready = std::max(ready, arrival);
   }
   return ready;
@@ -140,7 +186,7 @@ void post_sends(const arch::Architecture& arch, const arch::ArchitectureCost& co
   for (int s : dag.successors(v))
     if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
       sent[parts[s]] = 1;
-      r.comm_bytes += static_cast<std::int64_t>(output_bytes(arch, cost, v));
+      r.comm_bytes += static_cast<std::int64_t>(on_link(link, output_bytes(arch, cost, v)));
       core += link.send_overhead_s;
       r.busy_s[u] += link.send_overhead_s;
     }
@@ -158,7 +204,7 @@ void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& co
   std::vector<double> unit_free(units);
   for (int u = 0; u < units; ++u)
     unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
-  const double out_bytes = static_cast<double>(out.in.elements()) * 4.0;  // fp32
+  const double out_bytes = on_link(link, static_cast<double>(out.in.elements()) * 4.0);
   double scaling_flops = 0;
   std::vector<char> holds(units, 0);
   for (int s : out.inputs) {
@@ -166,18 +212,34 @@ void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& co
     scaling_flops += sink_scaling_flops(arch, s);
   }
   double head_ready = 0;
-  for (int u = 0; u < units; ++u) {
-    if (!holds[u] || u == 0) continue;
+  int partials = holds[0] ? 1 : 0;
+  for (int u = 1; u < units; ++u) {
+    if (!holds[u]) continue;
+    ++partials;
     unit_free[u] += link.send_overhead_s;
     r.busy_s[u] += link.send_overhead_s;
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);
     head_ready = std::max(head_ready,
                           unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
   }
-  const double head =
-      core_seconds(devices, vertex_flops(arch, cost, arch.dag.output()) - scaling_flops, 1, 0);
+  const double received = (partials - (holds[0] ? 1 : 0)) * link.receive_overhead_s;
+  const double head = head_seconds(arch, cost, devices, scaling_flops, partials, 0) + received;
   r.latency_s = std::max(head_ready, unit_free[0]) + head;
   r.busy_s[0] += head;
+}
+
+// Seconds unit u spends taking in the inputs of v from other units that it has not taken
+// in yet (`received`: per DAG vertex and unit).
+double receive_seconds(const arch::Architecture& arch, const std::vector<int>& parts, const LinkModel& link, int v,
+                       int units, std::vector<char>& received) {
+  double s = 0;
+  for (int p : arch.dag.predecessors(v)) {
+    auto& got = received[static_cast<std::size_t>(p) * units + parts[v]];
+    if (parts[p] == parts[v] || got) continue;
+    got = 1;
+    s += link.receive_overhead_s;
+  }
+  return s;
 }
 
 // `order`: priority_order's, the order the vertices are placed on their units' cores.
@@ -191,12 +253,12 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
   std::vector<double> finish(dag.num_vertices(), 0.0);
   std::vector<std::vector<double>> core_free(units);
   for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
-  std::vector<char> sent(units);
+  std::vector<char> sent(units), received(static_cast<std::size_t>(dag.num_vertices()) * units, 0);
   for (int v : order) {
     const int u = parts[v];
     const double ready = ready_time(arch, cost, parts, link, finish, v);
     auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
-    const double run = core_seconds(devices, vertex_flops(arch, cost, v), layer_calls(arch, v), u);
+    const double run = step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, parts, link, v, units, received);
     core = std::max(ready, core) + run;
     r.busy_s[u] += run;
     post_sends(arch, cost, parts, link, v, sent, core, r);
@@ -205,7 +267,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     // A sink's scaling block runs on the same core right after (the engine scales each
     // sink as soon as it is computed, not all at the end).
     if (v != dag.input() && arch.output.scaling_from(v)) {
-      const double scaling = core_seconds(devices, sink_scaling_flops(arch, v), 1, u);
+      const double scaling = sink_seconds(arch, devices, v, u);
       core += scaling;
       r.busy_s[u] += scaling;
     }
@@ -214,31 +276,30 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
   return r;
 }
 
-// The latency on unit 0 alone: with one core, all FLOPs and calls back to back.
+// The latency on unit 0 alone: with one core priced by FLOP/s, all FLOPs and calls back
+// to back; else its schedule.
 double single_device_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
                              const DeviceModel& devices, const LinkModel& link,
                              const std::vector<int>& order, int all_calls) {
-  if (devices.cores_of(0) == 1)
+  if (devices.cores_of(0) == 1 && !devices.priced(0))
     return static_cast<double>(cost.total.flops) / devices.flops_per_s[0] +
            devices.overhead_of(0) * all_calls;
   const std::vector<int> all_on_0(arch.dag.num_vertices(), 0);
   return run_schedule(arch, cost, all_on_0, devices, link, order).latency_s;
 }
 
-// Seconds for `flops` in `calls` layer calls on the fastest unit for them.
-double fastest_seconds(const DeviceModel& devices, double flops, int calls) {
-  double best = core_seconds(devices, flops, calls, 0);
-  for (int u = 1; u < devices.units(); ++u)
-    best = std::min(best, core_seconds(devices, flops, calls, u));
+// The least time any unit takes for a step: `seconds(u)` on unit u.
+template <typename F>
+double fastest(const DeviceModel& devices, F seconds) {
+  double best = seconds(0);
+  for (int u = 1; u < devices.units(); ++u) best = std::min(best, seconds(u));
   return best;
 }
 
 // Critical path: every vertex at its fastest unit's time; the output's scaling blocks run
-// beside each other, after their own sinks, as in run_schedule. `sink_scaling[i]`: the
-// FLOPs of the scaling block of sink out.inputs[i], summing to `scaling_flops`.
+// beside each other, after their own sinks, as in run_schedule, then the head.
 double critical_path_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
-                             const DeviceModel& devices, const std::vector<double>& sink_scaling,
-                             double scaling_flops) {
+                             const DeviceModel& devices, double scaling_flops) {
   const auto& dag = arch.dag;
   const auto& out = arch.output;
   std::vector<double> path(dag.num_vertices(), 0.0);
@@ -246,16 +307,30 @@ double critical_path_seconds(const arch::Architecture& arch, const arch::Archite
     if (v == dag.output()) continue;
     double before = 0;
     for (int p : dag.predecessors(v)) before = std::max(before, path[p]);
-    path[v] = before + fastest_seconds(devices, vertex_flops(arch, cost, v), layer_calls(arch, v));
+    path[v] = before + fastest(devices, [&](int u) { return step_seconds(arch, cost, devices, v, u); });
   }
   double sinks_done = 0;
-  for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-    const int s = out.inputs[i];
-    const double scaling = out.scaling_from(s) ? fastest_seconds(devices, sink_scaling[i], 1) : 0.0;
+  for (int s : out.inputs) {
+    const double scaling =
+        out.scaling_from(s) ? fastest(devices, [&](int u) { return sink_seconds(arch, devices, s, u); }) : 0.0;
     sinks_done = std::max(sinks_done, path[s] + scaling);
   }
-  const double head = vertex_flops(arch, cost, dag.output()) - scaling_flops;
-  return sinks_done + fastest_seconds(devices, head, 1);
+  return sinks_done + fastest(devices, [&](int u) { return head_seconds(arch, cost, devices, scaling_flops, 1, u); });
+}
+
+// With priced units: every step takes at least its fastest unit's time, and all cores of
+// all units work at once at most.
+double priced_work_bound_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
+                                 const DeviceModel& devices, double scaling_flops) {
+  const auto& dag = arch.dag;
+  double work = fastest(devices, [&](int u) { return head_seconds(arch, cost, devices, scaling_flops, 1, u); });
+  int cores = 0;
+  for (int u = 0; u < devices.units(); ++u) cores += devices.cores_of(u);
+  for (int v = 0; v < dag.num_vertices(); ++v)
+    if (v != dag.output()) work += fastest(devices, [&](int u) { return step_seconds(arch, cost, devices, v, u); });
+  for (int s : arch.output.inputs)
+    work += fastest(devices, [&](int u) { return sink_seconds(arch, devices, s, u); });
+  return work / cores;
 }
 
 // Work: each unit u is busy for at least (its FLOPs + its calls * overhead_u * FLOP/s_u) /
@@ -284,12 +359,8 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
                 "partition has {} entries for {} vertices", parts.size(), dag.num_vertices());
   for (int p : parts)
     CONCNAS_CHECK(p >= 0 && p < units, "unit {} is outside the {} devices", p, units);
-  std::vector<double> sink_scaling;
   double scaling_flops = 0;
-  for (int s : arch.output.inputs) {
-    sink_scaling.push_back(sink_scaling_flops(arch, s));
-    scaling_flops += sink_scaling.back();
-  }
+  for (int s : arch.output.inputs) scaling_flops += sink_scaling_flops(arch, s);
   SimResult r;
   const auto order = priority_order(arch, remaining_path_flops(arch, cost));
   auto timeline = run_schedule(arch, cost, parts, devices, link, order);
@@ -301,9 +372,9 @@ SimResult simulate(const arch::Architecture& arch, const arch::ArchitectureCost&
   r.single_device_s = single_device_seconds(arch, cost, devices, link, order, all_calls);
   r.speedup = r.latency_s > 0 ? r.single_device_s / r.latency_s : 1.0;
   // The larger of two lower bounds on the latency (latency.h).
-  r.lower_bound_s =
-      std::max(critical_path_seconds(arch, cost, devices, sink_scaling, scaling_flops),
-               work_bound_seconds(cost, devices, all_calls));
+  const double work = any_priced(devices) ? priced_work_bound_seconds(arch, cost, devices, scaling_flops)
+                                          : work_bound_seconds(cost, devices, all_calls);
+  r.lower_bound_s = std::max(critical_path_seconds(arch, cost, devices, scaling_flops), work);
   return r;
 }
 

@@ -63,3 +63,36 @@ TEST(ADeviceFile, RejectsBadFilesNamingLineAndKey) {
 
 }  // namespace
 }  // namespace concnas::config
+
+namespace concnas::config {
+namespace {
+
+TEST(ADeviceFile, ReadsCalibratedPricesAndWhereTheyWereMeasured) {
+  const auto [d, l] = devices_from_yaml(
+      "measured: {host: \"vm\", date: \"2026-12-06\", command: \"concnas calibrate\"}\n"
+      "device: {flops_per_s: 4e10, cores: 2, ops: {step_s: 2e-6, gemm_flop_s: 1e-11, parallel_slowdown: 1.2}}\n"
+      "link: {latency_s: 1e-6, receive_overhead_s: 5e-5}\n",
+      "d.yaml", 2);
+  ASSERT_EQ(d.ops.size(), 2u);
+  EXPECT_TRUE(d.priced(1));
+  EXPECT_EQ(d.ops[1].step_s, 2e-6);
+  EXPECT_EQ(d.ops[1].gemm_flop_s, 1e-11);
+  EXPECT_EQ(d.ops[1].parallel_slowdown, 1.2);
+  EXPECT_EQ(l.receive_overhead_s, 5e-5);
+  EXPECT_FALSE(devices_from_yaml("device: {flops_per_s: 1e9}\n", "d.yaml", 1).first.priced(0));
+}
+
+TEST(ADeviceFile, RejectsBadPricesNamingLineAndKey) {
+  auto expect = [](const std::string& text, int line, const std::string& what) {
+    concnas::testing::expect_parse_error_at([&] { devices_from_yaml(text, "d.yaml", 1); }, line, what);
+  };
+  expect("device:\n  flops_per_s: 1e9\n  ops: {step_s: -1}\n", 3, "'device.ops.step_s' must be >= 0");
+  expect("device:\n  flops_per_s: 1e9\n  ops: {speed: 1}\n", 3, "unknown key 'device.ops.speed'");
+  expect("device:\n  flops_per_s: 1e9\n  ops: {parallel_slowdown: 0.5}\n", 3,
+         "'device.ops.parallel_slowdown' must be at least 1");
+  expect("measured: [1]\ndevice: {flops_per_s: 1e9}\n", 1, "'measured' must be a mapping");
+  expect("link: {receive_overhead_s: -1}\n", 1, "receive overhead");
+}
+
+}  // namespace
+}  // namespace concnas::config

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   const auto export_ = concnas::cli::add_export_command(app);
   const auto run = concnas::cli::add_run_command(app);
   const auto config_reference = concnas::cli::add_config_reference_command(app);
+  const auto calibrate = concnas::cli::add_calibrate_command(app);
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("export")) export_();
     if (app.got_subcommand("run")) run();
     if (app.got_subcommand("config-reference")) config_reference();
+    if (app.got_subcommand("calibrate")) calibrate();
   } catch (const concnas::search::Interrupted& e) {
     return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {

@@ -15,7 +15,8 @@ namespace concnas {
 bool program_on_path(const std::string& name);
 
 /// Runs `argv` (argv[0] looked up in PATH) and waits for it. Returns its exit status, or
-/// -1 when it could not be started or died of a signal.
-int run_program(const std::vector<std::string>& argv);
+/// -1 when it could not be started or died of a signal. With `log` set, its standard
+/// output and error go to that file instead of this process's.
+int run_program(const std::vector<std::string>& argv, const std::string& log = "");
 
 }  // namespace concnas

@@ -33,6 +33,7 @@
 
 #include "concnas/arch/architecture.h"
 #include "concnas/arch/cost.h"
+#include "concnas/sim/op_costs.h"
 
 namespace concnas::sim {
 
@@ -45,10 +46,15 @@ struct DeviceModel {
   std::vector<std::string> names;
   /// Fixed seconds per layer call, per unit; empty: 0 on every unit.
   std::vector<double> layer_overhead_s;
+  /// Calibrated prices per kind of work (op_costs.h), per unit; a unit whose prices are
+  /// set is timed by them instead of by FLOP/s and layer calls. Empty: none set.
+  std::vector<OpCosts> ops;
   /// `units` identical devices.
   static DeviceModel uniform(int units, double flops_per_s, double layer_overhead_s = 0);
   double overhead_of(int unit) const { return layer_overhead_s.empty() ? 0.0 : layer_overhead_s.at(unit); }
   int cores_of(int unit) const { return cores.empty() ? 1 : cores.at(unit); }
+  /// Whether unit `unit` is timed by calibrated prices.
+  bool priced(int unit) const { return !ops.empty() && ops.at(unit).set(); }
   int units() const { return static_cast<int>(flops_per_s.size()); }
   /// Throws `InvalidArgument` on no units, a speed that is not positive, a negative
   /// overhead, fewer than one core, or an overhead or core list of another length.
@@ -62,6 +68,10 @@ struct LinkModel {
   double bandwidth_bytes_per_s = 1.25e8;
   /// Seconds the sending unit is busy posting one tensor to one other unit.
   double send_overhead_s = 0;
+  /// Seconds the receiving unit is busy taking in one tensor.
+  double receive_overhead_s = 0;
+  /// Bytes per element on the link: 4 (float32) or 2 (float16, `--fp16`).
+  int bytes_per_element = 4;
   void sanity_check() const;
 };
 

@@ -1,0 +1,100 @@
+#include "concnas/sim/op_fit.h"
+
+#include <gtest/gtest.h>
+
+#include "concnas/arch/architecture.h"
+#include "concnas/common/error.h"
+#include "concnas/common/rng.h"
+#include "concnas/graph/generator.h"
+#include "concnas/arch/staging.h"
+
+namespace concnas::sim {
+namespace {
+
+arch::Architecture dp_network(std::uint64_t seed) {
+  arch::GenerateOptions o;
+  o.nodes = 30;
+  o.seed = seed;
+  return arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies());
+}
+
+OpCosts known_prices() {
+  OpCosts o;
+  o.step_s = 2e-6;
+  o.summed_s = 2e-10;
+  o.gemm_flop_s = 1.5e-11;
+  o.pooled_s = 7e-10;
+  o.scaling_s = 1e-6;
+  o.stem_flop_s = 3e-11;
+  return o;
+}
+
+TEST(AnOpFit, RecoversThePricesOfExactTimings) {
+  const auto truth = known_prices();
+  std::vector<TimedWork> samples;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const auto a = dp_network(seed);
+    samples.push_back({stem_work(a), seconds_of(truth, stem_work(a))});
+    for (int v = 0; v < a.dag.num_compute(); ++v) samples.push_back({vertex_work(a, v), seconds_of(truth, vertex_work(a, v))});
+  }
+  const auto fitted = fit_op_costs(samples);
+  for (double e : relative_errors(fitted, samples)) EXPECT_NEAR(e, 0.0, 1e-6);
+  EXPECT_NEAR(fitted.step_s, truth.step_s, 1e-9);
+  EXPECT_NEAR(fitted.gemm_flop_s / truth.gemm_flop_s, 1.0, 1e-4);
+}
+
+TEST(AnOpFit, NeverGivesANegativePriceAndRefusesNoSamples) {
+  const auto a = dp_network(4);
+  std::vector<TimedWork> samples;
+  Rng rng(9);
+  for (int v = 0; v < a.dag.num_compute(); ++v)
+    samples.push_back({vertex_work(a, v), 1e-6 * (1 + rng.uniform())});  // noise only
+  const auto f = fit_op_costs(samples);
+  for (double p : {f.step_s, f.summed_s, f.tap_s, f.gemm_flop_s, f.pooled_s, f.scaling_s, f.stem_flop_s})
+    EXPECT_GE(p, 0.0);
+  EXPECT_THROW(fit_op_costs({}), InvalidArgument);
+}
+
+TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
+  const auto a = dp_network(5);
+  const auto cost = arch::compute_cost(a);
+  DeviceModel d = DeviceModel::uniform(1, 1e10);
+  d.ops = {known_prices()};
+  d.ops[0].inference_s = 1e-5;
+  double sum = seconds_of(d.ops[0], stem_work(a)) + seconds_of(d.ops[0], head_work(a, 1)) + 1e-5;
+  for (int v = 0; v < a.dag.num_compute(); ++v) sum += seconds_of(d.ops[0], vertex_work(a, v));
+  for (int s : a.output.inputs) sum += seconds_of(d.ops[0], sink_work(a, s));
+  const std::vector<int> one(a.dag.num_vertices(), 0);
+  const auto r1 = simulate(a, cost, one, d, {});
+  EXPECT_NEAR(r1.latency_s, sum, 1e-12);
+  d.cores = {2};
+  d.ops[0].parallel_slowdown = 1.5;
+  const auto r2 = simulate(a, cost, one, d, {});
+  EXPECT_LT(r2.latency_s, r1.latency_s * 1.5);
+  EXPECT_GE(r2.latency_s * (1 + 1e-12), r2.lower_bound_s);
+}
+
+TEST(ALinkFit, FindsTheLinkThatMadeTheLatencies) {
+  const auto a = dp_network(6);
+  const auto cost = arch::compute_cost(a);
+  DeviceModel d = DeviceModel::uniform(2, 1e10);
+  d.ops = {known_prices(), known_prices()};
+  LinkModel truth;
+  truth.latency_s = 1e-4;
+  truth.bandwidth_bytes_per_s = 1e9;
+  truth.send_overhead_s = truth.receive_overhead_s = 1e-5;
+  std::vector<LinkSample> samples;
+  Rng rng(3);
+  std::vector<std::vector<int>> partitions;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<int> parts(a.dag.num_vertices(), 0);
+    for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = static_cast<int>(rng.below(2));
+    samples.push_back({&a, parts, simulate(a, cost, parts, d, truth).latency_s});
+  }
+  const auto fitted = fit_link(samples, d);
+  for (const auto& s : samples)
+    EXPECT_NEAR(simulate(a, cost, s.parts, d, fitted).latency_s / s.seconds, 1.0, 0.05);
+}
+
+}  // namespace
+}  // namespace concnas::sim

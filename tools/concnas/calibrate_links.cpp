@@ -1,0 +1,78 @@
+// concnas calibrate --local --world N: the link, measured through the transport `run`
+// uses. Calibration networks are deployed on N pinned local workers with `concnas run`,
+// and the simulator's link is fitted to their latencies.
+
+#include "calibrate_links.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "concnas/common/atomic_file.h"
+#include "concnas/common/error.h"
+#include "concnas/common/process.h"
+#include "concnas/deploy/calibrate.h"
+#include "concnas/deploy/export.h"
+#include "concnas/partition/score.h"
+
+namespace concnas::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// The partition `export` would deploy: the option the model predicts fastest.
+std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceModel& devices, int world) {
+  partition::ScoreOptions o;
+  o.units = world;
+  o.devices = devices;
+  const auto score = partition::score_architecture(a, o, partition::builtin_partitioners());
+  return std::min_element(score.options.begin(), score.options.end(), [](const auto& x, const auto& y) {
+           return x.sim.latency_s < y.sim.latency_s;
+         })->parts;
+}
+
+// Median latency (seconds) of `runs` inferences of the deployment in `dir` on pinned
+// local workers of one core each.
+double measured_seconds(const std::string& dir, int runs) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string json = dir + "/run.json", log = dir + "/run.log";
+  const int status = run_program({self, "run", "--plan", dir, "--local", "--cores", "1", "--pin", "--runs",
+                                  std::to_string(runs), "--warmup", "20", "--json", json},
+                                 log);
+  if (status != 0) throw Error(fmt::format("calibrating the link: concnas run failed ({}): {}", status, read_file(log)));
+  return nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3;
+}
+
+}  // namespace
+
+sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {
+  const int world = devices.units();
+  const auto nets = deploy::calibration_networks();
+  const fs::path work = fs::temp_directory_path() / fmt::format("concnas-calibrate-{}", ::getpid());
+  fs::create_directories(work);
+  std::vector<sim::LinkSample> samples;
+  try {
+    for (std::size_t i = 0; i < nets.size(); ++i) {
+      if (progress) progress(static_cast<int>(i), static_cast<int>(nets.size()));
+      torch::manual_seed(i);
+      nn::Network net(nets[i]);
+      net->eval();
+      auto parts = fastest_parts(nets[i], devices, world);
+      const std::string dir = (work / nets[i].name).string();
+      deploy::export_deployment(nets[i], *net, deploy::make_plan(nets[i], parts, world), dir);
+      samples.push_back({&nets[i], std::move(parts), measured_seconds(dir, runs)});
+    }
+  } catch (...) {
+    fs::remove_all(work);
+    throw;
+  }
+  fs::remove_all(work);
+  if (progress) progress(static_cast<int>(nets.size()), static_cast<int>(nets.size()));
+  return sim::fit_link(samples, devices);
+}
+
+}  // namespace concnas::cli
