@@ -130,6 +130,10 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   }
   const auto devices = read_devices(r, root, units);
   sim::LinkModel link;
+  // Calibrated prices with a guessed link would mislead more than they help.
+  if (units > 1 && !root["link"] && !devices.ops.empty() && devices.ops.front().set())
+    r.fail(root, fmt::format("missing key 'link': a calibrated device file used for {} units needs the link "
+                             "(concnas calibrate --local --world {})", units, units));
   if (const auto l = root["link"]) {
     detail::link_schema().read_record(link, r, l, "link");
     r.located(l, [&] { link.sanity_check(); });

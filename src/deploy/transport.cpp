@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -44,6 +46,23 @@ c10d::TCPStoreOptions store_options(int port, bool server, std::chrono::millisec
   o.waitWorkers = false;
   o.timeout = timeout;
   return o;
+}
+
+std::vector<int> thread_ids() {
+  std::vector<int> ids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) ids.push_back(std::stoi(name));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void make_batch_threads(const std::vector<int>& before) {
+  const sched_param normal{};
+  for (int tid : thread_ids())
+    if (!std::binary_search(before.begin(), before.end(), tid)) (void)sched_setscheduler(tid, SCHED_BATCH, &normal);
 }
 
 }  // namespace detail

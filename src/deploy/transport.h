@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "concnas/deploy/worker.h"
 
@@ -17,6 +18,14 @@ namespace concnas::deploy::detail {
 
 /// The local IPv4 address the kernel would use to reach `host` (no packet is sent).
 std::string address_towards(const std::string& host);
+
+/// The ids of this process's threads, ascending.
+std::vector<int> thread_ids();
+
+/// Runs every thread of this process not in `before` under SCHED_BATCH: a woken batch
+/// thread does not preempt the running one (no privilege is needed to ask for it). Best
+/// effort: a thread that is gone or refuses is left as it is.
+void make_batch_threads(const std::vector<int>& before);
 
 c10d::TCPStoreOptions store_options(int port, bool server, std::chrono::milliseconds timeout);
 

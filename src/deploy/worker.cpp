@@ -1,5 +1,7 @@
 #include "concnas/deploy/worker.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -130,6 +132,7 @@ struct Worker::Impl {
     }
     auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
     const std::string bind = o.bind.empty() ? detail::address_towards(o.master.host) : o.bind;
+    const auto before = detail::thread_ids();
     try {
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(bind));
       pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", store),
@@ -137,6 +140,9 @@ struct Worker::Impl {
     } catch (const std::exception& e) {
       fault(fmt::format("cannot connect to the other workers from {}: {}", bind, first_line(e.what())));
     }
+    // Gloo's threads must not preempt the engine while it holds a connection's lock (they
+    // would spin on it until the next tick, docs/deploy.md): they run as batch threads.
+    detail::make_batch_threads(before);
   }
 
   // One inference's messages: receives posted up front, sends posted as outputs are ready
@@ -154,6 +160,8 @@ struct Worker::Impl {
     Exchange(Impl& impl, std::int64_t b) : m(impl), batch(b), wire(impl.o.fp16 ? torch::kHalf : torch::kFloat) {
       for (const auto& [v, t] : m.received) incoming[v] = post_receive(*t, fmt::format("receiving v{}", v));
       for (const Transfer* t : m.partials_in) partials.push_back(post_receive(*t, "receiving a partial sum"));
+      // As after a send (below): Gloo's thread takes in what the senders send.
+      sched_yield();
     }
     Incoming post_receive(const Transfer& t, const std::string& what) {
       std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
@@ -177,6 +185,9 @@ struct Worker::Impl {
       for (int peer : to)
         sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
       m.record("send " + name, "send", t0);
+      // Gloo's thread (a batch thread, see join) finishes the send once the receiver is
+      // ready; yielding lets it run now rather than when the engine next waits.
+      sched_yield();
     }
     // Unit 0: the other units' partial sums, by unit.
     std::vector<torch::Tensor> gather_partials() {
@@ -212,7 +223,9 @@ struct Worker::Impl {
 
   void run_once(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     const auto& dag = d.arch.dag;
+    const auto posted = now_ns();
     Exchange x(*this, batch);
+    record("post receives", "wait", posted);
     EngineHooks hooks;
     hooks.receive = [&](int v) { return x.take(v); };
     hooks.computed = [&](int v, const torch::Tensor& t) {
@@ -311,6 +324,7 @@ torch::Tensor Worker::infer(const torch::Tensor& images) {
                 "images must be N x {} x {} x {}, got {}", in.channels, in.height, in.width, images.sizes());
   const auto t0 = now_ns();
   if (m.o.world > 1) m.send_header(images.size(0));
+  m.record("header", "send", t0);
   torch::Tensor logits;
   m.run(images.size(0), &images, &logits);
   m.record("inference", "inference", t0);

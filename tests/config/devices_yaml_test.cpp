@@ -96,3 +96,17 @@ TEST(ADeviceFile, RejectsBadPricesNamingLineAndKey) {
 
 }  // namespace
 }  // namespace concnas::config
+
+namespace concnas::config {
+namespace {
+
+TEST(ADeviceFile, RefusesACalibratedFileWithoutALinkForSeveralUnits) {
+  const std::string calibrated = "device: {flops_per_s: 4e10, ops: {step_s: 2e-6}}\n";
+  EXPECT_NO_THROW(devices_from_yaml(calibrated, "d.yaml", 1));
+  concnas::testing::expect_parse_error_at([&] { devices_from_yaml(calibrated, "d.yaml", 2); }, 1,
+                                          "missing key 'link'");
+  EXPECT_NO_THROW(devices_from_yaml(calibrated + "link: {latency_s: 1e-4}\n", "d.yaml", 2));
+}
+
+}  // namespace
+}  // namespace concnas::config
