@@ -180,6 +180,8 @@ std::vector<SearchKey> search_keys() {
                "the Pareto axis beside params", d::one_of({"latency", "cs"})),
       field<C>("search", "devices", [](C& c) -> auto& { return c.search.devices; },
                "devices file the latency is predicted for (docs/scoring.md); empty: default devices"),
+      field<C>("search", "calibrate", [](C& c) -> auto& { return c.search.calibrate; },
+               "measure this machine first and predict for it (the run folder's devices.yaml)"),
       field<C>("search", "threads", [](C& c) -> auto& { return c.search.threads; }, "scoring threads; 0: all cores",
                d::not_below(0, " (0 = all cores)")),
       field<C>("search", "select", [](C& c) -> auto& { return c.search.select; },
@@ -328,6 +330,8 @@ void SearchConfig::sanity_check() const {
     CONCNAS_CHECK(r.epochs >= 1, "search.rungs: epochs {} must be at least 1", r.epochs);
     CONCNAS_CHECK(r.train_subset >= 0, "search.rungs: train_subset {} must be >= 0", r.train_subset);
   }
+  CONCNAS_CHECK(!search.calibrate || search.devices.empty(),
+                "search.calibrate: give either search.devices (a file) or search.calibrate: true, not both");
   CONCNAS_CHECK(search.candidates == 0 || !space.generators.empty(),
                 "space.generators: name at least one generator to sample from");
   probe_generators(space);

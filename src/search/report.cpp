@@ -121,6 +121,18 @@ std::string header_html(const ReportInput& in) {
   return h;
 }
 
+// The pick deployed: what the simulator predicted beside what `concnas run` measured.
+std::string deployed_html(const ReportInput& in) {
+  if (!in.deployed) return "";
+  const auto& d = *in.deployed;
+  if (!d.error.empty())
+    return fmt::format("<h2>Deployed pick</h2><p>{} could not be deployed: {}</p>", escape(d.name), escape(d.error));
+  return fmt::format("<h2>Deployed pick</h2><p>{} on {} local workers: predicted {:.3f} ms, measured {:.3f} ms "
+                     "(p50 at batch 1; error {:+.1f}%). Deployment: <code>{}</code>.</p>",
+                     escape(d.name), d.units, d.predicted_ms, d.measured_ms,
+                     100 * (d.predicted_ms / d.measured_ms - 1), escape(d.folder));
+}
+
 // The candidates trained at the last rung, one row each.
 std::string final_table_html(const ReportInput& in) {
   std::string h;
@@ -221,7 +233,7 @@ std::string scored_pictures_trials_html(const ReportInput& in) {
 }  // namespace
 
 std::string report_html(const ReportInput& in) {
-  return header_html(in) + final_table_html(in) + accuracy_plots_html(in) + generator_table_html(in) +
+  return header_html(in) + deployed_html(in) + final_table_html(in) + accuracy_plots_html(in) + generator_table_html(in) +
          scored_pictures_trials_html(in) +
          "<p>Files: config.yaml, candidates.jsonl, trials.jsonl, pareto.csv, best/.</p></body></html>\n";
 }

@@ -68,11 +68,16 @@ std::map<int, CandidateRecord> logged_candidates(const std::string& path, const 
   return by_id;
 }
 
-void write_summary(const std::string& path, const SearchSummary& summary, bool graphviz) {
+void write_summary(const std::string& path, const SearchSummary& summary, bool graphviz,
+                   const std::optional<DeployedPick>& deployed) {
   nlohmann::ordered_json js{{"candidates", summary.candidates.size()},
                             {"trials", summary.trials.size()},
                             {"front", summary.front},
                             {"graphviz", graphviz}};
+  if (deployed)
+    js["deployed"] = {{"name", deployed->name},          {"units", deployed->units},
+                      {"predicted_ms", deployed->predicted_ms}, {"measured_ms", deployed->measured_ms},
+                      {"folder", deployed->folder},      {"error", deployed->error}};
   nlohmann::ordered_json stages = nlohmann::ordered_json::object();
   for (const auto& [name, s] : summary.stage_seconds) stages[name] = s;
   js["stage_seconds"] = stages;
@@ -131,6 +136,29 @@ std::map<int, CandidateRecord> SearchRunner::score_stage(const std::vector<Candi
   return by_id;
 }
 
+std::optional<DeployedPick> SearchRunner::deploy_pick(const std::vector<FinalEntry>& final, int last_rung) const {
+  const FinalEntry* pick = nullptr;
+  for (const auto& e : final)
+    if (e.on_front && (!pick || e.trial->test_accuracy > pick->trial->test_accuracy)) pick = &e;
+  if (!deployer_ || !pick) return std::nullopt;
+  const auto& c = *pick->candidate;
+  if (progress_) progress_("deploy", 0, 1, c.name);
+  DeployedPick d;
+  try {
+    d = deployer_(c, fmt::format("{}/best/{}", dir_, c.name),
+                  fmt::format("{}/trials/c{}-r{}", dir_, c.candidate.id, last_rung + 1));
+  } catch (const Error& e) {
+    d.name = c.name;
+    d.units = config_.search.units;
+    d.error = e.what();
+  }
+  if (progress_)
+    progress_("deploy", 1, 1, d.error.empty() ? fmt::format("{}: predicted {:.3f} ms, measured {:.3f} ms", c.name,
+                                                            d.predicted_ms, d.measured_ms)
+                                              : c.name + ": " + d.error);
+  return d;
+}
+
 SearchSummary SearchRunner::run(bool resume) {
   const auto candidates = sample_candidates(config_);
   open_folder(resume, candidates);
@@ -154,15 +182,16 @@ SearchSummary SearchRunner::run(bool resume) {
   t0 = Clock::now();
   const int last_rung = static_cast<int>(config_.search.rungs.size()) - 1;
   ReportInput report{&config_, &summary.candidates, &summary.trials,
-                     final_entries(summary.candidates, summary.trials, last_rung), {}, {}};
+                     final_entries(summary.candidates, summary.trials, last_rung), {}, {}, std::nullopt};
   write_file_atomic(dir_ + "/pareto.csv", pareto_csv(report.final));
   auto front = detail::write_front(config_, dir_, report.final, last_rung);
   summary.front = front.front;
   report.pictures = std::move(front.pictures);
+  report.deployed = deploy_pick(report.final, last_rung);
   summary.stage_seconds.push_back({"report", seconds_since(t0)});
   report.stage_seconds = summary.stage_seconds;
   write_file_atomic(dir_ + "/report.html", report_html(report));
-  write_summary(dir_ + "/summary.json", summary, front.graphviz);
+  write_summary(dir_ + "/summary.json", summary, front.graphviz, report.deployed);
   return summary;
 }
 

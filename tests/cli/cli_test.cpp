@@ -346,6 +346,30 @@ TEST_F(TheCli, SearchesEndToEndAndReportsEachStage) {
   EXPECT_EQ(slurp(path("run/trials.jsonl")), before);
 }
 
+TEST_F(TheCli, CalibratesThisMachineThenDeploysAndMeasuresThePick) {
+  std::string config = tiny_search(160, 1);
+  config.replace(config.find("units: 3"), 8, "units: 2\n  calibrate: true");
+  write("s.yaml", config);
+  const auto r = run("search --config " + path("s.yaml") + " --out " + path("run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The devices file it measured, with the link of 2 local workers, is what it predicted for.
+  const auto devices = slurp(path("run/devices.yaml"));
+  EXPECT_NE(devices.find("ops: {step_s: "), std::string::npos) << devices;
+  EXPECT_NE(devices.find("link: {latency_s: "), std::string::npos) << devices;
+  const auto summary = nlohmann::json::parse(slurp(path("run/summary.json")));
+  ASSERT_TRUE(summary.contains("deployed")) << summary.dump();
+  const auto& d = summary["deployed"];
+  EXPECT_EQ(d["error"], "") << d.dump();
+  EXPECT_EQ(d["units"], 2);
+  EXPECT_GT(d["predicted_ms"].get<double>(), 0.0);
+  EXPECT_GT(d["measured_ms"].get<double>(), 0.0);
+  EXPECT_TRUE(fs::exists(d["folder"].get<std::string>() + "/plan.yaml"));
+  EXPECT_NE(slurp(path("run/report.html")).find("Deployed pick"), std::string::npos);
+  // Resumed: the measured file is kept, so the scores are those of the first part.
+  EXPECT_EQ(run("search --config " + path("s.yaml") + " --out " + path("run") + " --resume").code, 0);
+  EXPECT_EQ(slurp(path("run/devices.yaml")), devices);
+}
+
 TEST_F(TheCli, StopsASearchOnCtrlCAndResumesIt) {
   write("s.yaml", tiny_search(3000, 3));
   const std::string args = "search --config " + path("s.yaml") + " --out " + path("run");

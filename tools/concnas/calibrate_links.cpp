@@ -16,6 +16,8 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/common/process.h"
+#include "concnas/config/plan_yaml.h"
+#include "concnas/deploy/worker.h"
 #include "concnas/deploy/calibrate.h"
 #include "concnas/deploy/export.h"
 #include "concnas/partition/score.h"
@@ -38,16 +40,25 @@ std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceMod
 // Median latency (seconds) of `runs` inferences of the deployment in `dir` on pinned
 // local workers of one core each.
 double measured_seconds(const std::string& dir, int runs) {
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  const std::string json = dir + "/run.json", log = dir + "/run.log";
-  const int status = run_program({self, "run", "--plan", dir, "--local", "--cores", "1", "--pin", "--runs",
-                                  std::to_string(runs), "--warmup", "20", "--json", json},
-                                 log);
-  if (status != 0) throw Error(fmt::format("calibrating the link: concnas run failed ({}): {}", status, read_file(log)));
-  return nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3;
+  return measure_deployment(dir, runs, {}).p50_s;
 }
 
 }  // namespace
+
+DeploymentTiming measure_deployment(const std::string& dir, int runs, const std::vector<std::string>& input) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string json = dir + "/run.json", log = dir + "/run.log";
+  const auto plan = config::load_plan(dir);
+  std::vector<std::string> args{self, "run", "--plan", dir, "--local", "--cores", "1", "--runs", std::to_string(runs),
+                                "--warmup", "30", "--json", json};
+  // Each worker on a core of its own when there are enough (as on separate devices).
+  const bool pin = static_cast<std::size_t>(plan.plan.num_units) <= deploy::cpus_of_this_process().size();
+  if (pin) args.push_back("--pin");
+  args.insert(args.end(), input.begin(), input.end());
+  const int status = run_program(args, log);
+  if (status != 0) throw Error(fmt::format("concnas run of {} failed ({}): {}", dir, status, read_file(log)));
+  return {nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3, pin};
+}
 
 sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {
   const int world = devices.units();

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "calibrate_links.h"
+#include "calibration.h"
 #include "commands.h"
 #include "progress_bar.h"
 #include "concnas/arch/cost.h"
@@ -24,15 +26,8 @@
 namespace concnas::cli {
 namespace {
 
-struct CalibrateArgs {
-  std::string out;
-  int cores = 0;
-  int runs = 40;
+struct CalibrateArgs : CalibrationRequest {
   bool local = false;
-  int world = 1;
-  int link_runs = 300;
-  std::string name;
-  std::string command;
 };
 
 std::string host_name() {
@@ -71,7 +66,7 @@ std::string link_yaml(const sim::LinkModel& l) {
                      format_number(l.send_overhead_s), format_number(l.receive_overhead_s));
 }
 
-std::string devices_yaml(const CalibrateArgs& a, const deploy::DeviceCalibration& c, int cores) {
+std::string devices_yaml(const CalibrationRequest& a, const deploy::DeviceCalibration& c, int cores) {
   std::string s = "# This machine as a device, measured by concnas calibrate (docs/scoring.md,\n"
                   "# \"Calibrated devices\"). Every unit gets this device; edit `cores:` per setting.\n";
   s += fmt::format("measured: {{host: \"{}\", date: \"{}\", command: \"{}\"}}\n", host_name(), utc_now(), a.command);
@@ -82,33 +77,9 @@ std::string devices_yaml(const CalibrateArgs& a, const deploy::DeviceCalibration
 }
 
 void run_calibrate(const CalibrateArgs& a) {
-  const int allowed = static_cast<int>(deploy::cpus_of_this_process().size());
-  const int cores = a.cores > 0 ? a.cores : allowed;
-  CONCNAS_CHECK(cores <= allowed, "--cores {}: this process may run on {} CPUs only", cores, allowed);
-  deploy::DeviceCalibrationOptions o;
-  o.cores = cores;
-  o.runs = a.runs;
   const auto started = std::chrono::steady_clock::now();
-  const bool tty = stderr_is_terminal();
-  o.progress = [tty](const std::string& stage, int done, int total) {
-    if (tty) draw_progress_bar("calibrate " + stage, done, total, 30, fmt::format("{}/{} networks", done, total));
-    else if (done == 0) std::fprintf(stderr, "calibrate: timing the engine on %s\n", stage.c_str());
-  };
-  const auto c = deploy::calibrate_device(o);
-  std::string yaml = devices_yaml(a, c, cores);
-  if (a.world > 1) {
-    // Each worker of `run --local --pin` runs on one core of its own.
-    auto devices = config::devices_from_yaml(yaml, a.out, a.world).first;
-    devices.cores.assign(a.world, 1);
-    const auto link = calibrate_link(devices, a.link_runs, [tty, &a](int done, int total) {
-      if (tty) draw_progress_bar(fmt::format("calibrate link ({} workers)", a.world), done, total, 30,
-                                 fmt::format("{}/{} deployments", done, total));
-      else if (done == 0) std::fprintf(stderr, "calibrate: timing %d local workers over Gloo\n", a.world);
-    });
-    yaml += link_yaml(link);
-  }
-  write_file_atomic(a.out, yaml);
-  config::load_devices(a.out, 1);  // what was written reads back
+  deploy::DeviceCalibration c;
+  write_calibrated_devices(a, &c);
   std::printf("%d steps timed, median step error %.1f%%; whole inferences (measured -> predicted):\n",
               c.steps_timed, 100 * c.median_step_error);
   for (const auto& n : c.networks)
@@ -119,6 +90,37 @@ void run_calibrate(const CalibrateArgs& a) {
 }
 
 }  // namespace
+
+void write_calibrated_devices(const CalibrationRequest& a, deploy::DeviceCalibration* report) {
+  const int allowed = static_cast<int>(deploy::cpus_of_this_process().size());
+  const int cores = a.cores > 0 ? a.cores : allowed;
+  CONCNAS_CHECK(cores <= allowed, "--cores {}: this process may run on {} CPUs only", cores, allowed);
+  deploy::DeviceCalibrationOptions o;
+  o.cores = cores;
+  o.runs = a.runs;
+  const bool tty = stderr_is_terminal();
+  o.progress = [tty](const std::string& stage, int done, int total) {
+    if (tty) draw_progress_bar("calibrate " + stage, done, total, 30, fmt::format("{}/{} networks", done, total));
+    else if (done == 0) std::fprintf(stderr, "calibrate: timing the engine on %s\n", stage.c_str());
+  };
+  const auto c = deploy::calibrate_device(o);
+  std::string yaml = devices_yaml(a, c, cores);
+  if (a.world > 1) {
+    // Each worker of `run --local` runs on one core.
+    const auto one = config::devices_from_yaml(yaml, a.out, 1).first;
+    auto devices = sim::DeviceModel::uniform(a.world, one.flops_per_s[0]);
+    devices.ops.assign(a.world, one.ops[0]);
+    const auto link = calibrate_link(devices, a.link_runs, [tty, &a](int done, int total) {
+      if (tty) draw_progress_bar(fmt::format("calibrate link ({} workers)", a.world), done, total, 30,
+                                 fmt::format("{}/{} deployments", done, total));
+      else if (done == 0) std::fprintf(stderr, "calibrate: timing %d local workers over Gloo\n", a.world);
+    });
+    yaml += link_yaml(link);
+  }
+  write_file_atomic(a.out, yaml);
+  config::load_devices(a.out, std::max(1, a.world));  // what was written reads back
+  if (report) *report = c;
+}
 
 Action add_calibrate_command(CLI::App& app) {
   auto args = std::make_shared<CalibrateArgs>();

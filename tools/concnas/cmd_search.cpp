@@ -2,19 +2,24 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "calibration.h"
 #include "commands.h"
+#include "deploy_pick.h"
 #include "progress_bar.h"
 #include "concnas/common/error.h"
+#include "concnas/config/devices_yaml.h"
 #include "concnas/search/runner.h"
 
 namespace concnas::cli {
 namespace {
+namespace fs = std::filesystem;
 
 struct SearchArgs {
   std::string config;
@@ -23,6 +28,24 @@ struct SearchArgs {
   std::vector<std::string> sets;
 };
 
+// search.calibrate: this machine measured once per run folder (kept on --resume, so that a
+// resumed search scores as the first part did).
+void use_calibrated_devices(search::SearchConfig& cfg, const std::string& out, bool resume) {
+  const std::string path = out + "/devices.yaml";
+  if (!resume || !fs::exists(path)) {
+    CONCNAS_CHECK(resume || !fs::exists(out + "/candidates.jsonl"),
+                  "{} already holds a search; use --resume or another --out", out);
+    fs::create_directories(out);
+    CalibrationRequest request;
+    request.out = path;
+    request.world = cfg.search.units;
+    request.command = fmt::format("concnas search (search.calibrate: true) -> {}", path);
+    write_calibrated_devices(request);
+  }
+  std::tie(cfg.device_model, cfg.link_model) = config::load_devices(path, cfg.search.units);
+  std::printf("search: predicting for this machine as calibrated in %s\n", path.c_str());
+}
+
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
@@ -30,11 +53,14 @@ void run_search(const SearchArgs& a) {
   // Every config error surfaces here, before any work.
   auto cfg = search::load_search_config(a.config, a.sets);
   const std::string out = a.out.empty() ? "runs/search" : a.out;
+  if (cfg.search.calibrate) use_calibrated_devices(cfg, out, a.resume);
   std::printf("search: %d candidates + %zu baselines for n = %d units, %zu rungs -> %s\n",
               cfg.search.candidates, cfg.space.baselines.size(), cfg.search.units,
               cfg.search.rungs.size(), out.c_str());
   std::fflush(stdout);
+  const auto deployer = make_pick_deployer(cfg);
   search::SearchRunner runner(std::move(cfg), out);
+  runner.set_deployer(deployer);
   // A live line on a terminal; a plain line per finished item otherwise (CI logs).
   const bool tty = stderr_is_terminal();
   auto last_done = std::make_shared<std::map<std::string, std::int64_t>>();

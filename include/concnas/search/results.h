@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,17 @@ std::vector<FinalEntry> final_entries(const std::vector<CandidateRecord>& candid
 /// pareto.csv: one row per final entry.
 std::string pareto_csv(const std::vector<FinalEntry>& entries);
 
+/// The search's pick (the front's most accurate) deployed on `search.units` local workers
+/// and measured beside what the simulator predicted for it.
+struct DeployedPick {
+  std::string name;
+  int units = 0;
+  double predicted_ms = 0;
+  double measured_ms = 0;   ///< p50 at batch 1
+  std::string folder;       ///< the deployment (plan.yaml, unit files, run.json)
+  std::string error;        ///< why it could not be deployed or measured; empty if it was
+};
+
 struct ReportInput {
   const SearchConfig* config = nullptr;
   const std::vector<CandidateRecord>* candidates = nullptr;
@@ -62,6 +74,8 @@ struct ReportInput {
   std::map<int, std::string> pictures;
   /// Wall seconds per stage of this run.
   std::vector<std::pair<std::string, double>> stage_seconds;
+  /// The pick as deployed and measured, when the search deployed it.
+  std::optional<DeployedPick> deployed;
 };
 
 /// A self-contained HTML page (no scripts, no external files): summary table, SVG scatter

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,12 @@ struct SearchSummary {
   std::vector<std::pair<std::string, double>> stage_seconds;
 };
 
+/// Deploys the pick (the front's most accurate candidate, whose files are in `best_folder`
+/// and whose last training is `trial_folder`) and measures it; `concnas search` runs it on
+/// local workers. Throws `Error` on a failure, which the report records.
+using PickDeployer = std::function<DeployedPick(const CandidateRecord& pick, const std::string& best_folder,
+                                                const std::string& trial_folder)>;
+
 class SearchRunner {
  public:
   SearchRunner(SearchConfig config, std::string run_dir);
@@ -54,6 +61,8 @@ class SearchRunner {
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
   /// How the training budget is spent; successive halving over `search.rungs` by default.
   void set_strategy(std::unique_ptr<Strategy> strategy) { strategy_ = std::move(strategy); }
+  /// After training: deploy and measure the pick for the report (none: not deployed).
+  void set_deployer(PickDeployer deployer) { deployer_ = std::move(deployer); }
   SearchSummary run(bool resume);
 
  private:
@@ -66,6 +75,8 @@ class SearchRunner {
   SearchProgressFn progress_;
   const std::atomic<bool>* stop_ = nullptr;
   std::unique_ptr<Strategy> strategy_;
+  PickDeployer deployer_;
+  std::optional<DeployedPick> deploy_pick(const std::vector<FinalEntry>& final, int last_rung) const;
 };
 
 }  // namespace concnas::search

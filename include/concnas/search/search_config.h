@@ -80,6 +80,9 @@ struct SearchSection {
   /// Devices file (docs/scoring.md) the predicted latency is for; empty: `units` default
   /// devices and link.
   std::string devices;
+  /// Measure this machine first (`concnas calibrate --local --world units`) and predict
+  /// for it; the file is the run folder's devices.yaml (kept on --resume).
+  bool calibrate = false;
   int threads = 0;              ///< scoring threads (0 = all cores)
   int select = 8;               ///< sampled candidates entering the first rung
   std::vector<Rung> rungs{{2000, 1}, {6000, 2}, {0, 4}};
