@@ -261,12 +261,15 @@ std::string BenchmarkReport::to_json() const {
                            {"worker0_cpus", worker0_cpus}};
   j["accuracy"] = accuracy ? nlohmann::ordered_json(*accuracy) : nlohmann::ordered_json();
   j["max_abs_diff"] = max_abs_diff ? nlohmann::ordered_json(*max_abs_diff) : nlohmann::ordered_json();
-  if (baseline)
+  if (predicted_ms) j["predicted_ms"] = *predicted_ms;
+  if (baseline) {
     j["baseline"] = {{"plan", baseline->dir},
                      {"latency_ms", {{"p50", baseline->p50_ms}, {"p95", baseline->p95_ms}}},
                      {"speedup_p50", baseline->speedup},
                      {"paired_speedup_median", baseline->paired_speedup},
                      {"max_abs_diff", baseline->max_abs_diff}};
+    if (baseline->predicted_ms) j["baseline"]["predicted_ms"] = *baseline->predicted_ms;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -277,11 +280,15 @@ std::string BenchmarkReport::to_text() const {
                               p50_ms, p95_ms, images_per_s, bytes_per_image);
   if (accuracy) s += fmt::format(", accuracy {:.2f}%", *accuracy * 100);
   if (max_abs_diff) s += fmt::format(", max |logit - single process| {:.2e}", *max_abs_diff);
+  if (predicted_ms) s += fmt::format("\npredicted by the devices file: {:.3f} ms ({:+.1f}% of the measured p50)", *predicted_ms,
+                                     100 * (*predicted_ms / p50_ms - 1));
   if (baseline)
     s += fmt::format("\nbaseline {} (1 unit, alternating): p50 {:.3f} ms, p95 {:.3f} ms; speedup {:.2f}x at p50, "
                      "{:.2f}x median per inference; max |logit difference| {:.2e}",
                      baseline->dir, baseline->p50_ms, baseline->p95_ms, baseline->speedup, baseline->paired_speedup,
                      baseline->max_abs_diff);
+  if (baseline && baseline->predicted_ms)
+    s += fmt::format("\nbaseline predicted by the devices file: {:.3f} ms", *baseline->predicted_ms);
   return s + "\n";
 }
 

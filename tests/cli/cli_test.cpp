@@ -506,6 +506,24 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
   EXPECT_EQ(csv.rfind("image,label,logit0,logit1,logit2,logit3\n", 0), 0u);
 }
 
+TEST_F(TheRunCommand, ReportsWhatADevicesFilePredictsBesideTheMeasurement) {
+  export_units(2);
+  write("dev.yaml", "device: {flops_per_s: 1e9, ops: {step_s: 1e-3}}\nlink: {latency_s: 1e-3}\n");
+  const auto r = run("run --plan " + path("deploy") + " --local --runs 5 --warmup 1" + input() + " --devices " +
+                     path("dev.yaml") + " --json " + path("p.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("predicted by the devices file"), std::string::npos) << r.out;
+  // A millisecond per step: the prediction is at least the steps of the longest unit.
+  const double predicted = nlohmann::json::parse(slurp(path("p.json")))["predicted_ms"].get<double>();
+  EXPECT_GT(predicted, 5.0);
+  const auto fp16 = run("run --plan " + path("deploy") + " --local --runs 5 --warmup 1 --fp16" + input() +
+                        " --devices " + path("dev.yaml") + " --json " + path("h.json"));
+  ASSERT_EQ(fp16.code, 0) << fp16.err;
+  EXPECT_LE(nlohmann::json::parse(slurp(path("h.json")))["predicted_ms"].get<double>(), predicted);
+  expect_rejected("run --plan " + path("deploy") + " --local --runs 5" + input() + " --devices " + path("none.yaml"),
+                  "none.yaml", 1);
+}
+
 TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
   export_units(2);
   const auto one = run("export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt") +

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
+#include "concnas/config/devices_yaml.h"
 #include "concnas/data/dataset.h"
 #include "concnas/deploy/runtime.h"
 #include "run_args.h"
@@ -73,6 +74,15 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
   o.fp16 = a.fp16;
   o.trace = a.trace;
   return o;
+}
+
+// What the devices file predicts for deployment `d` run as these flags run it (--cores per
+// unit, --fp16 halving the bytes), at batch 1.
+double predicted_ms(const RunArgs& a, const deploy::Deployment& d) {
+  auto [devices, link] = config::load_devices(a.devices, d.plan.num_units);
+  devices.cores.assign(d.plan.num_units, a.cores);
+  if (a.fp16) link.bytes_per_element = 2;
+  return sim::simulate(d.arch, arch::compute_cost(d.arch), d.plan.parts, devices, link).latency_s * 1e3;
 }
 
 void report(const RunArgs& a, const deploy::BenchmarkReport& r) {
@@ -138,7 +148,11 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   }
   auto bench = a.bench;
   bench.labelled = labelled;
-  const auto r = deploy::run_benchmark(worker, d, set, bench, a.fp16);
+  auto r = deploy::run_benchmark(worker, d, set, bench, a.fp16);
+  if (!a.devices.empty()) {
+    r.predicted_ms = predicted_ms(a, d);
+    if (r.baseline) r.baseline->predicted_ms = predicted_ms(a, deploy::read_deployment(a.bench.baseline));
+  }
   report(a, r);  // before the trace: a trace that cannot be written loses no results
   worker.write_trace();
 }
@@ -156,6 +170,7 @@ void run_command(const RunArgs& a) {
     CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
                   flag, *file, folder.string());
   }
+  if (!a.devices.empty()) (void)predicted_ms(a, d);  // a bad devices file fails before the inferences
   // Checked here, before any worker starts: more engine threads than CPUs only queue.
   const auto allowed = deploy::cpus_of_this_process();
   CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a.cores) <= allowed.size(),
@@ -202,6 +217,8 @@ Action add_run_command(CLI::App& app) {
   cpus->excludes(local);
   pin->needs(local);
   cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
+  cmd->add_option("--devices", a->devices,
+                  "devices file (concnas calibrate): report its predicted latency beside the measured one");
   cmd->add_option("--runs", a->bench.runs, "timed inferences")->check(CLI::Range(1, 100000000));
   cmd->add_option("--warmup", a->bench.warmup, "untimed inferences first")->check(CLI::Range(0, 1000000));
   cmd->add_option("--batch", a->bench.batch, "images per inference")->check(CLI::Range(1, 100000));

@@ -18,8 +18,10 @@ struct DeviceArgs {
   double bandwidth = sim::LinkModel{}.bandwidth_bytes_per_s;
   double layer_overhead_s = 0;
   double send_overhead_s = 0;
+  bool fp16 = false;
 
   void add_to(CLI::App* cmd) {
+    cmd->add_flag("--fp16", fp16, "predict float16 transfers between units (as `run --fp16` sends them)");
     auto* file = cmd->add_option("--devices", devices, "device and link model (YAML)");
     cmd->add_option("--flops-per-s", flops_per_s, "speed of every device")->capture_default_str()->excludes(file);
     cmd->add_option("--link-latency", latency_s, "link latency in seconds")->capture_default_str()->excludes(file);
@@ -38,8 +40,10 @@ struct DeviceArgs {
     CONCNAS_CHECK(units >= 1, "units must be at least 1, got {}", units);
     if (!devices.empty()) {
       std::tie(options.devices, options.link) = config::load_devices(devices, units);
+      if (fp16) options.link.bytes_per_element = 2;
       return;
     }
+    if (fp16) options.link.bytes_per_element = 2;
     options.devices = sim::DeviceModel::uniform(units, flops_per_s, layer_overhead_s);
     options.link.latency_s = latency_s;
     options.link.send_overhead_s = send_overhead_s;

@@ -87,7 +87,8 @@ std::vector<std::string> worker_args(const RunArgs& a, int r, int n, int port, c
                                  {"--labels", a.labels},
                                  {"--json", a.json},
                                  {"--logits", a.bench.logits_csv},
-                                 {"--baseline", a.bench.baseline}});
+                                 {"--baseline", a.bench.baseline},
+                                 {"--devices", a.devices}});
   for (const auto& [flag, value] : valued)
     if (!value.empty()) {
       args.push_back(flag);

@@ -28,6 +28,7 @@ struct RunArgs {
   std::string trace;
   std::optional<std::string> cpus;  // pin this worker to these CPUs
   bool pin = false;                  // --local: each worker on cores of its own
+  std::string devices;               // devices file: report its prediction beside the measurement
 };
 
 inline std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }

@@ -43,6 +43,7 @@ struct BaselineReport {
   double speedup = 0;        ///< baseline p50 / p50 of the deployment under test
   double paired_speedup = 0; ///< median over inferences of baseline time / time, same input
   double max_abs_diff = 0;   ///< largest logit difference between the two
+  std::optional<double> predicted_ms;  ///< the devices file's prediction (run --devices)
 };
 
 struct BenchmarkReport {
@@ -58,6 +59,7 @@ struct BenchmarkReport {
   std::optional<double> accuracy;     ///< over the images run, when the set has labels
   std::optional<double> max_abs_diff; ///< against the single-process execution (`check`)
   std::optional<BaselineReport> baseline;
+  std::optional<double> predicted_ms;  ///< the devices file's prediction (run --devices)
   std::string to_json() const;
   std::string to_text() const;
 };
