@@ -115,9 +115,10 @@ arch::Provenance read_source(const Reader& r, const YAML::Node& root) {
   prov.generator = r.string(r.need(src, "generator", "source"), "source.generator");
   const auto params = r.need(src, "params", "source");
   if (!params.IsMap()) r.fail(params, "'source.params' must be a mapping");
-  for (const auto& kv : params)
-    prov.params.set(kv.first.as<std::string>(),
-                    r.number(kv.second, "source.params." + kv.first.as<std::string>()));
+  for (const auto& kv : params) {
+    const auto name = r.key(kv.first, "source.params");
+    prov.params.set(name, r.number(kv.second, "source.params." + name));
+  }
   prov.seed = r.scalar<std::uint64_t>(r.need(src, "seed", "source"), "source.seed",
                                       "a non-negative integer");
   prov.orientation = r.string(r.need(src, "orientation", "source"), "source.orientation");

@@ -126,7 +126,7 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   r.check_map(root, "", {"devices", "device", "link", "measured"});
   if (const auto m = root["measured"]) {  // what calibrate records: host, date, command
     if (!m.IsMap()) r.fail(m, "'measured' must be a mapping of strings (host, date, command)");
-    for (const auto& kv : m) r.string(kv.second, "measured." + kv.first.as<std::string>());
+    for (const auto& kv : m) r.string(kv.second, "measured." + r.key(kv.first, "measured"));
   }
   const auto devices = read_devices(r, root, units);
   sim::LinkModel link;

@@ -104,7 +104,7 @@ struct ValueCodec<std::string> {
   static std::string type() { return "string"; }
   static std::string read(const Reader& r, const YAML::Node& n, const std::string& key) { return r.string(n, key); }
   static std::string write(const std::string& v) { return quoted(v); }
-  static std::string show(const std::string& v) { return "'" + v + "'"; }
+  static std::string show(const std::string& v) { return "'" + Reader::shown(v) + "'"; }
 };
 /// A list; a single value stands for a list of one.
 template <typename T>
@@ -210,7 +210,7 @@ class Schema {
     if (!node.IsMap()) r.fail(node, fmt::format("'{}' must be a mapping", section));
     const auto known = names_in(section);
     for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = r.key(kv.first, section);
       if (std::find(known.begin(), known.end(), key) == known.end())
         r.fail(kv.first, fmt::format("unknown key '{}{}' (known: {})", section.empty() ? "" : section + ".", key,
                                      fmt::join(known, ", ")));
@@ -241,7 +241,7 @@ class Schema {
                    const std::vector<std::string>& required = {}) const {
     if (!node.IsMap()) r.fail(node, fmt::format("'{}' must be a mapping", where));
     for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = r.key(kv.first, where);
       if (!find("", key)) r.fail(kv.first, fmt::format("unknown key '{}.{}' (known: {})", where, key,
                                                        fmt::join(names_in(""), ", ")));
     }

@@ -123,12 +123,15 @@ SearchKey generators_key() {
     const auto registry = graph::builtin_generators();
     for (const auto& kv : g) {
       GeneratorSpace gs;
-      gs.name = kv.first.as<std::string>();
+      gs.name = r.key(kv.first, "space.generators");
       const std::string key = "space.generators." + gs.name;
       r.located(kv.first, [&]() -> const graph::Generator& { return registry.get(gs.name); });
       if (!kv.second.IsNull()) {
         if (!kv.second.IsMap()) r.fail(kv.second, fmt::format("'{}' must map parameters to values or ranges", key));
-        for (const auto& p : kv.second) gs.params[p.first.as<std::string>()] = range_of(r, p.second, key + "." + p.first.as<std::string>());
+        for (const auto& p : kv.second) {
+          const auto name = r.key(p.first, key);
+          gs.params[name] = range_of(r, p.second, key + "." + name);
+        }
       }
       c.space.generators.push_back(gs);
     }

@@ -25,8 +25,10 @@ TrainKey params_key() {
   k.read = [](TrainConfig& c, const detail::Reader& r, const YAML::Node& n, const std::string& key) {
     if (!n.IsMap()) r.fail(n, fmt::format("'{}' must be a mapping of numbers", key));
     c.arch.params = ParamMap();
-    for (const auto& kv : n)
-      c.arch.params.set(kv.first.as<std::string>(), r.number(kv.second, key + "." + kv.first.as<std::string>()));
+    for (const auto& kv : n) {
+      const auto name = r.key(kv.first, key);
+      c.arch.params.set(name, r.number(kv.second, key + "." + name));
+    }
   };
   k.write = [](const TrainConfig& c) {
     std::vector<std::string> items;

@@ -24,12 +24,26 @@ class Reader {
     throw ParseError(source_, line, what);
   }
 
+  // A key of the mapping `where` as text; a key that is not a plain scalar (`{[1]: 2}`) is
+  // a located error, not yaml-cpp's conversion message.
+  std::string key(const YAML::Node& k, const std::string& where) const {
+    if (!k.IsScalar())
+      fail(k, where.empty() ? std::string("a top-level key must be a plain name, not a list or mapping")
+                            : fmt::format("a key of '{}' must be a plain name, not a list or mapping", where));
+    return k.Scalar();
+  }
+
+  // A value as it may appear in a one-line error: at most 60 characters.
+  static std::string shown(const std::string& text) {
+    return text.size() <= 60 ? text : text.substr(0, 57) + "...";
+  }
+
   // A mapping whose keys must all be in `allowed`; `where` names it in errors.
   void check_map(const YAML::Node& node, const std::string& where,
                  std::initializer_list<const char*> allowed) const {
     if (!node.IsMap()) fail(node, fmt::format("'{}' must be a mapping", where));
     for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = this->key(kv.first, where);
       bool ok = false;
       for (const char* a : allowed) ok = ok || key == a;
       if (!ok) fail(kv.first, fmt::format("unknown key '{}{}'", where.empty() ? "" : where + ".", key));
@@ -48,7 +62,7 @@ class Reader {
     try {
       return node.as<T>();
     } catch (const YAML::Exception&) {
-      fail(node, fmt::format("'{}' must be {}, got '{}'", key, kind, node.Scalar()));
+      fail(node, fmt::format("'{}' must be {}, got '{}'", key, kind, shown(node.Scalar())));
     }
   }
   int integer(const YAML::Node& n, const std::string& key) const {

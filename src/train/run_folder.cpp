@@ -12,15 +12,13 @@
 namespace concnas::train::detail {
 namespace fs = std::filesystem;
 
-void RunFolder::open(bool resume, const std::string& config_yaml, const arch::Architecture& arch) const {
+bool RunFolder::open(bool resume, const std::string& config_yaml, const arch::Architecture& arch) const {
+  const bool checkpointed = fs::exists(checkpoint_path());
+  CONCNAS_CHECK(resume || !checkpointed, "{} already holds a run (checkpoint.pt); use --resume or another --out", dir_);
   fs::create_directories(dir_);
-  if (resume)
-    CONCNAS_CHECK(fs::exists(checkpoint_path()), "nothing to resume: {} not found", checkpoint_path());
-  else
-    CONCNAS_CHECK(!fs::exists(checkpoint_path()),
-                  "{} already holds a run (checkpoint.pt); use --resume or another --out", dir_);
   write_file_atomic(dir_ + "/config.yaml", config_yaml);
   config::save_architecture(arch, dir_ + "/arch.yaml");
+  return resume && checkpointed;
 }
 
 RunProgress RunFolder::resume(nn::Network& net, torch::optim::SGD& opt, const std::string& arch_name) const {

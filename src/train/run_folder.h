@@ -29,8 +29,9 @@ class RunFolder {
   std::string checkpoint_path() const { return dir_ + "/checkpoint.pt"; }
 
   /// Creates the folder and writes config.yaml and arch.yaml. A fresh start refuses a
-  /// folder that holds a run; a resume needs its checkpoint.
-  void open(bool resume, const std::string& config_yaml, const arch::Architecture& arch) const;
+  /// folder that holds a run. Returns whether there is a checkpoint to resume from: a
+  /// resume of a run killed before its first checkpoint starts afresh.
+  bool open(bool resume, const std::string& config_yaml, const arch::Architecture& arch) const;
   /// Loads weights and optimiser state; keeps the metrics of the epochs it covers.
   RunProgress resume(nn::Network& net, torch::optim::SGD& opt, const std::string& arch_name) const;
   /// Deletes the metrics of an earlier run (a fresh start).

@@ -135,9 +135,10 @@ Trainer::Trainer(const config::TrainConfig& config, arch::Architecture arch, std
 TrainResult Trainer::run(bool resume) {
   const auto& t = options_.train;
   const detail::RunFolder folder(dir_);
-  folder.open(resume, config::to_yaml(as_config(options_), {"data", "train"}), arch_);
   configure_cpu_runtime(t.threads);
+  // The data first: a missing or short data set leaves no run folder behind.
   const auto data = detail::load_training_tensors(dataset_, options_);
+  const bool resuming = folder.open(resume, config::to_yaml(as_config(options_), {"data", "train"}), arch_);
   CONCNAS_CHECK(data.train_x.size(1) == arch_.network.input.channels &&
                     data.train_x.size(2) == arch_.network.input.height &&
                     data.train_x.size(3) == arch_.network.input.width,
@@ -147,7 +148,7 @@ TrainResult Trainer::run(bool resume) {
   auto opt = make_optimiser(net, t);
   // A resumed run carries on the figures of the processes before it.
   RunProgress at;
-  if (resume)
+  if (resuming)
     at = folder.resume(net, opt, arch_.name);
   else
     folder.clear_metrics();

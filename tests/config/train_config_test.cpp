@@ -62,3 +62,22 @@ TEST(ATrainConfig, NamesFileLineAndKeyOfBadInput) {
 
 }  // namespace
 }  // namespace concnas::config
+
+namespace concnas::config {
+namespace {
+
+TEST(ATrainConfig, NamesAKeyThatIsNotAPlainNameAndCutsLongValues) {
+  expect_error("train:\n  {[1]: 2}: 3\n", {}, 2, "a key of 'train' must be a plain name");
+  expect_error("[1]: 2\n", {}, 1, "a top-level key must be a plain name");
+  expect_error("arch:\n  params: {[x]: 1}\n", {}, 2, "a key of 'arch.params' must be a plain name");
+  try {
+    parse_train_config("train:\n  epochs: " + std::string(100000, '7') + "x\n", "t.yaml");
+    ADD_FAILURE() << "accepted";
+  } catch (const ParseError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("..."), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace concnas::config

@@ -101,13 +101,28 @@ TEST_F(ATrainer, ResumesAnInterruptedRunToTheSameWeights) {
   for (std::size_t i = 0; i < w1.size(); ++i) EXPECT_TRUE(torch::equal(w1[i], w2[i])) << "tensor " << i;
 }
 
-TEST_F(ATrainer, RefusesToOverwriteARunAndToResumeNothing) {
+TEST_F(ATrainer, RefusesToOverwriteARunAndStartsAResumeOfNothingAfresh) {
   auto c = tiny_config();
   c.train.epochs = 1;
   Trainer t(c, tiny_arch(c), run("a"));
   t.run(false);
   EXPECT_THROW(Trainer(c, tiny_arch(c), run("a")).run(false), InvalidArgument);
-  EXPECT_THROW(Trainer(c, tiny_arch(c), run("b")).run(true), InvalidArgument);
+  // A job killed before its first checkpoint and restarted with --resume trains from the start.
+  const auto fresh = Trainer(c, tiny_arch(c), run("b")).run(true);
+  EXPECT_EQ(fresh.epochs, 1);
+  EXPECT_TRUE(fs::exists(run("b") + "/checkpoint.pt"));
+}
+
+TEST_F(ATrainer, LeavesNoRunFolderWhenTheDataCannotBeRead) {
+  auto c = tiny_config();
+  c.data.dataset = "mnist";
+  c.data.path = run("no-such-data");
+  EXPECT_THROW(Trainer(c, tiny_arch(c), run("c")).run(false), IoError);
+  EXPECT_FALSE(fs::exists(run("c")));
+  c = tiny_config();
+  c.data.validation = 10000;  // more than the 384 training images
+  EXPECT_THROW(Trainer(c, tiny_arch(c), run("d")).run(false), InvalidArgument);
+  EXPECT_FALSE(fs::exists(run("d")));
 }
 
 TEST_F(ATrainer, StopsOnANonFiniteLossKeepingTheLastCheckpoint) {

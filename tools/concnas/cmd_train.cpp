@@ -1,6 +1,7 @@
 // concnas train: train an architecture on real data into a run folder, resumably.
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -53,6 +54,8 @@ void run_train(const TrainArgs& a) {
     }
     std::fflush(stderr);
   });
+  if (a.resume && !std::filesystem::exists(out + "/checkpoint.pt"))
+    std::printf("no checkpoint in %s yet: training from the start\n", out.c_str());
   const auto r = trainer.run(a.resume);
   std::printf("test accuracy %.4f, loss %.4f, %d epochs, %.1f s, %.0f images/s -> %s/eval.json\n",
               r.test_accuracy, r.test_loss, r.epochs, r.seconds,

@@ -60,8 +60,10 @@ class Trainer {
   void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
   /// For tests: stop (as if killed) after this many epochs of this process.
   void set_stop_after_epochs(int epochs) { stop_after_ = epochs; }
-  /// Trains, or with `resume` continues from the run folder's checkpoint. Throws
-  /// `concnas::Error` on a NaN loss (the last good checkpoint is kept).
+  /// Trains, or with `resume` continues from the run folder's checkpoint (a folder killed
+  /// before its first checkpoint starts afresh, as a preempted job that always passes
+  /// --resume needs). Throws `concnas::Error` on a NaN loss (the last good checkpoint is
+  /// kept); a data set that cannot be read leaves no run folder.
   TrainResult run(bool resume);
 
  private:
