@@ -8,6 +8,13 @@ namespace concnas::config {
 namespace detail {
 namespace {
 
+// A core's speed: positive, and within what a device can be (1 kFLOP/s .. 1 EFLOP/s), so
+// that no prediction overflows to "inf ms".
+Rule<double> speed_rule() {
+  return {"[1e3, 1e18]", "must be positive and between 1e3 and 1e18 FLOP/s",
+          [](const double& v) { return v >= 1e3 && v <= 1e18; }};
+}
+
 // `ops:` of a device entry: seconds per kind of work, as `concnas calibrate` measures them.
 Key<DeviceEntry> ops_key() {
   Key<DeviceEntry> k{"", "ops", "mapping (below)", "", "calibrated prices per kind of work (`ops` keys below); "
@@ -26,7 +33,7 @@ const Schema<DeviceEntry>& device_schema() {
   static const Schema<C> s({
       field<C>("", "name", [](C& c) -> auto& { return c.name; }, "a name for reports; default: unit<K>"),
       field<C>("", "flops_per_s", [](C& c) -> auto& { return c.flops_per_s; },
-               "compute speed of one core in FLOP/s (required)", positive<double>()),
+               "compute speed of one core in FLOP/s (required)", speed_rule()),
       field<C>("", "cores", [](C& c) -> auto& { return c.cores; }, "cores the engine runs vertices on",
                at_least(1)),
       field<C>("", "layer_overhead_s", [](C& c) -> auto& { return c.layer_overhead_s; },

@@ -1,5 +1,6 @@
 #include "concnas/config/plan_yaml.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -72,6 +73,9 @@ detail::PlanHeader read_header(const Reader& r, const YAML::Node& root) {
     r.need(root, key, "");
   h.architecture = r.string(root["architecture"], "architecture");
   h.arch_file = r.string(root["arch_file"], "arch_file");
+  // A plan names files beside it, never others (`/dev/zero`, `../../x`).
+  if (h.arch_file.empty() || h.arch_file.find('/') != std::string::npos || h.arch_file == "." || h.arch_file == "..")
+    r.fail(root["arch_file"], "'arch_file' must name a file in the deployment folder (no '/')");
   h.units = r.integer(root["units"], "units");
   if (h.units < 1) r.fail(root["units"], "'units' must be at least 1");
   return h;
@@ -89,8 +93,10 @@ void read_input(const Reader& r, const YAML::Node& input, const std::string& arc
     auto& out = std::string(key) == "mean" ? d.input.mean : d.input.std;
     for (const auto& v : n) out.push_back(r.number(v, std::string("input.") + key));
   }
+  for (double v : d.input.mean)
+    if (!std::isfinite(v)) r.fail(input["mean"], "'input.mean' values must be finite numbers");
   for (double v : d.input.std)
-    if (!(v > 0)) r.fail(input["std"], "'input.std' values must be positive");
+    if (!(v > 0) || !std::isfinite(v)) r.fail(input["std"], "'input.std' values must be positive and finite");
 }
 
 // Each unit's lists must be the ones `parts` gives.

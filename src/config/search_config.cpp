@@ -346,6 +346,10 @@ SearchConfig parse_search_config(const std::string& text, const std::string& sou
                                  const std::vector<std::string>& overrides) {
   Reader r(source);
   YAML::Node root = config::detail::load_config_root(text, source);
+  // A file of comments alone would silently run the whole default search.
+  if (root.size() == 0 && overrides.empty())
+    throw ParseError(source, 0, "holds no settings (only comments?): a search config states at least its "
+                                "`search:` section; every key is in docs/configuration.md");
   r.check_map(root, "", {"search", "space", "constraints", "data", "train"});
   const auto train_overrides = apply_own_overrides(root, overrides);
   SearchConfig c;

@@ -94,15 +94,16 @@ int hmetis_id(int v) { return v + 1; }
 
 std::string to_hmetis(const Hypergraph& hg) {
   std::string out = fmt::format("% concnas hypergraph: {} compute vertices, then input (id {}) "
-                                "and output (id {}); net cost = bytes, vertex weight = FLOPs\n",
+                                "and output (id {}); net cost = bytes, vertex weight = FLOPs (at least 1: "
+                                "hMETIS and KaHyPar take positive weights only)\n",
                                 hg.num_compute, hmetis_id(hg.input()), hmetis_id(hg.output()));
   out += fmt::format("{} {} 11\n", hg.nets.size(), hg.num_vertices());
   for (const auto& net : hg.nets) {
-    out += fmt::format("{}", net.cost);
+    out += fmt::format("{}", std::max<std::int64_t>(1, net.cost));
     for (int p : net.pins) out += fmt::format(" {}", hmetis_id(p));
     out += '\n';
   }
-  for (auto w : hg.weight) out += fmt::format("{}\n", w);
+  for (auto w : hg.weight) out += fmt::format("{}\n", std::max<std::int64_t>(1, w));
   return out;
 }
 

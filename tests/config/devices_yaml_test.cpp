@@ -110,3 +110,16 @@ TEST(ADeviceFile, RefusesACalibratedFileWithoutALinkForSeveralUnits) {
 
 }  // namespace
 }  // namespace concnas::config
+
+namespace concnas::config {
+namespace {
+
+TEST(ADeviceFile, RefusesSpeedsNoDeviceHas) {
+  concnas::testing::expect_parse_error_at([] { devices_from_yaml("device: {flops_per_s: 1e-300}\n", "d.yaml", 1); },
+                                          1, "between 1e3 and 1e18 FLOP/s");
+  concnas::testing::expect_parse_error_at([] { devices_from_yaml("device: {flops_per_s: 1e30}\n", "d.yaml", 1); },
+                                          1, "between 1e3 and 1e18 FLOP/s");
+}
+
+}  // namespace
+}  // namespace concnas::config

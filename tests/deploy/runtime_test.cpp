@@ -245,6 +245,35 @@ TEST_F(ARuntime, RejectsAMalformedPlanOrAnotherExportsUnitFile) {
   EXPECT_THROW(read_deployment(path("missing")), IoError);
 }
 
+TEST_F(ARuntime, RefusesAPlanThatNamesFilesOutsideItsFolderOrMeaninglessInputs) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a, 1);
+  exported(a, *net, 2, "d");
+  const std::string text = read_file(path("d/plan.yaml"));
+  auto refused = [&](const std::string& from, const std::string& to, const std::string& what) {
+    std::string edited = text;
+    const auto at = edited.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    edited.replace(at, from.size(), to);
+    write_file_atomic(path("d/plan.yaml"), edited);
+    try {
+      read_deployment(path("d"));
+      ADD_FAILURE() << "accepted " << to;
+    } catch (const ParseError& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  refused("arch_file: arch.yaml", "arch_file: /dev/zero", "must name a file in the deployment folder");
+  refused("arch_file: arch.yaml", "arch_file: ../d/arch.yaml", "must name a file in the deployment folder");
+  // The one channel's value: "std: [0.5]" as written.
+  auto list_of = [&](const std::string& key) {
+    const auto at = text.find(key + ": [");
+    return text.substr(at, text.find(']', at) + 1 - at);
+  };
+  refused(list_of("std"), "std: [.inf]", "'input.std' values must be positive and finite");
+  refused(list_of("mean"), "mean: [.nan]", "'input.mean' values must be finite");
+}
+
 TEST(AnEndpoint, IsHostColonPort) {
   EXPECT_EQ(parse_endpoint("10.0.0.1:29500", "--master").port, 29500);
   EXPECT_EQ(parse_endpoint("node-a:7", "--master").host, "node-a");

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "support/expect_error.h"
 
 #include "concnas/common/error.h"
@@ -64,8 +68,44 @@ TEST(AHypergraph, WritesHmetisWithWeightsAndFixedVertices) {
   const auto hg = tiny();
   const auto text = to_hmetis(hg);
   const auto body = text.substr(text.find('\n') + 1);  // after the % comment
-  EXPECT_EQ(body, "4 5 11\n512 1 3\n1024 2 3\n512 3 5\n1024 4 1 2\n2432\n7168\n6272\n0\n0\n");
+  // The input and output vertices weigh 1, not 0: hMETIS and KaHyPar refuse 0.
+  EXPECT_EQ(body, "4 5 11\n512 1 3\n1024 2 3\n512 3 5\n1024 4 1 2\n2432\n7168\n6272\n1\n1\n");
   EXPECT_EQ(to_hmetis_fix(hg), "-1\n-1\n-1\n0\n0\n");
+}
+
+// hMETIS's input rules (its manual, section 3.1), read strictly and apart from concnas's
+// own reader: a header "nets vertices fmt"; with fmt 11 each net line is a positive
+// integer cost then pins in 1..vertices, and one positive integer weight per vertex
+// follows; nothing else but '%' comment lines.
+std::string strict_hmetis_error(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::vector<long long>> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '%') continue;
+    std::istringstream fields(line);
+    std::vector<long long> row;
+    for (std::string f; fields >> f;) {
+      if (f.find_first_not_of("0123456789") != std::string::npos) return "not a non-negative integer: " + f;
+      row.push_back(std::stoll(f));
+    }
+    lines.push_back(row);
+  }
+  if (lines.empty() || lines[0].size() != 3 || lines[0][2] != 11) return "header is not 'nets vertices 11'";
+  const auto nets = lines[0][0], vertices = lines[0][1];
+  if (static_cast<long long>(lines.size()) != 1 + nets + vertices) return "wrong number of lines";
+  for (long long i = 1; i <= nets; ++i) {
+    if (lines[i].size() < 2 || lines[i][0] <= 0) return "net without a positive cost or pins";
+    for (std::size_t k = 1; k < lines[i].size(); ++k)
+      if (lines[i][k] < 1 || lines[i][k] > vertices) return "pin outside 1..vertices";
+  }
+  for (long long i = 1 + nets; i < static_cast<long long>(lines.size()); ++i)
+    if (lines[i].size() != 1 || lines[i][0] <= 0) return "vertex weight not a positive integer";
+  return "";
+}
+
+TEST(AHypergraph, WritesFilesThatHmetisRulesAccept) {
+  EXPECT_EQ(strict_hmetis_error(to_hmetis(tiny())), "");
+  EXPECT_NE(strict_hmetis_error("1 2 11\n5 1 2\n3\n0\n"), "");  // the rules do refuse a zero weight
 }
 
 TEST(AHypergraph, ReadsPartitionFilesOfEveryVertexOrOfComputeVerticesOnly) {

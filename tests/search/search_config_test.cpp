@@ -100,3 +100,15 @@ TEST(ASearchConfig, RejectsABadSetFlagByName) {
 
 }  // namespace
 }  // namespace concnas::search
+
+namespace concnas::search {
+namespace {
+
+TEST(ASearchConfig, RefusesAFileOfCommentsAloneInsteadOfRunningTheDefaultSearch) {
+  testing::expect_parse_error_at([] { parse_search_config("# only a comment\n", "s.yaml"); }, 0,
+                                 "holds no settings");
+  EXPECT_NO_THROW(parse_search_config("# a comment\nsearch: {candidates: 2}\n", "s.yaml"));
+}
+
+}  // namespace
+}  // namespace concnas::search
