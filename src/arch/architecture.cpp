@@ -21,7 +21,14 @@ void NetworkOptions::sanity_check() const {
   CONCNAS_CHECK(input.channels >= 1 && input.height >= 1 && input.width >= 1,
                 "input shape {}x{}x{} must be positive", input.channels, input.height,
                 input.width);
+  CONCNAS_CHECK(input.channels <= kMaxChannels && input.height <= kMaxSide && input.width <= kMaxSide &&
+                    static_cast<long long>(input.channels) * input.height * input.width <= kMaxImageElements,
+                "input shape {}x{}x{} is too large (sides and channels up to {}, at most {} elements)",
+                input.channels, input.height, input.width, kMaxSide, kMaxImageElements);
   CONCNAS_CHECK(stem_channels >= 1, "stem channels must be positive, got {}", stem_channels);
+  CONCNAS_CHECK(channel_limit <= kMaxChannels && stem_channels <= kMaxChannels,
+                "channels are at most {}, got stem {} and limit {}", kMaxChannels, stem_channels, channel_limit);
+  CONCNAS_CHECK(classes <= 1'000'000, "at most 1000000 classes, got {}", classes);
   CONCNAS_CHECK(channel_limit >= stem_channels,
                 "channel limit {} must be at least the stem channels ({})", channel_limit,
                 stem_channels);
@@ -158,6 +165,8 @@ Architecture generate_architecture(const GenerateOptions& options,
   // Validate everything before generating, so bad options fail fast and alike.
   options.staging.sanity_check();
   options.network.sanity_check();
+  CONCNAS_CHECK(options.nodes <= graph::kMaxVertices, "nodes: at most {} vertices, got {}", graph::kMaxVertices,
+                options.nodes);
   auto graph = generator.generate(options.nodes, options.params, options.seed);
   Provenance provenance;
   provenance.generator = generator.name();

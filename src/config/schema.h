@@ -36,6 +36,14 @@ Rule<T> at_least(T min, const std::string& note = "") {
   return {fmt::format("≥ {}", min), fmt::format("must be at least {}{}", min, note),
           [min](const T& v) { return v >= min; }};
 }
+/// `rule` with an upper bound too: no accepted size may overflow a count or exhaust memory.
+template <typename T>
+Rule<T> up_to(Rule<T> rule, T max) {
+  auto allows = rule.allows;
+  return {fmt::format("{}, ≤ {}", rule.words, max), fmt::format("{} and at most {}", rule.phrase, max),
+          [allows, max](const T& v) { return allows(v) && v <= max; }};
+}
+
 /// The same bound, worded as `>= min` (the older messages of some keys).
 template <typename T>
 Rule<T> not_below(T min, const std::string& note = "") {

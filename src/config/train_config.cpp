@@ -48,7 +48,7 @@ std::vector<TrainKey> arch_keys() {
                        "one of er, ba, ws, dp (without `file`)"),
       detail::checked_elsewhere(field<C>("arch", "nodes", [](C& c) -> auto& { return c.arch.nodes; },
                                 "compute vertices of the generated DAG"),
-                       "≥ 2 (without `file`)"),
+                       "2 .. 1000000 (without `file`)"),
       params_key(),
       field<C>("arch", "orientation", [](C& c) -> auto& { return c.arch.orientation; },
                "how undirected edges become a DAG", detail::one_of({"dfs", "index"})),
@@ -83,18 +83,18 @@ std::vector<TrainKey> data_keys() {
                "training images held out (seeded) for validation", detail::not_below<std::int64_t>(0)),
       field<C>("data", "augment", [](C& c) -> auto& { return c.data.augment; }, "random crops (and flips)"),
       field<C>("data", "crop_padding", [](C& c) -> auto& { return c.data.crop_padding; },
-               "zero padding before the random crop", detail::not_below(0)),
+               "zero padding before the random crop", detail::up_to(detail::not_below(0), 1024)),
       field<C>("data", "flip", [](C& c) -> auto& { return c.data.flip; },
                "horizontal flips; auto: where the data set allows them (not digits)",
                detail::one_of({"auto", "on", "off"})),
       field<C>("data", "synthetic_train", [](C& c) -> auto& { return c.data.synthetic_train; },
-               "synthetic set: training images", detail::positive<std::int64_t>()),
+               "synthetic set: training images", detail::up_to(detail::positive<std::int64_t>(), std::int64_t{10000000})),
       field<C>("data", "synthetic_test", [](C& c) -> auto& { return c.data.synthetic_test; },
-               "synthetic set: test images", detail::positive<std::int64_t>()),
+               "synthetic set: test images", detail::up_to(detail::positive<std::int64_t>(), std::int64_t{10000000})),
       field<C>("data", "synthetic_side", [](C& c) -> auto& { return c.data.synthetic_side; },
-               "synthetic set: image side", detail::at_least(8)),
+               "synthetic set: image side", detail::up_to(detail::at_least(8), 4096)),
       field<C>("data", "synthetic_classes", [](C& c) -> auto& { return c.data.synthetic_classes; },
-               "synthetic set: classes", detail::at_least(2)),
+               "synthetic set: classes", detail::up_to(detail::at_least(2), 256)),
   };
 }
 
@@ -102,11 +102,11 @@ std::vector<TrainKey> train_keys() {
   using C = TrainConfig;
   return {
       field<C>("train", "epochs", [](C& c) -> auto& { return c.train.epochs; }, "passes over the training part",
-               detail::at_least(1)),
+               detail::up_to(detail::at_least(1), 1000000)),
       field<C>("train", "max_steps", [](C& c) -> auto& { return c.train.max_steps; },
                "stop after this many optimiser steps in all; 0: no limit", detail::not_below<std::int64_t>(0)),
       field<C>("train", "batch_size", [](C& c) -> auto& { return c.train.batch_size; }, "images per step",
-               detail::at_least(1)),
+               detail::up_to(detail::at_least(1), 1000000)),
       field<C>("train", "lr", [](C& c) -> auto& { return c.train.lr; }, "peak learning rate (SGD)",
                detail::positive<double>()),
       field<C>("train", "momentum", [](C& c) -> auto& { return c.train.momentum; }, "SGD momentum",
@@ -119,14 +119,14 @@ std::vector<TrainKey> train_keys() {
       field<C>("train", "warmup_epochs", [](C& c) -> auto& { return c.train.warmup_epochs; },
                "linear warm-up, then cosine decay to 0", detail::not_below(0.0)),
       field<C>("train", "threads", [](C& c) -> auto& { return c.train.threads; },
-               "intra-op threads; 0: all cores", detail::not_below(0, " (0 = all cores)")),
+               "intra-op threads; 0: all cores", detail::up_to(detail::not_below(0, " (0 = all cores)"), 1024)),
       field<C>("train", "kernels", [](C& c) -> auto& { return c.train.kernels; },
                "whose loops train batch norms and aggregations: concnas's own or LibTorch's",
                detail::one_of({"concnas", "libtorch"})),
       field<C>("train", "seed", [](C& c) -> auto& { return c.train.seed; },
                "weights, data order, augmentation and validation split"),
       field<C>("train", "eval_batch_size", [](C& c) -> auto& { return c.train.eval_batch_size; },
-               "images per evaluation batch", detail::at_least(1)),
+               "images per evaluation batch", detail::up_to(detail::at_least(1), 1000000)),
   };
 }
 
@@ -150,6 +150,8 @@ void TrainConfig::sanity_check() const {
   if (arch.file.empty()) {
     check_one_of(arch.generator, {"er", "ba", "ws", "dp"}, "arch.generator");
     CONCNAS_CHECK(arch.nodes >= 2, "arch.nodes: {} must be at least 2", arch.nodes);
+    CONCNAS_CHECK(arch.nodes <= graph::kMaxVertices, "arch.nodes: {} must be at most {}", arch.nodes,
+                  graph::kMaxVertices);
   }
   schema().check(*this);
   CONCNAS_CHECK(!data.path.empty() || !data::builtin_datasets().get(data.dataset).needs_path(),

@@ -16,6 +16,8 @@ using Lists = std::vector<std::vector<int>>;
 void check_and_sort(int num_compute, std::vector<Arc>& arcs) {
   CONCNAS_CHECK(num_compute >= 1, "a network needs at least 1 compute vertex, got {}",
                 num_compute);
+  CONCNAS_CHECK(num_compute <= kMaxVertices, "a network has at most {} compute vertices, got {}", kMaxVertices,
+                num_compute);
   for (const auto& a : arcs) {
     CONCNAS_CHECK(a.from >= 0 && a.from < num_compute && a.to >= 0 && a.to < num_compute,
                   "edge {} -> {} names a vertex outside 0..{}", a.from, a.to, num_compute - 1);

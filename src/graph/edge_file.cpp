@@ -44,6 +44,8 @@ Dag parse_edge_list(const std::string& text, const std::string& source) {
         throw ParseError(source, line_no, "'nodes N' must come once, before the first edge");
       if (tok.size() != 2 || !parse_id(tok[1], declared) || declared < 1)
         throw ParseError(source, line_no, "expected 'nodes N' with N a positive integer");
+      if (declared > kMaxVertices)
+        throw ParseError(source, line_no, fmt::format("'nodes {}': at most {} vertices", declared, kMaxVertices));
       continue;
     }
     long u = 0;

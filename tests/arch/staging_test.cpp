@@ -145,3 +145,25 @@ TEST(ANetworkOptions, RejectsImpossibleValues) {
 
 }  // namespace
 }  // namespace concnas::arch
+
+namespace concnas::arch {
+namespace {
+
+TEST(ANetworkOptions, RefusesSizesThatWouldOverflowACount) {
+  NetworkOptions o;
+  o.input = {1, 2147483647, 28};
+  EXPECT_THROW(o.sanity_check(), InvalidArgument);
+  o.input = {1, 28, 28};
+  o.stem_channels = 1500000000;
+  o.channel_limit = 1500000000;
+  EXPECT_THROW(o.sanity_check(), InvalidArgument);
+  o.stem_channels = 16;
+  o.channel_limit = 64;
+  EXPECT_NO_THROW(o.sanity_check());
+  GenerateOptions g;
+  g.nodes = 100000000;  // would take gigabytes before any check
+  EXPECT_THROW(generate_architecture(g, graph::builtin_generators(), builtin_staging_policies()), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace concnas::arch

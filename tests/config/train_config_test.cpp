@@ -81,3 +81,15 @@ TEST(ATrainConfig, NamesAKeyThatIsNotAPlainNameAndCutsLongValues) {
 
 }  // namespace
 }  // namespace concnas::config
+
+namespace concnas::config {
+namespace {
+
+TEST(ATrainConfig, BoundsEverySizeFromAbove) {
+  expect_error("train:\n  threads: 100000000\n", {}, 2, "at most 1024");
+  expect_error("data:\n  synthetic_train: 9223372036854775807\n", {}, 2, "at most 10000000");
+  expect_error("arch:\n  nodes: 100000000\n", {}, 2, "must be at most 1000000");
+}
+
+}  // namespace
+}  // namespace concnas::config

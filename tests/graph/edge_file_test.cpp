@@ -59,3 +59,14 @@ TEST(AnEdgeFile, NamesAMissingFile) {
 
 }  // namespace
 }  // namespace concnas::graph
+
+namespace concnas::graph {
+namespace {
+
+TEST(AnEdgeFile, RefusesMoreVerticesThanANetworkMayHave) {
+  concnas::testing::expect_parse_error_at([] { parse_edge_list("nodes 2147483646\n0 1\n", "g.txt"); }, 1,
+                                          "at most 1000000 vertices");
+}
+
+}  // namespace
+}  // namespace concnas::graph

@@ -30,6 +30,13 @@
 
 namespace concnas::arch {
 
+/// Bounds on sizes a network may have, so that no element count, FLOP count or index
+/// overflows: image side and channels up to 65,536, an image up to 2^26 elements.
+inline constexpr int kMaxSide = 65536;
+inline constexpr int kMaxChannels = 65536;
+inline constexpr long long kMaxImageElements = 1LL << 26;
+
+
 /// A tensor shape without the batch dimension.
 struct Shape {
   int channels = 0;

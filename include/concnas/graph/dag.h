@@ -14,6 +14,11 @@
 
 namespace concnas::graph {
 
+/// The most compute vertices a network may have: far beyond any searched one, and small
+/// enough that no count or index overflows.
+inline constexpr int kMaxVertices = 1'000'000;
+
+
 /// A directed edge `from -> to`.
 struct Arc {
   int from = 0;
