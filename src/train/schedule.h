@@ -10,6 +10,9 @@
 
 namespace concnas::train::detail {
 
+/// The largest share of a run's steps that warm up.
+inline constexpr double kMaxWarmupShare = 0.2;
+
 struct Schedule {
   std::int64_t steps_per_epoch = 0;
   std::int64_t total_steps = 0;  ///< epochs x steps per epoch, capped by max_steps
@@ -21,7 +24,9 @@ struct Schedule {
     s.steps_per_epoch = (images + t.batch_size - 1) / t.batch_size;
     s.total_steps = s.steps_per_epoch * t.epochs;
     if (t.max_steps > 0) s.total_steps = std::min(s.total_steps, t.max_steps);
-    s.warmup = std::min<double>(t.warmup_epochs * s.steps_per_epoch, s.total_steps);
+    // At most a fifth of the run: a one-epoch run with a one-epoch warm-up would never
+    // leave it (and train near chance).
+    s.warmup = std::min<double>(t.warmup_epochs * s.steps_per_epoch, kMaxWarmupShare * s.total_steps);
     s.lr = t.lr;
     return s;
   }

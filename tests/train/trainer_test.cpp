@@ -165,3 +165,21 @@ TEST(AChainBaseline, IsOneChainStagedLikeTheSearchSpace) {
 
 }  // namespace
 }  // namespace concnas::train
+
+namespace concnas::train {
+namespace {
+
+class AShortRun : public concnas::testing::TempDirTest {};
+
+TEST_F(AShortRun, LeavesItsWarmUpAndDecaysInsteadOfWarmingUpThroughout) {
+  auto c = tiny_config();
+  c.train.epochs = 1;
+  c.train.warmup_epochs = 1;  // the default: a whole epoch, here the whole run
+  Trainer(c, tiny_arch(c), path("r")).run(false);
+  const auto line = nlohmann::json::parse(read_file(path("r") + "/metrics.jsonl"));
+  // The last step's rate: warm-up takes at most a fifth of the steps, then cosine decay.
+  EXPECT_LT(line["lr"].get<double>(), 0.1 * c.train.lr) << line.dump();
+}
+
+}  // namespace
+}  // namespace concnas::train
