@@ -14,14 +14,12 @@
 #include "concnas/nn/network.h"
 #include "concnas/sim/latency.h"
 #include "concnas/sim/op_fit.h"
+#include "steady_ns.h"
 
 namespace concnas::deploy {
 namespace {
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using detail::now_ns;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -13,16 +13,14 @@
 #include "concnas/sim/latency.h"
 #include "infer_kernels.h"
 #include "ready_scheduler.h"
+#include "steady_ns.h"
 
 namespace concnas::deploy {
 namespace {
 
 namespace k = kernels;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using detail::now_ns;
 
 k::Plane plane_of(const arch::Shape& s) { return {s.height, s.width}; }
 

@@ -17,6 +17,7 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/deploy/engine.h"
 #include "transport.h"
+#include "steady_ns.h"
 
 namespace concnas::deploy {
 namespace {
@@ -26,10 +27,7 @@ constexpr int kHeaderTag = 0;
 constexpr const char* kCompute = "compute";
 int tag_of(int vertex) { return vertex + 1; }
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using detail::now_ns;
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 

@@ -3,6 +3,7 @@
 // and the simulator's link is fitted to their latencies.
 
 #include "calibrate_links.h"
+#include "run_args.h"
 
 #include <torch/torch.h>
 
@@ -32,21 +33,13 @@ std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceMod
   o.units = world;
   o.devices = devices;
   const auto score = partition::score_architecture(a, o, partition::builtin_partitioners());
-  return std::min_element(score.options.begin(), score.options.end(), [](const auto& x, const auto& y) {
-           return x.sim.latency_s < y.sim.latency_s;
-         })->parts;
-}
-
-// Median latency (seconds) of `runs` inferences of the deployment in `dir` on pinned
-// local workers of one core each.
-double measured_seconds(const std::string& dir, int runs) {
-  return measure_deployment(dir, runs, {}).p50_s;
+  return score.fastest().parts;
 }
 
 }  // namespace
 
 DeploymentTiming measure_deployment(const std::string& dir, int runs, const std::vector<std::string>& input) {
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string self = self_exe();
   const std::string json = dir + "/run.json", log = dir + "/run.log";
   const auto plan = config::load_plan(dir);
   std::vector<std::string> args{self, "run", "--plan", dir, "--local", "--cores", "1", "--runs", std::to_string(runs),
@@ -75,7 +68,7 @@ sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const L
       auto parts = fastest_parts(nets[i], devices, world);
       const std::string dir = (work / nets[i].name).string();
       deploy::export_deployment(nets[i], *net, deploy::make_plan(nets[i], parts, world), dir);
-      samples.push_back({&nets[i], std::move(parts), measured_seconds(dir, runs)});
+      samples.push_back({&nets[i], std::move(parts), measure_deployment(dir, runs, {}).p50_s});
     }
   } catch (...) {
     fs::remove_all(work);

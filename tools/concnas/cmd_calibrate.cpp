@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -92,6 +93,9 @@ void run_calibrate(const CalibrateArgs& a) {
 }  // namespace
 
 void write_calibrated_devices(const CalibrationRequest& a, deploy::DeviceCalibration* report) {
+  const auto folder = std::filesystem::path(a.out).parent_path();
+  CONCNAS_CHECK(folder.empty() || std::filesystem::is_directory(folder), "--out {}: the folder {} does not exist",
+                a.out, folder.string());
   const int allowed = static_cast<int>(deploy::cpus_of_this_process().size());
   const int cores = a.cores > 0 ? a.cores : allowed;
   CONCNAS_CHECK(cores <= allowed, "--cores {}: this process may run on {} CPUs only", cores, allowed);

@@ -85,9 +85,7 @@ void run_export(const ExportArgs& a) {
   a.model.apply(o, a.units);
   const auto score = partition::score_architecture(architecture, o, partition::builtin_partitioners());
   // Deploy the option the model predicts fastest (the score's best has the lowest CS).
-  const auto& best = *std::min_element(score.options.begin(), score.options.end(), [](const auto& x, const auto& y) {
-    return x.sim.latency_s < y.sim.latency_s;
-  });
+  const auto& best = score.fastest();
   const auto input = input_spec(a);
   const auto plan = deploy::make_plan(architecture, best.parts, a.units);
   const auto hash = deploy::export_deployment(architecture, *net, plan, a.out, input);

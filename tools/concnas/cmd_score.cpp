@@ -47,35 +47,27 @@ nlohmann::ordered_json option_json(const partition::ScoredOption& o, int num_com
   return j;
 }
 
-void run_score(const ScoreArgs& a) {
-  const auto architecture = config::load_architecture(a.file);
-  partition::ScoreOptions options;
-  options.units = a.units;
-  options.epsilons = a.epsilons;
-  options.partitioner = a.partitioner;
-  options.seed = a.seed;
-  a.model.apply(options, a.units);
+// The partitioner's options, or a partition made elsewhere (e.g. by hMETIS or KaHyPar on
+// the --hgr file) scored as given.
+partition::ArchitectureScore score_of(const ScoreArgs& a, const arch::Architecture& architecture,
+                                      const partition::ScoreOptions& options) {
+  if (a.partition_in.empty())
+    return partition::score_architecture(architecture, options, partition::builtin_partitioners());
+  options.sanity_check();
   const int n = architecture.dag.num_compute();
-  partition::ArchitectureScore score;
-  if (!a.partition_in.empty()) {
-    // Score a partition made elsewhere (e.g. by hMETIS or KaHyPar on the --hgr file).
-    options.sanity_check();
-    CONCNAS_CHECK(a.units <= n, "{} units is more than the {} compute vertices", a.units, n);
-    const auto hg = partition::build_hypergraph(architecture, arch::compute_cost(architecture));
-    const auto parts =
-        partition::parse_partition(read_file(a.partition_in), a.partition_in, hg, a.units);
-    score = partition::score_given_partition(architecture, options, parts);
-  } else {
-    score = partition::score_architecture(architecture, options,
-                                          partition::builtin_partitioners());
-  }
-  const auto& best = score.best();
+  CONCNAS_CHECK(a.units <= n, "{} units is more than the {} compute vertices", a.units, n);
+  const auto hg = partition::build_hypergraph(architecture, arch::compute_cost(architecture));
+  const auto parts = partition::parse_partition(read_file(a.partition_in), a.partition_in, hg, a.units);
+  return partition::score_given_partition(architecture, options, parts);
+}
 
-  // Render every file before writing any.
+// --dot and --hgr: every file rendered before any is written.
+void write_files(const ScoreArgs& a, const arch::Architecture& architecture, const partition::ScoreOptions& options,
+                 const partition::ScoredOption& best) {
   std::string dot;
   if (!a.dot.empty()) {
     arch::DotOptions d;
-    d.unit_of.assign(best.parts.begin(), best.parts.begin() + n);
+    d.unit_of.assign(best.parts.begin(), best.parts.begin() + architecture.dag.num_compute());
     dot = arch::to_dot(architecture, d);
   }
   std::string hgr;
@@ -91,26 +83,31 @@ void run_score(const ScoreArgs& a) {
     write_file_atomic(a.hgr, hgr);
     write_file_atomic(a.hgr + ".fix", fix);
   }
+}
 
-  if (a.json) {
-    nlohmann::ordered_json j;
-    j["architecture"] = architecture.name;
-    j["units"] = score.units;
-    j["partitioner"] = a.partition_in.empty() ? a.partitioner : "file:" + a.partition_in;
-    j["devices_flops_per_s"] = options.devices.flops_per_s;
-    std::vector<double> overheads;
-    for (int u = 0; u < options.devices.units(); ++u) overheads.push_back(options.devices.overhead_of(u));
-    j["devices_layer_overhead_s"] = overheads;
-    j["link"] = {{"latency_s", options.link.latency_s},
-                 {"bandwidth_bytes_per_s", options.link.bandwidth_bytes_per_s},
-                 {"send_overhead_s", options.link.send_overhead_s}};
-    auto list = nlohmann::ordered_json::array();
-    for (const auto& o : score.options) list.push_back(option_json(o, n));
-    j["options"] = list;
-    j["best"] = option_json(best, n);
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
-  }
+void print_json(const ScoreArgs& a, const arch::Architecture& architecture, const partition::ScoreOptions& options,
+                const partition::ArchitectureScore& score) {
+  const int n = architecture.dag.num_compute();
+  nlohmann::ordered_json j;
+  j["architecture"] = architecture.name;
+  j["units"] = score.units;
+  j["partitioner"] = a.partition_in.empty() ? a.partitioner : "file:" + a.partition_in;
+  j["devices_flops_per_s"] = options.devices.flops_per_s;
+  std::vector<double> overheads;
+  for (int u = 0; u < options.devices.units(); ++u) overheads.push_back(options.devices.overhead_of(u));
+  j["devices_layer_overhead_s"] = overheads;
+  j["link"] = {{"latency_s", options.link.latency_s},
+               {"bandwidth_bytes_per_s", options.link.bandwidth_bytes_per_s},
+               {"send_overhead_s", options.link.send_overhead_s}};
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& o : score.options) list.push_back(option_json(o, n));
+  j["options"] = list;
+  j["best"] = option_json(score.best(), n);
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+void print_table(const ScoreArgs& a, const arch::Architecture& architecture,
+                 const partition::ArchitectureScore& score) {
   std::printf("%s on %d units (%s)\n", architecture.name.c_str(), score.units,
               a.partition_in.empty() ? a.partitioner.c_str() : a.partition_in.c_str());
   std::printf("%8s %12s %10s %9s %6s %8s %12s %8s\n", "epsilon", "comm_bytes", "comm_norm",
@@ -123,8 +120,24 @@ void run_score(const ScoreArgs& a) {
                 o.metrics.imbalance, o.metrics.eta, o.metrics.cs, o.sim.latency_s * 1e3,
                 o.sim.speedup, i == score.best_index ? "  <- best" : "");
   }
-  std::printf("single device %.4f ms, lower bound %.4f ms\n", best.sim.single_device_s * 1e3,
-              best.sim.lower_bound_s * 1e3);
+  std::printf("single device %.4f ms, lower bound %.4f ms\n", score.best().sim.single_device_s * 1e3,
+              score.best().sim.lower_bound_s * 1e3);
+}
+
+void run_score(const ScoreArgs& a) {
+  const auto architecture = config::load_architecture(a.file);
+  partition::ScoreOptions options;
+  options.units = a.units;
+  options.epsilons = a.epsilons;
+  options.partitioner = a.partitioner;
+  options.seed = a.seed;
+  a.model.apply(options, a.units);
+  const auto score = score_of(a, architecture, options);
+  write_files(a, architecture, options, score.best());
+  if (a.json)
+    print_json(a, architecture, options, score);
+  else
+    print_table(a, architecture, score);
 }
 
 }  // namespace

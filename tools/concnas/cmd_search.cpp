@@ -46,6 +46,19 @@ void use_calibrated_devices(search::SearchConfig& cfg, const std::string& out, b
   std::printf("search: predicting for this machine as calibrated in %s\n", path.c_str());
 }
 
+// The runner refuses bad data before it makes its folder; search.calibrate makes it
+// earlier (for devices.yaml), so a search refused before scoring takes that folder away.
+search::SearchSummary run_keeping_no_empty_folder(search::SearchRunner& runner, bool resume, const std::string& out,
+                                                  bool fresh_folder) {
+  try {
+    return runner.run(resume);
+  } catch (const Error&) {
+    std::error_code ignored;
+    if (fresh_folder && !fs::exists(out + "/candidates.jsonl")) fs::remove_all(out, ignored);
+    throw;
+  }
+}
+
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
@@ -53,6 +66,7 @@ void run_search(const SearchArgs& a) {
   // Every config error surfaces here, before any work.
   auto cfg = search::load_search_config(a.config, a.sets);
   const std::string out = a.out.empty() ? "runs/search" : a.out;
+  const bool fresh_folder = !fs::exists(out);
   if (cfg.search.calibrate) use_calibrated_devices(cfg, out, a.resume);
   std::printf("search: %d candidates + %zu baselines for n = %d units, %zu rungs -> %s\n",
               cfg.search.candidates, cfg.space.baselines.size(), cfg.search.units,
@@ -90,7 +104,7 @@ void run_search(const SearchArgs& a) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  const auto summary = runner.run(a.resume);
+  const auto summary = run_keeping_no_empty_folder(runner, a.resume, out, fresh_folder);
   std::printf("%zu candidates scored, %zu trainings; Pareto front: %zu -> %s/report.html\n",
               summary.candidates.size(), summary.trials.size(), summary.front.size(), out.c_str());
   for (const auto& [stage, s] : summary.stage_seconds) std::printf("  %-7s %8.1f s\n", stage.c_str(), s);

@@ -52,8 +52,7 @@ search::PickDeployer make_pick_deployer(const search::SearchConfig& cfg) {
     net->eval();
     const auto score = partition::score_architecture(a, search::score_options(cfg, pick.candidate.id),
                                                      partition::builtin_partitioners());
-    const auto& fastest = *std::min_element(score.options.begin(), score.options.end(),
-                                            [](const auto& x, const auto& y) { return x.sim.latency_s < y.sim.latency_s; });
+    const auto& fastest = score.fastest();
     const std::string dir = best + "/deploy";
     fs::remove_all(dir);
     deploy::export_deployment(a, *net, deploy::make_plan(a, fastest.parts, cfg.search.units), dir, trained_input(trial));

@@ -40,14 +40,13 @@ struct DeviceArgs {
     CONCNAS_CHECK(units >= 1, "units must be at least 1, got {}", units);
     if (!devices.empty()) {
       std::tie(options.devices, options.link) = config::load_devices(devices, units);
-      if (fp16) options.link.bytes_per_element = 2;
-      return;
+    } else {
+      options.devices = sim::DeviceModel::uniform(units, flops_per_s, layer_overhead_s);
+      options.link.latency_s = latency_s;
+      options.link.send_overhead_s = send_overhead_s;
+      options.link.bandwidth_bytes_per_s = bandwidth;
     }
     if (fp16) options.link.bytes_per_element = 2;
-    options.devices = sim::DeviceModel::uniform(units, flops_per_s, layer_overhead_s);
-    options.link.latency_s = latency_s;
-    options.link.send_overhead_s = send_overhead_s;
-    options.link.bandwidth_bytes_per_s = bandwidth;
   }
 };
 

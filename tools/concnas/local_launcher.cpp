@@ -26,12 +26,6 @@ namespace concnas::cli {
 namespace fs = std::filesystem;
 namespace {
 
-std::string self_exe() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw IoError("cannot find this program's path (/proc/self/exe): " + ec.message());
-  return p.string();
-}
 
 // The workers' traces as one file; the parts go once it is written.
 void merge_parts(const std::vector<std::string>& parts, const std::string& path) {
@@ -168,6 +162,13 @@ std::vector<std::vector<int>> cores_of_workers(const RunArgs& a, int n) {
 }
 
 }  // namespace
+
+std::string self_exe() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw IoError("cannot find this program's path (/proc/self/exe): " + ec.message());
+  return p.string();
+}
 
 void run_local(const RunArgs& a, const deploy::Deployment& d) {
   const int n = d.plan.num_units;

@@ -5,6 +5,10 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "concnas/common/error.h"
@@ -18,6 +22,16 @@ constexpr int kExitUsage = 2;
 int error_line(int code, const std::string& message) {
   std::fprintf(stderr, "concnas: error: %s\n", message.c_str());
   return code;
+}
+
+// The one-line error for a first word that is no command, or nothing.
+std::optional<std::string> unknown_command(CLI::App& app, const std::string& word) {
+  std::string names;
+  for (const auto* sub : app.get_subcommands({})) {
+    if (sub->get_name() == word) return std::nullopt;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + word + "' (known: " + names + "; see --help)";
 }
 
 }  // namespace
@@ -34,25 +48,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
-  const auto generate = concnas::cli::add_generate_command(app);
-  const auto info = concnas::cli::add_info_command(app);
-  const auto score = concnas::cli::add_score_command(app);
-  const auto train = concnas::cli::add_train_command(app);
-  const auto search = concnas::cli::add_search_command(app);
-  const auto export_ = concnas::cli::add_export_command(app);
-  const auto run = concnas::cli::add_run_command(app);
-  const auto config_reference = concnas::cli::add_config_reference_command(app);
-  const auto calibrate = concnas::cli::add_calibrate_command(app);
-
+  // Each subcommand's name (as it registered itself) with its action.
+  std::vector<std::pair<std::string, concnas::cli::Action>> commands;
+  for (auto add : {concnas::cli::add_generate_command, concnas::cli::add_info_command, concnas::cli::add_score_command,
+                   concnas::cli::add_train_command, concnas::cli::add_search_command, concnas::cli::add_export_command,
+                   concnas::cli::add_run_command, concnas::cli::add_config_reference_command,
+                   concnas::cli::add_calibrate_command}) {
+    auto action = add(app);
+    commands.emplace_back(app.get_subcommands({}).back()->get_name(), std::move(action));
+  }
   if (argc > 1 && argv[1][0] != '-') {
-    bool known = false;
-    std::string names;
-    for (const auto* sub : app.get_subcommands({})) {
-      known = known || sub->get_name() == argv[1];
-      names += (names.empty() ? "" : ", ") + sub->get_name();
-    }
-    if (!known)
-      return error_line(kExitUsage, std::string("unknown command '") + argv[1] + "' (known: " + names + "; see --help)");
+    if (const auto refused = unknown_command(app, argv[1])) return error_line(kExitUsage, *refused);
   }
   try {
     app.parse(argc, argv);
@@ -74,15 +80,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(levels.at(log_level));
 
   try {
-    if (app.got_subcommand("generate")) generate();
-    if (app.got_subcommand("info")) info();
-    if (app.got_subcommand("score")) score();
-    if (app.got_subcommand("train")) train();
-    if (app.got_subcommand("search")) search();
-    if (app.got_subcommand("export")) export_();
-    if (app.got_subcommand("run")) run();
-    if (app.got_subcommand("config-reference")) config_reference();
-    if (app.got_subcommand("calibrate")) calibrate();
+    for (const auto& [name, action] : commands)
+      if (app.got_subcommand(name)) action();
   } catch (const concnas::search::Interrupted& e) {
     return error_line(130, e.what());
   } catch (const concnas::InvalidArgument& e) {

@@ -43,6 +43,9 @@ std::string cpu_list(const std::vector<int>& cpus);
 /// Pins this process, and every thread it starts from now on, to `cpus`.
 void pin_to(const std::vector<int>& cpus);
 
+/// The path of this program (to start workers, or `concnas run`, as processes).
+std::string self_exe();
+
 /// One worker in this process: serves (rank > 0) or feeds, times and reports (rank 0).
 void run_worker(const RunArgs& a, const deploy::Deployment& d);
 

@@ -10,6 +10,7 @@
 ///     auto score = concnas::partition::score_architecture(arch, o, partitioners);
 ///     score.best().metrics.cs;
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,11 @@ struct ArchitectureScore {
   std::vector<ScoredOption> options;
   std::size_t best_index = 0;  ///< the option with the minimum CS (first on ties)
   const ScoredOption& best() const { return options.at(best_index); }
+  /// The option the device model predicts fastest (first on ties): what `export` deploys.
+  const ScoredOption& fastest() const {
+    return *std::min_element(options.begin(), options.end(),
+                             [](const ScoredOption& x, const ScoredOption& y) { return x.sim.latency_s < y.sim.latency_s; });
+  }
 };
 
 /// Partitions and scores `arch` for every epsilon of `options`.
