@@ -1,5 +1,7 @@
 #include "concnas/arch/cost.h"
 
+#include <algorithm>
+
 namespace concnas::arch {
 namespace {
 constexpr std::int64_t kBytesPerElement = 4;  // fp32
@@ -12,6 +14,7 @@ Cost stem_cost(const Shape& input, int channels) {
   c.params = 9LL * input.channels * channels + 2LL * channels;  // conv + BN scale/shift
   c.flops = 2 * 9LL * input.channels * out.elements() + 2 * out.elements();
   c.output_bytes = kBytesPerElement * out.elements();
+  c.output_elements = out.elements();
   return c;
 }
 
@@ -42,6 +45,7 @@ Cost separable_conv_cost(const Shape& in, const Shape& out) {
             + 2LL * in.channels * out.channels * plane(out)    // pointwise
             + 2 * out.elements();                              // BatchNorm
   c.output_bytes = kBytesPerElement * out.elements();
+  c.output_elements = out.elements();
   return c;
 }
 
@@ -49,6 +53,7 @@ Cost average_cost(int inputs, const Shape& shape) {
   Cost c;
   if (inputs > 1) c.flops = static_cast<std::int64_t>(inputs) * shape.elements();  // adds + scale
   c.output_bytes = kBytesPerElement * shape.elements();
+  c.output_elements = shape.elements();
   return c;
 }
 
@@ -57,28 +62,53 @@ Cost head_cost(const Shape& in, int classes) {
   c.params = static_cast<std::int64_t>(in.channels) * classes + classes;
   c.flops = in.elements() + 2LL * in.channels * classes + classes;
   c.output_bytes = kBytesPerElement * classes;
+  c.output_elements = classes;
   return c;
 }
+
+namespace {
+
+// What leaves each producer: the largest part any of its edges carries (in its dtype).
+void edge_bytes(const Architecture& arch, ArchitectureCost& cost) {
+  auto producer = [&](int v) -> Cost& { return v == arch.dag.input() ? cost.stem : cost.vertices[v]; };
+  for (int v = 0; v < arch.dag.num_vertices(); ++v)
+    if (v != arch.dag.output()) producer(v).output_bytes = producer(v).output_elements = 0;
+  auto take = [&](const VertexSpec& spec) {
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+      const std::int64_t elements = arch.carried_shape(spec, i).elements();
+      Cost& c = producer(spec.inputs[i]);
+      c.output_elements = std::max(c.output_elements, elements);
+      c.output_bytes = std::max(c.output_bytes, elements * bytes_of(spec.edges[i].dtype));
+    }
+  };
+  for (const auto& v : arch.vertices) take(v);
+  take(arch.output);
+}
+
+}  // namespace
 
 ArchitectureCost compute_cost(const Architecture& arch) {
   ArchitectureCost cost;
   cost.stem = stem_cost(arch.network.input, arch.network.stem_channels);
-  cost.total = cost.stem;
   cost.vertices.resize(arch.vertices.size());
   auto scaled = [](const VertexSpec& v) {
     Cost c;
     for (const auto& block : v.scaling) c += scaling_cost(block, v.in);
     return c;
   };
+  // A concatenation has no weights and adds nothing up.
+  auto merged = [](const VertexSpec& v) { return v.merge == Merge::kSum ? static_cast<int>(v.inputs.size()) : 1; };
   for (const auto& v : arch.vertices) {
     Cost c = scaled(v);
-    c += aggregation_cost(static_cast<int>(v.inputs.size()), v.in);
+    c += aggregation_cost(merged(v), v.in);
     c += separable_conv_cost(v.in, v.out);
     cost.vertices[v.id] = c;
-    cost.total += c;
   }
+  edge_bytes(arch, cost);
+  cost.total = cost.stem;
+  for (const auto& c : cost.vertices) cost.total += c;
   cost.output = scaled(arch.output);
-  cost.output += average_cost(static_cast<int>(arch.output.inputs.size()), arch.output.in);
+  cost.output += average_cost(merged(arch.output), arch.output.in);
   cost.total += cost.output;
   cost.head = head_cost(arch.output.out, arch.network.classes);
   cost.total.flops += cost.head.flops;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
@@ -47,12 +48,29 @@ std::string scaling_yaml(const std::vector<arch::ScalingBlock>& blocks) {
   return fmt::format("[{}]", fmt::join(items, ", "));
 }
 
+// Version 2's keys of a vertex entry, each only where it differs from version 1's network.
+std::string design_yaml(const VertexSpec& v) {
+  std::string y;
+  if (v.merge != arch::Merge::kSum) y += fmt::format(", merge: {}", arch::to_string(v.merge));
+  if (v.width != 1.0) y += fmt::format(", width: {}", format_number(v.width));
+  if (v.channels != 0) y += fmt::format(", channels: {}", v.channels);
+  std::vector<std::string> edges;
+  for (std::size_t i = 0; i < v.inputs.size(); ++i)
+    if (!v.edges[i].is_default())
+      edges.push_back(fmt::format("{{from: {}, share: {}, dtype: {}}}", v.inputs[i], format_number(v.edges[i].share),
+                                  arch::to_string(v.edges[i].dtype)));
+  if (!edges.empty()) y += fmt::format(", edges: [{}]", fmt::join(edges, ", "));
+  return y;
+}
+
 }  // namespace
 
 std::string architecture_to_yaml(const Architecture& a) {
   std::string y;
   y += "# concnas architecture file (docs/architecture_format.md)\n";
-  y += fmt::format("format: concnas-architecture\nversion: {}\n", kArchitectureFormatVersion);
+  // The lowest version that expresses the network: version 1 files stay byte for byte.
+  const bool v2 = a.needs_version2();
+  y += fmt::format("format: concnas-architecture\nversion: {}\n", v2 ? kArchitectureFormatVersion : 1);
   y += fmt::format("name: {}\n", quoted(a.name));
   y += "source:\n";
   y += fmt::format("  generator: {}\n", quoted(a.provenance.generator));
@@ -83,11 +101,11 @@ std::string architecture_to_yaml(const Architecture& a) {
   y += fmt::format("  input_vertex: {}\n  output_vertex: {}\n", a.dag.input(), a.dag.output());
   y += "vertices:\n";
   for (const auto& v : a.vertices)
-    y += fmt::format("  - {{id: {}, inputs: {}, staged: {}, in: {}, out: {}, scaling: {}}}\n",
-                     v.id, ids_yaml(v.inputs), v.staged, shape_yaml(v.in), shape_yaml(v.out),
+    y += fmt::format("  - {{id: {}, inputs: {}, staged: {}{}, in: {}, out: {}, scaling: {}}}\n",
+                     v.id, ids_yaml(v.inputs), v.staged, design_yaml(v), shape_yaml(v.in), shape_yaml(v.out),
                      scaling_yaml(v.scaling));
-  y += fmt::format("output: {{inputs: {}, in: {}, scaling: {}}}\n", ids_yaml(a.output.inputs),
-                   shape_yaml(a.output.in), scaling_yaml(a.output.scaling));
+  y += fmt::format("output: {{inputs: {}{}, in: {}, scaling: {}}}\n", ids_yaml(a.output.inputs),
+                   design_yaml(a.output), shape_yaml(a.output.in), scaling_yaml(a.output.scaling));
   return y;
 }
 
@@ -96,16 +114,18 @@ namespace {
 // ---------------------------------------------------------------- reading
 
 // The document is a mapping of the known sections, of this format and version.
-void check_header(const Reader& r, const YAML::Node& root, const std::string& source) {
+// Returns the file's version.
+int check_header(const Reader& r, const YAML::Node& root, const std::string& source) {
   if (!root.IsMap()) throw ParseError(source, 0, "not an architecture file (expected a mapping)");
   r.check_map(root, "", {"format", "version", "name", "source", "staging", "network", "dag",
                          "vertices", "output"});
   if (r.string(r.need(root, "format", ""), "format") != "concnas-architecture")
     r.fail(root["format"], "'format' must be 'concnas-architecture'");
   const int version = r.integer(r.need(root, "version", ""), "version");
-  if (version != kArchitectureFormatVersion)
-    r.fail(root["version"], fmt::format("unsupported version {} (this build reads version {})",
+  if (version < 1 || version > kArchitectureFormatVersion)
+    r.fail(root["version"], fmt::format("unsupported version {} (this build reads versions 1 to {})",
                                         version, kArchitectureFormatVersion));
+  return version;
 }
 
 arch::Provenance read_source(const Reader& r, const YAML::Node& root) {
@@ -182,19 +202,67 @@ graph::Dag read_dag(const Reader& r, const YAML::Node& root) {
   return dag;
 }
 
+// Version 2's keys of a vertex entry (or of 'output'): merge, width, channels, edges.
+arch::VertexDesign read_design(const Reader& r, const YAML::Node& v, const std::string& what) {
+  arch::VertexDesign d;
+  if (const auto m = v["merge"])
+    d.merge = r.located(m, [&] { return arch::parse_merge(r.string(m, what + ".merge")); });
+  if (const auto w = v["width"]) {
+    d.width = r.number(w, what + ".width");
+    if (!(d.width > 0 && d.width <= arch::kMaxChannels))
+      r.fail(w, fmt::format("'{}.width' must be a positive multiplier, got {}", what, format_number(d.width)));
+  }
+  if (const auto c = v["channels"]) {
+    d.channels = r.integer(c, what + ".channels");
+    if (d.channels < 1 || d.channels > arch::kMaxChannels)
+      r.fail(c, fmt::format("'{}.channels' must lie in 1..{}, got {}", what, arch::kMaxChannels, d.channels));
+  }
+  const auto edges = v["edges"];
+  if (!edges) return d;
+  if (!edges.IsSequence()) r.fail(edges, fmt::format("'{}.edges' must be a list", what));
+  for (const auto& e : edges) {
+    r.check_map(e, what + ".edges[]", {"from", "share", "dtype"});
+    const int from = r.integer(r.need(e, "from", what + ".edges[]"), what + ".edges[].from");
+    if (d.edges.count(from)) r.fail(e["from"], fmt::format("{}: the edge from {} is listed twice", what, from));
+    arch::EdgeSpec spec;
+    if (const auto sh = e["share"]) {
+      spec.share = r.number(sh, what + ".edges[].share");
+      if (!(spec.share > 0 && spec.share <= 1))
+        r.fail(sh, fmt::format("'{}.edges[].share' must lie in (0, 1], got {}", what, format_number(spec.share)));
+    }
+    if (const auto dt = e["dtype"])
+      spec.dtype = r.located(dt, [&] { return arch::parse_dtype(r.string(dt, what + ".edges[].dtype")); });
+    d.edges[from] = spec;
+  }
+  return d;
+}
+
 // The 'vertices' list: each compute vertex once, by id.
 struct VertexEntries {
   std::vector<YAML::Node> node;  // by vertex id
   std::vector<bool> staged;
+  arch::Design design;           // by vertex id, then the output vertex
 };
 
-VertexEntries read_vertices(const Reader& r, const YAML::Node& root, int nodes) {
+// A version 1 file names none of version 2's keys.
+void refuse_version2_keys(const Reader& r, const YAML::Node& v, const std::string& where) {
+  if (!v.IsMap()) return;
+  for (const char* key : {"merge", "width", "channels", "edges"})
+    if (v[key]) r.fail(v[key], fmt::format("'{}.{}' needs 'version: 2'", where, key));
+}
+
+const std::vector<std::string> kVersion2VertexKeys{"id", "inputs", "staged", "merge", "width", "channels",
+                                                   "edges", "in", "out", "scaling"};
+
+VertexEntries read_vertices(const Reader& r, const YAML::Node& root, int nodes, int version) {
   const auto vs = r.need(root, "vertices", "");
   if (!vs.IsSequence()) r.fail(vs, "'vertices' must be a list");
-  VertexEntries entries{std::vector<YAML::Node>(nodes), std::vector<bool>(nodes, false)};
+  VertexEntries entries{std::vector<YAML::Node>(nodes), std::vector<bool>(nodes, false),
+                        arch::Design(nodes + 1)};
   std::vector<bool> listed(nodes, false);
   for (const auto& v : vs) {
-    r.check_map(v, "vertices[]", {"id", "inputs", "staged", "in", "out", "scaling"});
+    if (version < 2) refuse_version2_keys(r, v, "vertices[]");
+    r.check_map(v, "vertices[]", kVersion2VertexKeys);
     const int id = r.integer(r.need(v, "id", "vertices[]"), "vertices[].id");
     if (id < 0 || id >= nodes)
       r.fail(v["id"], fmt::format("vertex id {} is outside 0..{}", id, nodes - 1));
@@ -202,6 +270,7 @@ VertexEntries read_vertices(const Reader& r, const YAML::Node& root, int nodes) 
     listed[id] = true;
     entries.node[id].reset(v);  // operator= would assign into the node, not rebind it
     entries.staged[id] = r.boolean(r.need(v, "staged", "vertices[]"), "vertices[].staged");
+    entries.design[id] = read_design(r, v, fmt::format("vertex {}", id));
   }
   for (int id = 0; id < nodes; ++id)
     if (!listed[id]) r.fail(vs, fmt::format("vertex {} is missing from 'vertices'", id));
@@ -209,14 +278,20 @@ VertexEntries read_vertices(const Reader& r, const YAML::Node& root, int nodes) 
 }
 
 // A spec's recorded scaling blocks, with their shapes taken from the rebuilt network.
-std::vector<arch::ScalingBlock> read_scaling(const Reader& r, const Architecture& a,
+std::vector<arch::ScalingBlock> read_scaling(const Reader& r, const Architecture& a, const VertexSpec& spec,
                                              const YAML::Node& sc, const std::string& what) {
+  // The shape the edge from `from` carries (the producer's whole shape if it is no input).
+  auto carried = [&](int from) {
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i)
+      if (spec.inputs[i] == from) return a.carried_shape(spec, i);
+    return a.shape_of(from >= 0 && from < a.dag.num_vertices() ? from : 0);
+  };
   if (!sc.IsSequence()) r.fail(sc, fmt::format("{}: 'scaling' must be a list", what));
   std::vector<arch::ScalingBlock> blocks;
   for (const auto& b : sc) {
     r.check_map(b, what + ".scaling[]", {"from", "pool", "project"});
     const int from = r.integer(r.need(b, "from", what + ".scaling[]"), "from");
-    blocks.push_back({from, a.shape_of(from >= 0 && from < a.dag.num_vertices() ? from : 0),
+    blocks.push_back({from, carried(from),
                       r.boolean(r.need(b, "pool", what + ".scaling[]"), "pool"),
                       r.boolean(r.need(b, "project", what + ".scaling[]"), "project")});
   }
@@ -236,9 +311,25 @@ void check_spec(const Reader& r, const Architecture& a, const YAML::Node& node,
     r.fail(node["out"], fmt::format("{}: 'out' disagrees with the rebuilt network (expected {})",
                                     what, shape_yaml(spec.out)));
   const auto sc = r.need(node, "scaling", what);
-  if (read_scaling(r, a, sc, what) != spec.scaling)
+  if (read_scaling(r, a, spec, sc, what) != spec.scaling)
     r.fail(sc, fmt::format("{}: 'scaling' disagrees with the rebuilt network (expected {})",
                            what, scaling_yaml(spec.scaling)));
+}
+
+// The rebuild, its design errors located at the vertex (or output) entry they concern.
+Architecture rebuild(const Reader& r, const YAML::Node& root, const graph::Dag& dag,
+                     const arch::NetworkOptions& network, const VertexEntries& vertices) {
+  try {
+    return arch::rebuild_architecture(dag, network, vertices.staged, vertices.design);
+  } catch (const InvalidArgument& e) {
+    int id = -1, end = 0;
+    if (std::sscanf(e.what(), "vertex %d%n", &id, &end) == 1 && e.what()[end] == ':' && id >= 0 &&
+        id < dag.num_compute()) {
+      const auto& node = vertices.node[id];
+      r.fail(node["merge"] ? node["merge"] : node, e.what());
+    }
+    r.fail(std::string(e.what()).rfind("the output", 0) == 0 ? root["output"] : root["vertices"], e.what());
+  }
 }
 
 }  // namespace
@@ -246,20 +337,20 @@ void check_spec(const Reader& r, const Architecture& a, const YAML::Node& node,
 Architecture architecture_from_yaml(const std::string& text, const std::string& source) {
   Reader r(source);
   const YAML::Node root = detail::load_yaml(text, source);
-  check_header(r, root, source);
+  const int version = check_header(r, root, source);
   arch::Provenance prov = read_source(r, root);
   const arch::StagingOptions staging = read_staging(r, root);
   const arch::NetworkOptions network = read_network(r, root);
   const graph::Dag dag = read_dag(r, root);
   const int nodes = dag.num_compute();
-  const VertexEntries vertices = read_vertices(r, root, nodes);
-  Architecture a = r.located(root["vertices"], [&] {
-    return arch::rebuild_architecture(dag, network, vertices.staged);
-  });
+  VertexEntries vertices = read_vertices(r, root, nodes, version);
+  const auto out = r.need(root, "output", "");
+  if (version < 2) refuse_version2_keys(r, out, "output");
+  r.check_map(out, "output", {"inputs", "merge", "edges", "in", "scaling"});
+  vertices.design[nodes] = read_design(r, out, "output");
+  Architecture a = rebuild(r, root, dag, network, vertices);
   for (int id = 0; id < nodes; ++id)
     check_spec(r, a, vertices.node[id], a.vertices[id], fmt::format("vertex {}", id), true);
-  const auto out = r.need(root, "output", "");
-  r.check_map(out, "output", {"inputs", "in", "scaling"});
   check_spec(r, a, out, a.output, "output", false);
 
   a.name = r.string(r.need(root, "name", ""), "name");

@@ -1,6 +1,7 @@
 #include "concnas/config/configuration_docs.h"
 
 #include "device_schema.h"
+#include "lcp_schema.h"
 #include "plan_schema.h"
 #include "search_schema.h"
 #include "train_sections.h"
@@ -35,6 +36,13 @@ std::string search_part() {
          section("constraints", s, "constraints", defaults);
 }
 
+std::string lcp_part() {
+  return "## LCP config (`concnas lcp --config`)\n\n"
+         "The sections of the training config, whose `arch` section describes the chain (`arch.nodes` is "
+         "the depth of every branch; staging, seed, stem and channel limit are shared), plus `lcp`:\n\n" +
+         section("lcp", detail::lcp_schema(), "lcp", LcpConfig{});
+}
+
 std::string devices_part() {
   return "## Devices file (`--devices`, `search.devices`)\n\n"
          "`devices:` lists one entry per unit, unit 0 first; or `device:` gives one entry for every unit. "
@@ -60,7 +68,7 @@ std::string configuration_reference() {
          "Every key of every file concnas reads, generated from the code that reads them "
          "(`build/bin/concnas config-reference > docs/configuration.md`; a test checks this file "
          "is current). Unknown keys and bad values are one error naming the file, line and key.\n\n" +
-         train_part() + search_part() + devices_part() + plan_part();
+         train_part() + search_part() + lcp_part() + devices_part() + plan_part();
 }
 
 }  // namespace concnas::config

@@ -1,5 +1,7 @@
 #include "concnas/search/search_config.h"
 
+#include "concnas/arch/lcp.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -114,18 +116,19 @@ SearchKey rungs_key() {
 }
 
 SearchKey generators_key() {
-  SearchKey k{"space", "generators", "mapping", "", "generator name (er, ba, ws, dp) to its parameters: a number, "
+  SearchKey k{"space", "generators", "mapping", "", "generator name (er, ba, ws, dp, lcp) to its parameters: a number, "
               "a range [low, high] or {choices: [...]}; default: all four with their defaults", {}, {}, {}};
   k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& g, const std::string&) {
     if (!g.IsMap() || g.size() == 0)
-      r.fail(g, "'space.generators' must map generator names (er, ba, ws, dp) to their parameters");
+      r.fail(g, "'space.generators' must map generator names (er, ba, ws, dp, lcp) to their parameters");
     c.space.generators.clear();
     const auto registry = graph::builtin_generators();
     for (const auto& kv : g) {
       GeneratorSpace gs;
       gs.name = r.key(kv.first, "space.generators");
       const std::string key = "space.generators." + gs.name;
-      r.located(kv.first, [&]() -> const graph::Generator& { return registry.get(gs.name); });
+      if (!arch::is_architecture_family(gs.name))
+        r.located(kv.first, [&]() -> const graph::Generator& { return registry.get(gs.name); });
       if (!kv.second.IsNull()) {
         if (!kv.second.IsMap()) r.fail(kv.second, fmt::format("'{}' must map parameters to values or ranges", key));
         for (const auto& p : kv.second) {
@@ -156,10 +159,10 @@ SearchKey baselines_key() {
   using config::detail::field;
   auto k = field<SearchConfig>("space", "baselines", [](SearchConfig& c) -> auto& { return c.space.baselines; },
                                "reference networks always scored and trained ([] for none)",
-                               config::detail::one_of({"chain", "randwire"}));
+                               config::detail::one_of({"chain", "randwire", "lcp"}));
   k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& b, const std::string&) {
     c.space.baselines.clear();
-    if (!b.IsSequence()) r.fail(b, "'space.baselines' must be a list (chain, randwire; [] for none)");
+    if (!b.IsSequence()) r.fail(b, "'space.baselines' must be a list (chain, randwire, lcp; [] for none)");
     for (const auto& item : b) c.space.baselines.push_back(r.string(item, "space.baselines"));
   };
   return k;
@@ -273,7 +276,14 @@ namespace {
 void probe_generators(const SearchSpace& space) {
   const auto registry = graph::builtin_generators();
   for (const auto& g : space.generators) {
-    const auto& generator = registry.get(g.name);
+    const bool family = arch::is_architecture_family(g.name);
+    if (family)
+      for (int n : space.nodes)
+        try {
+          arch::lcp_options(ParamMap{}, n);
+        } catch (const InvalidArgument& e) {
+          if (g.params.empty()) throw InvalidArgument(fmt::format("space.generators.{}: {}", g.name, e.what()));
+        }
     for (const auto& [name, range] : g.params) {
       std::vector<double> values = range.choices;
       if (values.empty() && range.whole() && range.hi - range.lo <= 64)
@@ -285,7 +295,10 @@ void probe_generators(const SearchSpace& space) {
           ParamMap probe;
           probe.set(name, v);
           try {
-            generator.generate(n, probe, 0);
+            if (family)
+              arch::lcp_options(probe, n);
+            else
+              registry.get(g.name).generate(n, probe, 0);
           } catch (const InvalidArgument& e) {
             throw InvalidArgument(fmt::format("space.generators.{}.{}: {} = {} at {} vertices: {}", g.name, name,
                                               name, format_number(v), n, e.what()));

@@ -149,7 +149,7 @@ const detail::Schema<TrainConfig>& detail::train_schema() { return schema(); }
 
 void TrainConfig::sanity_check() const {
   if (arch.file.empty()) {
-    check_one_of(arch.generator, {"er", "ba", "ws", "dp"}, "arch.generator");
+    check_one_of(arch.generator, {"er", "ba", "ws", "dp", "lcp"}, "arch.generator");
     CONCNAS_CHECK(arch.nodes >= 2, "arch.nodes: {} must be at least 2", arch.nodes);
     CONCNAS_CHECK(arch.nodes <= graph::kMaxVertices, "arch.nodes: {} must be at most {}", arch.nodes,
                   graph::kMaxVertices);

@@ -41,11 +41,14 @@ class Reader {
   // A mapping whose keys must all be in `allowed`; `where` names it in errors.
   void check_map(const YAML::Node& node, const std::string& where,
                  std::initializer_list<const char*> allowed) const {
+    check_map(node, where, std::vector<std::string>(allowed.begin(), allowed.end()));
+  }
+  void check_map(const YAML::Node& node, const std::string& where, const std::vector<std::string>& allowed) const {
     if (!node.IsMap()) fail(node, fmt::format("'{}' must be a mapping", where));
     for (const auto& kv : node) {
       const auto key = this->key(kv.first, where);
       bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
+      for (const auto& a : allowed) ok = ok || key == a;
       if (!ok) fail(kv.first, fmt::format("unknown key '{}{}'", where.empty() ? "" : where + ".", key));
     }
   }

@@ -31,9 +31,29 @@ struct Scale {
   torch::Tensor project;  // to.channels x from.channels, or undefined
 };
 
+// What an edge hands its consumer: the first `channels` of the producer's, through float16
+// when `half` (nn::carried).
+struct Edge {
+  int channels = 0;
+  bool half = false;
+};
+
+Edge edge_of(const arch::Architecture& arch, const arch::VertexSpec& spec, std::size_t i) {
+  return {arch.carried_shape(spec, i).channels, spec.edges[i].dtype == arch::Dtype::kFp16};
+}
+
+// `x` (batch x C x H x W, or the first channels of it as another unit sent them) as edge
+// `e` carries it, contiguous.
+torch::Tensor carry(const Edge& e, const torch::Tensor& x) {
+  torch::Tensor y = (e.channels < x.size(1) ? x.narrow(1, 0, e.channels) : x).contiguous();
+  return e.half ? y.to(torch::kHalf).to(torch::kFloat) : y;
+}
+
 struct Step {
   int vertex = 0;
   std::vector<int> inputs;
+  std::vector<Edge> edges;     // per input
+  bool concat = false;         // merge: concat (each input's channels run on their own)
   std::vector<Scale> scales;   // per input; `from == to` and no projection: none
   std::vector<float> mix;      // aggregation coefficients as applied (1 for a single input)
   bool sigmoid_inputs = false;
@@ -95,6 +115,8 @@ struct Engine::Impl {
   std::vector<int> step_of;              // DAG vertex -> its step here, or -1
   torch::Tensor stem_weight, stem_bias;  // unit 0: Cs x Cin x 9, Cs
   std::vector<Scale> sink_scales;        // this unit's sinks, in the plan's order
+  std::vector<Edge> sink_edges;          // the same sinks' edges to the output vertex
+  std::vector<std::int64_t> sink_offset; // concat: each sink's first channel in the output
   std::vector<int> sink_of;              // DAG vertex -> its index among this unit's sinks, or -1
   torch::Tensor head_weight, head_bias;  // unit 0
   std::unique_ptr<detail::ReadyScheduler> scheduler;
@@ -103,6 +125,8 @@ struct Engine::Impl {
   void schedule();
   torch::Tensor stem(const torch::Tensor& images) const;
   torch::Tensor vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const;
+  void concat_relu_depthwise(const Step& s, const std::vector<torch::Tensor>& inputs, std::int64_t b,
+                             float* scratch, float* mid) const;
   torch::Tensor partial(const std::vector<torch::Tensor>& scaled) const;
 };
 
@@ -125,12 +149,14 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
     s.in = spec.in;
     s.out = spec.out;
     s.stride = spec.staged ? 2 : 1;
+    s.concat = spec.merge == arch::Merge::kConcat;
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) s.edges.push_back(edge_of(arch, spec, i));
     const std::string p = fmt::format("v{}_", v);
     for (int from : spec.inputs)
       s.scales.push_back(scale_of(m, spec.scaling_from(from), spec.in, fmt::format("{}project{}", p, from)));
     const auto k = static_cast<std::int64_t>(spec.inputs.size());
-    if (k == 1) {
-      s.mix = {1.0F};
+    if (k == 1 || s.concat) {
+      s.mix.assign(static_cast<std::size_t>(k), 1.0F);
     } else {
       auto mix = tensor_of(m, p + "mix", {k});
       s.mix.assign(mix.data_ptr<float>(), mix.data_ptr<float>() + k);
@@ -143,10 +169,19 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
     steps.push_back(std::move(s));
   }
   sink_of.assign(arch.dag.num_vertices(), -1);
+  const auto& out = arch.output;
   for (int sink : plan.units[unit].sinks) {
     sink_of[sink] = static_cast<int>(sink_scales.size());
-    sink_scales.push_back(
-        scale_of(m, arch.output.scaling_from(sink), arch.output.in, fmt::format("out_project{}", sink)));
+    sink_scales.push_back(scale_of(m, out.scaling_from(sink), out.in, fmt::format("out_project{}", sink)));
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i < out.inputs.size(); ++i) {
+      if (out.inputs[i] == sink) {
+        sink_edges.push_back(edge_of(arch, out, i));
+        break;
+      }
+      offset += arch.carried_shape(out, i).channels;
+    }
+    sink_offset.push_back(offset);
   }
 }
 
@@ -180,7 +215,7 @@ torch::Tensor Engine::Impl::stem(const torch::Tensor& images) const {
 
 torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const {
   std::vector<torch::Tensor> scaled;
-  for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], inputs[i]));
+  for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], carry(s.edges[i], inputs[i])));
   const std::int64_t batch = scaled[0].size(0);
   const k::Plane out_plane = plane_of(s.out);
   auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
@@ -189,19 +224,46 @@ torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tenso
   mid.resize(static_cast<std::size_t>(s.in.channels * out_plane.size()));
   std::vector<const float*> xs(scaled.size());
   for (std::int64_t b = 0; b < batch; ++b) {
-    for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
-    k::aggregate_relu_depthwise(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
-                                s.in.channels, plane_of(s.in), s.depthwise.data_ptr<float>(), s.stride,
-                                scratch.data(), mid.data());
+    if (s.concat) {
+      concat_relu_depthwise(s, scaled, b, scratch.data(), mid.data());
+    } else {
+      for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
+      k::aggregate_relu_depthwise(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
+                                  s.in.channels, plane_of(s.in), s.depthwise.data_ptr<float>(), s.stride,
+                                  scratch.data(), mid.data());
+    }
     k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
                    s.in.channels, out_plane.size(), out.data_ptr<float>() + b * s.out.elements());
   }
   return out;
 }
 
+// Image `b` of a concatenation: ReLU and the depthwise convolution run over each input's
+// channels where the concatenation would put them.
+void Engine::Impl::concat_relu_depthwise(const Step& s, const std::vector<torch::Tensor>& inputs, std::int64_t b,
+                                         float* scratch, float* mid) const {
+  const k::Plane in = plane_of(s.in), out = plane_of(s.out);
+  const float one = 1.0F;
+  std::int64_t first = 0;
+  for (const auto& x : inputs) {
+    const std::int64_t channels = x.size(1);
+    const float* xp = x.data_ptr<float>() + b * channels * in.size();
+    k::aggregate_relu_depthwise(&xp, &one, 1, false, channels, in, s.depthwise.data_ptr<float>() + 9 * first,
+                                s.stride, scratch, mid + first * out.size());
+    first += channels;
+  }
+}
+
 // The sinks, each already brought to the output's shape, added up in the plan's order (the
-// same bits whichever core scaled which).
+// same bits whichever core scaled which); for a concatenation, each placed at its channels
+// in an otherwise zero tensor, so that the units' partial sums add up to the concatenation.
 torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& scaled) const {
+  if (arch.output.merge == arch::Merge::kConcat) {
+    const auto& o = arch.output.in;
+    auto whole = torch::zeros({scaled[0].size(0), o.channels, o.height, o.width});
+    for (std::size_t i = 0; i < scaled.size(); ++i) whole.narrow(1, sink_offset[i], scaled[i].size(1)).copy_(scaled[i]);
+    return whole;
+  }
   auto sum = scaled[0].clone();
   for (std::size_t i = 1; i < scaled.size(); ++i)
     k::add(scaled[i].data_ptr<float>(), scaled[i].numel(), sum.data_ptr<float>());
@@ -264,7 +326,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     // A sink's share of the output, scaled on this core now rather than on one at the end.
     if (const int i = m.sink_of[s.vertex]; i >= 0) {
       const auto t1 = now_ns();
-      scaled[i] = apply(m.sink_scales[i], out[s.vertex]);
+      scaled[i] = apply(m.sink_scales[i], carry(m.sink_edges[i], out[s.vertex]));
       if (hooks.ran) hooks.ran(dag.output(), thread, t1);
     }
   };
@@ -291,7 +353,8 @@ torch::Tensor Engine::head(const std::vector<torch::Tensor>& partials) const {
   auto logits = torch::empty({batch, classes});
   for (std::int64_t b = 0; b < batch; ++b)
     k::pooled_linear(sum.data_ptr<float>() + b * o.in.elements(), o.in.channels, plane_of(o.in),
-                     1.0 / static_cast<double>(o.inputs.size()), m.head_weight.data_ptr<float>(),
+                     o.merge == arch::Merge::kConcat ? 1.0 : 1.0 / static_cast<double>(o.inputs.size()),
+                     m.head_weight.data_ptr<float>(),
                      m.head_bias.data_ptr<float>(), classes, logits.data_ptr<float>() + b * classes);
   return logits;
 }

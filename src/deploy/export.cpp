@@ -1,5 +1,6 @@
 #include "concnas/deploy/export.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <tuple>
@@ -64,20 +65,37 @@ class UnitWriter {
   std::map<std::string, torch::Tensor> tensors_;
 };
 
+// Input `i` of `spec` as its edge carries it (nn::carried): its first channels, through
+// float16 on an fp16 edge.
+std::string carried(const arch::Architecture& arch, const arch::VertexSpec& spec, std::size_t i,
+                    const std::string& x) {
+  std::string y = x;
+  const int channels = arch.carried_shape(spec, i).channels;
+  if (channels < arch.shape_of(spec.inputs[i]).channels) y = fmt::format("{}[:, :{}]", y, channels);
+  if (spec.edges[i].dtype == arch::Dtype::kFp16) y += ".half().float()";
+  return y;
+}
+
 std::string vertex_method(UnitWriter& w, const arch::Architecture& arch, int v) {
   const auto& spec = arch.vertices[v];
   const std::string p = fmt::format("v{}_", v);
   std::string s = fmt::format("  def v{}(self, xs: List[Tensor]) -> Tensor:\n", v);
   const std::size_t k = spec.inputs.size();
+  const bool concat = spec.merge == arch::Merge::kConcat;
   for (std::size_t i = 0; i < k; ++i) {
     const auto* b = spec.scaling_from(spec.inputs[i]);
-    std::string x = fmt::format("xs[{}]", i);
+    std::string x = carried(arch, spec, i, fmt::format("xs[{}]", i));
     if (b) x = w.scale(x, *b, spec.in, fmt::format("{}project{}", p, spec.inputs[i]));
-    if (k > 1 && arch.network.aggregation == arch::Aggregation::kSigmoidInputs) x = "torch.sigmoid(" + x + ")";
+    if (k > 1 && !concat && arch.network.aggregation == arch::Aggregation::kSigmoidInputs)
+      x = "torch.sigmoid(" + x + ")";
     s += fmt::format("    x{} = {}\n", i, x);
   }
   if (k == 1) {
     s += "    s = x0\n";
+  } else if (concat) {
+    std::string xs;
+    for (std::size_t i = 0; i < k; ++i) xs += fmt::format("{}x{}", i ? ", " : "", i);
+    s += fmt::format("    s = torch.cat([{}], 1)\n", xs);
   } else {
     const std::string mix = w.use(p + "mix");
     s += fmt::format("    s = x0 * {}[0]\n", mix);
@@ -89,6 +107,16 @@ std::string vertex_method(UnitWriter& w, const arch::Architecture& arch, int v) 
                    stride, stride, spec.in.channels);
   s += fmt::format("    return torch.conv2d(s, {}, {})\n", w.use(p + "pointwise"), w.use(p + "bias"));
   return s;
+}
+
+// Sink `at` of a concatenating output vertex at its channels of the output, zero elsewhere:
+// the units' partial sums add up to the concatenation (the engine's partial sum).
+std::string concat_placed(const arch::Architecture& arch, std::size_t at, const std::string& x) {
+  const auto& out = arch.output;
+  int before = 0;
+  for (std::size_t i = 0; i < at; ++i) before += arch.carried_shape(out, i).channels;
+  const int after = out.in.channels - before - arch.carried_shape(out, at).channels;
+  return fmt::format("torch.constant_pad_nd({}, [0, 0, 0, 0, {}, {}])", x, before, after);
 }
 
 // A one-unit deployment's whole network as `forward(images)`, for `torch.jit.load`.
@@ -133,7 +161,7 @@ std::map<std::string, torch::Tensor> inference_tensors(const arch::Architecture&
     const std::string from = fmt::format("v{}.", v), to = fmt::format("v{}_", v);
     std::tie(out[to + "pointwise"], out[to + "bias"]) = fold(from + "pointwise.weight", from + "norm");
     out[to + "depthwise"] = need(from + "depthwise.weight").contiguous();
-    if (spec.inputs.size() > 1) {
+    if (spec.inputs.size() > 1 && spec.merge == arch::Merge::kSum) {
       const auto weight = need(from + "aggregate.weight");
       // RandWire's coefficients are the sigmoids of the trained weights.
       out[to + "mix"] =
@@ -164,7 +192,8 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
     src += "    s = partials[0]\n";
     src += "    for i in range(1, len(partials)):\n";
     src += "      s = s + partials[i]\n";
-    if (out.inputs.size() > 1) src += fmt::format("    s = s / {}.0\n", out.inputs.size());
+    if (out.inputs.size() > 1 && out.merge == arch::Merge::kSum)
+      src += fmt::format("    s = s / {}.0\n", out.inputs.size());
     src += "    s = torch.flatten(torch.adaptive_avg_pool2d(s, [1, 1]), 1)\n";
     src += fmt::format("    return torch.linear(s, {}, {})\n", w.use("head_weight"), w.use("head_bias"));
   }
@@ -174,8 +203,10 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
     src += "  def partial(self, sinks: List[Tensor]) -> Tensor:\n";
     for (std::size_t i = 0; i < sinks.size(); ++i) {
       const auto* b = out.scaling_from(sinks[i]);
-      std::string x = fmt::format("sinks[{}]", i);
+      const std::size_t at = std::find(out.inputs.begin(), out.inputs.end(), sinks[i]) - out.inputs.begin();
+      std::string x = carried(arch, out, at, fmt::format("sinks[{}]", i));
       if (b) x = w.scale(x, *b, out.in, fmt::format("out_project{}", sinks[i]));
+      if (out.merge == arch::Merge::kConcat) x = concat_placed(arch, at, x);
       src += i == 0 ? fmt::format("    s = {}\n", x) : fmt::format("    s = s + {}\n", x);
     }
     src += "    return s\n";

@@ -20,6 +20,34 @@ std::int64_t Plan::bytes_per_image() const {
   return total;
 }
 
+namespace {
+
+// What compute vertex (or the input vertex) `v` sends to the units of its consumers
+// elsewhere: the most channels any of their edges carries, float16 if all of them are fp16.
+Transfer transfer_of(const arch::Architecture& arch, const std::vector<int>& parts, int v) {
+  const auto& dag = arch.dag;
+  Transfer t;
+  t.vertex = v;
+  t.from = parts[v];
+  t.shape = arch.shape_of(v);
+  t.shape.channels = 0;
+  t.half = true;
+  for (int s : dag.successors(v)) {
+    if (parts[s] == parts[v] || s == dag.output()) continue;
+    t.to.push_back(parts[s]);
+    const auto& spec = arch.vertices[s];
+    const std::size_t i = std::find(spec.inputs.begin(), spec.inputs.end(), v) - spec.inputs.begin();
+    t.shape.channels = std::max(t.shape.channels, arch.carried_shape(spec, i).channels);
+    t.half = t.half && spec.edges[i].dtype == arch::Dtype::kFp16;
+  }
+  std::sort(t.to.begin(), t.to.end());
+  t.to.erase(std::unique(t.to.begin(), t.to.end()), t.to.end());
+  t.bytes = t.shape.elements() * (t.half ? 2 : 4);
+  return t;
+}
+
+}  // namespace
+
 Plan make_plan(const arch::Architecture& arch, const std::vector<int>& parts, int units) {
   const auto& dag = arch.dag;
   CONCNAS_CHECK(units >= 1, "a plan needs at least one unit, not {}", units);
@@ -41,19 +69,9 @@ Plan make_plan(const arch::Architecture& arch, const std::vector<int>& parts, in
   for (int s : arch.output.inputs) plan.units[parts[s]].sinks.push_back(s);
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (v == dag.output()) continue;
-    std::vector<int> to;
-    for (int s : dag.successors(v))
-      if (parts[s] != parts[v] && s != dag.output()) to.push_back(parts[s]);
-    std::sort(to.begin(), to.end());
-    to.erase(std::unique(to.begin(), to.end()), to.end());
-    if (to.empty()) continue;
-    Transfer t;
-    t.vertex = v;
-    t.from = parts[v];
-    t.to = to;
-    t.shape = arch.shape_of(v);
-    t.bytes = t.shape.elements() * 4;
-    for (int u : to) plan.units[u].receives.push_back(v);
+    Transfer t = transfer_of(arch, parts, v);
+    if (t.to.empty()) continue;
+    for (int u : t.to) plan.units[u].receives.push_back(v);
     plan.transfers.push_back(t);
   }
   for (int u = 1; u < units; ++u) {
@@ -104,13 +122,13 @@ std::string plan_yaml(const arch::Architecture& arch, const Plan& plan, const In
                      u, fmt::join(plan.units[u].vertices, ", "), fmt::join(plan.units[u].sinks, ", "));
     for (const auto& t : plan.transfers)
       if (std::find(t.to.begin(), t.to.end(), u) != t.to.end())
-        s += fmt::format("      - {{vertex: {}, from: {}, name: {}, shape: {}, dtype: float32}}\n", t.vertex, t.from,
-                         name(t), shape_list(t.shape));
+        s += fmt::format("      - {{vertex: {}, from: {}, name: {}, shape: {}, dtype: {}}}\n", t.vertex, t.from,
+                         name(t), shape_list(t.shape), t.half ? "float16" : "float32");
     s += "    sends:\n";
     for (const auto& t : plan.transfers)
       if (t.from == u)
-        s += fmt::format("      - {{vertex: {}, to: [{}], name: {}, shape: {}, dtype: float32}}\n", t.vertex,
-                         fmt::join(t.to, ", "), name(t), shape_list(t.shape));
+        s += fmt::format("      - {{vertex: {}, to: [{}], name: {}, shape: {}, dtype: {}}}\n", t.vertex,
+                         fmt::join(t.to, ", "), name(t), shape_list(t.shape), t.half ? "float16" : "float32");
   }
   return s;
 }

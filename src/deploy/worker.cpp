@@ -161,12 +161,15 @@ struct Worker::Impl {
       // As after a send (below): Gloo's thread takes in what the senders send.
       sched_yield();
     }
+    // The element type transfer `t` travels in: float16 where its edges are fp16 or `--fp16`.
+    torch::ScalarType wire_of(const Transfer& t) const { return t.half ? torch::kHalf : wire; }
     Incoming post_receive(const Transfer& t, const std::string& what) {
-      std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire)};
+      std::vector<torch::Tensor> buf{
+          torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire_of(t))};
       return {buf[0], m.post(false, buf, t.from, tag_of(t.vertex), what)};
     }
     // A received buffer as the float tensor the engine takes.
-    torch::Tensor widened(const torch::Tensor& buf) const { return m.o.fp16 ? buf.to(torch::kFloat) : buf; }
+    torch::Tensor widened(const torch::Tensor& buf) const { return buf.to(torch::kFloat); }
     torch::Tensor take(int v) {
       const auto t0 = now_ns();
       auto& [buf, work] = incoming.at(v);
@@ -176,11 +179,14 @@ struct Worker::Impl {
       m.record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
       return x;
     }
-    void send(int v, const torch::Tensor& x, const std::vector<int>& to, const std::string& name) {
+    // Sends what transfer `t` carries of `x`: its first channels, in its element type.
+    void send(const Transfer& t, const torch::Tensor& x, const std::string& name) {
       const auto t0 = now_ns();
+      const int v = t.vertex;
       std::lock_guard<std::mutex> lock(m.mutex);
-      sent_buffers.push_back({x.to(wire).contiguous()});
-      for (int peer : to)
+      const auto part = t.shape.channels < x.size(1) ? x.narrow(1, 0, t.shape.channels) : x;
+      sent_buffers.push_back({part.to(wire_of(t)).contiguous()});
+      for (int peer : t.to)
         sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
       m.record("send " + name, "send", t0);
       // Gloo's thread (a batch thread, see join) finishes the send once the receiver is
@@ -227,7 +233,7 @@ struct Worker::Impl {
     EngineHooks hooks;
     hooks.receive = [&](int v) { return x.take(v); };
     hooks.computed = [&](int v, const torch::Tensor& t) {
-      if (const auto it = sent.find(v); it != sent.end()) x.send(v, t, it->second->to, fmt::format("v{}", v));
+      if (const auto it = sent.find(v); it != sent.end()) x.send(*it->second, t, fmt::format("v{}", v));
     };
     hooks.ran = [&](int v, int thread, std::int64_t t0) {
       std::lock_guard<std::mutex> lock(mutex);
@@ -237,7 +243,7 @@ struct Worker::Impl {
     std::vector<torch::Tensor> sums;
     const auto partial = engine->run(batch, images, hooks);
     if (partial.defined()) sums.push_back(partial);
-    if (partial.defined() && partial_out) x.send(partial_out->vertex, partial, {0}, "partial");
+    if (partial.defined() && partial_out) x.send(*partial_out, partial, "partial");
     if (o.rank == 0) {
       for (auto& p : x.gather_partials()) sums.push_back(std::move(p));
       const auto t0 = now_ns();

@@ -2,7 +2,6 @@
 
 #include "concnas/common/error.h"
 #include "concnas/nn/ops.h"
-#include "concnas/nn/ops.h"
 
 namespace concnas::nn {
 std::vector<int64_t> pool_kernel(const arch::Shape& from, const arch::Shape& to) {
@@ -27,8 +26,14 @@ torch::Tensor ScalingImpl::forward(const torch::Tensor& x) {
   return project_ ? project_->forward(y) : y;
 }
 
+torch::Tensor carried(const arch::VertexSpec& spec, std::size_t i, const torch::Tensor& x) {
+  const int64_t channels = spec.carried(i, static_cast<int>(x.size(1)));
+  torch::Tensor y = channels < x.size(1) ? x.narrow(1, 0, channels) : x;
+  return spec.edges[i].dtype == arch::Dtype::kFp16 ? y.to(torch::kHalf).to(torch::kFloat) : y;
+}
+
 AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind)
-    : kind_(kind) {
+    : spec_(spec), kind_(kind) {
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
     const arch::ScalingBlock* block = spec.scaling_from(spec.inputs[i]);
     scaled_.push_back(block != nullptr);
@@ -36,7 +41,7 @@ AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kin
                                                Scaling(*block, spec.in))
                              : Scaling(nullptr));
   }
-  if (spec.inputs.size() > 1) {
+  if (spec.inputs.size() > 1 && spec.merge == arch::Merge::kSum) {
     // RandWire: sigmoid(0) = 1/2 per input; the EDGE'23 paper's form (docs/generators.md): w_i = 1/k.
     const double init = kind == arch::Aggregation::kRandWire ? 0.0 : 1.0 / spec.inputs.size();
     weight_ = register_parameter(
@@ -45,11 +50,12 @@ AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kin
 }
 
 torch::Tensor AggregateImpl::scaled(const std::vector<torch::Tensor>& inputs, std::size_t i) {
-  return scaled_[i] ? scaling_[i]->forward(inputs[i]) : inputs[i];
+  const torch::Tensor x = carried(spec_, i, inputs[i]);
+  return scaled_[i] ? scaling_[i]->forward(x) : x;
 }
 
 torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inputs) {
-  if (inputs.size() > 1 && kind_ == arch::Aggregation::kRandWire && is_training() &&
+  if (inputs.size() > 1 && weight_.defined() && kind_ == arch::Aggregation::kRandWire && is_training() &&
       kernels_in_use() == Kernels::kConcnas && own_kernels_take(inputs[0])) {
     std::vector<torch::Tensor> xs;
     for (std::size_t i = 0; i < inputs.size(); ++i) xs.push_back(scaled(inputs, i));
@@ -63,6 +69,11 @@ torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inpu
 torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
   auto at = [&](std::size_t i) { return scaled(inputs, i); };
   if (inputs.size() == 1) return at(0);
+  if (spec_.merge == arch::Merge::kConcat) {
+    std::vector<torch::Tensor> xs;
+    for (std::size_t i = 0; i < inputs.size(); ++i) xs.push_back(at(i));
+    return torch::cat(xs, 1);
+  }
   const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
   auto term = [&](std::size_t i) {
     return kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(at(i)) : at(i);
@@ -140,15 +151,25 @@ torch::Tensor NetworkImpl::forward(const torch::Tensor& images) {
     for (int p : dag.predecessors(v)) inputs.push_back(take(p));
     out[v] = vertices_[v]->forward(inputs);
   }
-  const auto& sinks = arch_.output.inputs;
-  torch::Tensor sum;
+  std::vector<torch::Tensor> sinks;
+  for (int s : arch_.output.inputs) sinks.push_back(take(s));
+  return head_->forward(torch::adaptive_avg_pool2d(output(sinks), {1, 1}).flatten(1));
+}
+
+// The output vertex: the sinks as their edges carry them, scaled and averaged, or
+// concatenated.
+torch::Tensor NetworkImpl::output(const std::vector<torch::Tensor>& sinks) {
+  const auto& spec = arch_.output;
+  std::vector<torch::Tensor> xs;
   for (std::size_t i = 0; i < sinks.size(); ++i) {
-    torch::Tensor x = take(sinks[i]);
-    if (output_scaling_[i]) x = output_scaling_[i]->forward(x);
-    sum = i == 0 ? x : sum + x;
+    xs.push_back(carried(spec, i, sinks[i]));
+    if (output_scaling_[i]) xs.back() = output_scaling_[i]->forward(xs.back());
   }
-  if (sinks.size() > 1) sum = sum / static_cast<double>(sinks.size());
-  return head_->forward(torch::adaptive_avg_pool2d(sum, {1, 1}).flatten(1));
+  if (spec.merge == arch::Merge::kConcat) return xs.size() == 1 ? xs[0] : torch::cat(xs, 1);
+  torch::Tensor sum = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) sum = sum + xs[i];
+  if (xs.size() > 1) sum = sum / static_cast<double>(xs.size());
+  return sum;
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

@@ -152,10 +152,12 @@ struct Timeline {
   std::int64_t comm_bytes = 0;
 };
 
-// Bytes of the tensor that compute vertex (or the input vertex) v sends.
-double output_bytes(const arch::Architecture& arch, const arch::ArchitectureCost& cost, int v) {
-  return static_cast<double>(v == arch.dag.input() ? cost.stem.output_bytes
-                                                   : cost.vertices[v].output_bytes);
+// Bytes of what compute vertex (or the input vertex) v sends another unit: its edges'
+// share and dtype (arch/cost.h), or 2 per element on a float16 link.
+double link_bytes(const LinkModel& link, const arch::Architecture& arch, const arch::ArchitectureCost& cost, int v) {
+  const auto& c = v == arch.dag.input() ? cost.stem : cost.vertices[v];
+  return link.bytes_per_element == 2 ? 2.0 * static_cast<double>(c.output_elements)
+                                     : static_cast<double>(c.output_bytes);
 }
 
 // Bytes a float32 tensor of `bytes` takes on the link.
@@ -169,7 +171,7 @@ double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& 
   for (int p : arch.dag.predecessors(v)) {
     double arrival = finish[p];
     if (parts[p] != parts[v])
-      arrival += link.latency_s + on_link(link, output_bytes(arch, cost, p)) / link.bandwidth_bytes_per_s;
+      arrival += link.latency_s + link_bytes(link, arch, cost, p) / link.bandwidth_bytes_per_s;
     ready = std::max(ready, arrival);
   }
   return ready;
@@ -186,7 +188,7 @@ void post_sends(const arch::Architecture& arch, const arch::ArchitectureCost& co
   for (int s : dag.successors(v))
     if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
       sent[parts[s]] = 1;
-      r.comm_bytes += static_cast<std::int64_t>(on_link(link, output_bytes(arch, cost, v)));
+      r.comm_bytes += static_cast<std::int64_t>(link_bytes(link, arch, cost, v));
       core += link.send_overhead_s;
       r.busy_s[u] += link.send_overhead_s;
     }

@@ -37,7 +37,9 @@ StepWork vertex_work(const arch::Architecture& arch, int v) {
   const auto& spec = arch.vertices.at(v);
   StepWork w;
   w.steps = 1;
-  w.summed = static_cast<double>(spec.inputs.size()) * elements(spec.in);
+  // A sum reads every input over the whole common shape; a concatenation each once.
+  w.summed = spec.merge == arch::Merge::kSum ? static_cast<double>(spec.inputs.size()) * elements(spec.in)
+                                              : elements(spec.in);
   w.taps = static_cast<double>(spec.in.channels) * spec.out.height * spec.out.width;
   w.gemm_flops = 2.0 * spec.in.channels * spec.out.channels * spec.out.height * spec.out.width;
   for (const auto& b : spec.scaling) w += scaling_work(b, spec.in);

@@ -267,6 +267,52 @@ std::string tiny_train_sets() {
          " --set train.threads=1";
 }
 
+TEST_F(TheCli, GeneratesLcpNetworksAsVersion2Files) {
+  const auto g = run("generate --generator lcp --param branches=2 --param depth=5 --param width=1.5 -o " + path("l.yaml"));
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(slurp(path("l.yaml")).find("version: 2\n"), std::string::npos);
+  const auto j = nlohmann::json::parse(run("info --json " + path("l.yaml")).out);
+  EXPECT_EQ(j["vertices"], 10);
+  EXPECT_EQ(j["components"], 2);
+  EXPECT_EQ(j["format_version"], 2);
+  EXPECT_EQ(j["output_merge"], "concat");
+  EXPECT_EQ(j["per_vertex"][0]["width"], 0.75);
+  EXPECT_NE(run("info " + path("l.yaml")).out.find("1 concatenating vertices, 10 with a width of their own"),
+            std::string::npos);
+  expect_rejected("generate --generator lcp --param branches=2 --param depth=5 --nodes 12 -o " + path("out.yaml"),
+                  "2 branches of depth 5 are 10 vertices, not the 12 asked for");
+  expect_rejected("generate --generator lcp --param k=2 --nodes 10 -o " + path("out.yaml"), "unknown parameter 'k'");
+}
+
+TEST_F(TheCli, WidensLcpNetworksUntilTheyMatchTheChain) {
+  write("l.yaml", "lcp:\n  branches: [2]\n  width_start: 0.5\n  width_step: 0.5\n  width_max: 1\n  tolerance: 100\n");
+  const auto r = run("lcp --config " + path("l.yaml") + tiny_train_sets() + " --out " + path("lcp"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("K=2: width 0.5,"), std::string::npos) << r.out;  // any accuracy is within 100 points
+  const auto j = nlohmann::json::parse(slurp(path("lcp/lcp.json")));
+  ASSERT_EQ(j["tried"].size(), 1u);
+  EXPECT_EQ(j["picked"][0]["branches"], 2);
+  EXPECT_TRUE(fs::exists(path("lcp/chain/eval.json")));
+  EXPECT_TRUE(fs::exists(path("lcp/lcp-k2-w0.5/eval.json")));
+  EXPECT_LT(j["picked"][0]["params"].get<long>(), j["chain"]["params"].get<long>());
+  // No tolerance: the widths are tried in order until one is within it, or all are.
+  write("m.yaml", "lcp:\n  branches: [2]\n  width_start: 0.25\n  width_step: 0.25\n  width_max: 0.5\n  tolerance: 0\n");
+  const auto all = run("lcp --config " + path("m.yaml") + tiny_train_sets() + " --set data.synthetic_classes=4 --out " +
+                       path("lcp2"));
+  ASSERT_EQ(all.code, 0) << all.err;
+  const auto k = nlohmann::json::parse(slurp(path("lcp2/lcp.json")));
+  const auto& tried = k["tried"];
+  ASSERT_GE(tried.size(), 1u);
+  for (std::size_t i = 0; i + 1 < tried.size(); ++i) EXPECT_FALSE(tried[i]["within_tolerance"].get<bool>());
+  EXPECT_TRUE(tried.back()["within_tolerance"].get<bool>() || tried.size() == 2u);
+  EXPECT_EQ(tried[0]["width"], 0.25);
+  EXPECT_EQ(k["picked"][0]["name"], tried.back()["name"]);
+  write("bad.yaml", "lcp:\n  width_start: 2\n  width_max: 1\n");
+  expect_rejected("lcp --config " + path("bad.yaml"), "bad.yaml:3: lcp.width_max: 1 is below width_start 2", 1);
+  write("bad2.yaml", "lcp:\n  branches: [0]\n");
+  expect_rejected("lcp --config " + path("bad2.yaml"), "bad2.yaml:2: lcp.branches: 0 must be at least 1", 1);
+}
+
 TEST_F(TheCli, TrainsIntoARunFolderAndResumes) {
   write("c.yaml", "train:\n  lr: 0.05\n");
   const auto r = run("train --config " + path("c.yaml") + tiny_train_sets() + " --out " + path("run"));

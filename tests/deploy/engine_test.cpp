@@ -14,6 +14,7 @@
 #include "../src/deploy/ready_scheduler.h"
 #include "concnas/deploy/export.h"
 #include "support/deploy_network.h"
+#include "support/version2_network.h"
 #include "support/temp_dir.h"
 
 namespace concnas::deploy {
@@ -24,13 +25,15 @@ using testing::random_parts;
 class TheEngine : public testing::TempDirTest {};
 
 TEST_F(TheEngine, GivesTheTrainedNetworksLogitsOnOneAndTwoCores) {
-  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs}) {
-    const auto a = testing::deploy_architecture(aggregation);
+  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs})
+  for (bool v2 : {false, true}) {
+    const auto v1 = testing::deploy_architecture(aggregation);
+    const auto a = v2 ? testing::with_version2_design(v1) : v1;
     auto net = testing::randomised_network(a);
     const auto images = torch::randn({5, 1, 12, 12});
     const auto expected = net->forward(images);
     const auto plan = make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1);
-    const std::string dir = path(fmt::format("one{}", static_cast<int>(aggregation)));
+    const std::string dir = path(fmt::format("one{}{}", static_cast<int>(aggregation), v2));
     export_deployment(a, *net, plan, dir);
     const auto module = torch::jit::load(dir + "/unit_0.pt");
     for (int cores : {1, 2, 3}) {
@@ -43,14 +46,20 @@ TEST_F(TheEngine, GivesTheTrainedNetworksLogitsOnOneAndTwoCores) {
   }
 }
 
-// Every unit's engine in a thread of its own, handing vertex outputs over as a network would.
-TEST_F(TheEngine, RunsEachUnitOfAPartitionedPlanOnItsOwnTensors) {
-  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+// Every unit's engine in a thread of its own, handing vertex outputs over as a network would
+// (only the channels and element type the plan's transfers carry).
+class TheEngineOfAPlan : public testing::TempDirTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(TheEngineOfAPlan, RunsEachUnitOnItsOwnTensors) {
+  const auto v1 = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  const auto a = GetParam() ? testing::with_version2_design(v1) : v1;
   auto net = testing::randomised_network(a);
   const auto images = torch::randn({2, 1, 12, 12});
   const auto expected = net->forward(images);
   const int units = 3;
   const auto plan = make_plan(a, random_parts(a, units, 7), units);
+  std::map<int, const Transfer*> transfer_of;
+  for (const auto& t : plan.transfers) transfer_of[t.vertex] = &t;
   export_deployment(a, *net, plan, path("d"));
   std::vector<std::unique_ptr<Engine>> engines;
   for (int u = 0; u < units; ++u) {
@@ -71,7 +80,10 @@ TEST_F(TheEngine, RunsEachUnitOfAPartitionedPlanOnItsOwnTensors) {
   };
   hooks.computed = [&](int v, const torch::Tensor& x) {
     std::lock_guard<std::mutex> lock(m);
-    outputs[v] = x;
+    const auto it = transfer_of.find(v);
+    if (it == transfer_of.end()) return;
+    const Transfer& t = *it->second;
+    outputs[v] = x.narrow(1, 0, t.shape.channels).to(t.half ? torch::kHalf : torch::kFloat).to(torch::kFloat).contiguous();
     arrived.notify_all();
   };
   std::vector<torch::Tensor> partials(units);
@@ -85,6 +97,9 @@ TEST_F(TheEngine, RunsEachUnitOfAPartitionedPlanOnItsOwnTensors) {
   ASSERT_GT(sums.size(), 1u) << "one unit holds every sink: the test checks no partial sums";
   EXPECT_LT((engines[0]->head(sums) - expected).abs().max().item<double>(), 1e-4);
 }
+
+INSTANTIATE_TEST_SUITE_P(Versions, TheEngineOfAPlan, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Version2" : "Version1"; });
 
 TEST_F(TheEngine, NamesATensorTheUnitFileLacks) {
   const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);

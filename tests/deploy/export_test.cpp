@@ -10,6 +10,7 @@
 #include "concnas/common/rng.h"
 #include "concnas/partition/hypergraph.h"
 #include "support/deploy_network.h"
+#include "support/version2_network.h"
 #include "support/temp_dir.h"
 
 namespace concnas::deploy {
@@ -23,18 +24,19 @@ nn::Network randomised(const arch::Architecture& a) { return testing::randomised
 class ADeployment : public testing::TempDirTest {};
 
 TEST_F(ADeployment, GivesTheSingleModelsLogitsOnOneToFourUnits) {
-  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs}) {
-    const auto a = test_architecture(aggregation);
+  for (auto aggregation : {arch::Aggregation::kRandWire, arch::Aggregation::kSigmoidInputs})
+  for (bool v2 : {false, true}) {
+    const auto a = v2 ? testing::with_version2_design(test_architecture(aggregation)) : test_architecture(aggregation);
     auto net = randomised(a);
     const auto images = torch::randn({5, 1, 12, 12});
     const auto expected = net->forward(images);
     for (int units = 1; units <= 4; ++units) {
       const auto plan = make_plan(a, random_parts(a, units, units), units);
-      const std::string dir = path("u" + std::to_string(units));
+      const std::string dir = path(fmt::format("u{}{}{}", units, v2, static_cast<int>(aggregation)));
       export_deployment(a, *net, plan, dir);
       LocalExecutor run(a, plan, dir);
       const auto got = run.forward(images);
-      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units";
+      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units, version " << 1 + v2;
     }
   }
 }

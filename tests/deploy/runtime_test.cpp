@@ -16,6 +16,7 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/deploy/export.h"
 #include "support/deploy_network.h"
+#include "support/version2_network.h"
 #include "support/temp_dir.h"
 
 namespace concnas::deploy {
@@ -87,6 +88,25 @@ TEST_F(ARuntime, GivesTheSingleModelsLogitsOnOneToFourUnits) {
       EXPECT_LT((one - expected.narrow(0, 1, 1)).abs().max().item<double>(), 1e-4) << units << " units";
     });
   }
+}
+
+// Version 2: transfers carry only the channels their edges take, fp16 edges as float16.
+TEST_F(ARuntime, SendsWhatVersion2EdgesCarryAndGivesTheSameLogits) {
+  const auto a = testing::with_version2_design(testing::deploy_architecture(arch::Aggregation::kRandWire));
+  auto net = testing::randomised_network(a);
+  torch::manual_seed(3);
+  const auto images = torch::randn({3, 1, 12, 12});
+  const auto expected = net->forward(images);
+  const auto d = exported(a, *net, 3, "v2");
+  bool narrowed = false, half = false;
+  for (const auto& t : d.plan.transfers) {
+    narrowed = narrowed || (t.vertex != a.dag.output() && t.shape.channels < a.shape_of(t.vertex).channels);
+    half = half || t.half;
+  }
+  EXPECT_TRUE(narrowed && half) << "the partition sends no narrowed or no float16 tensor: the test checks neither";
+  with_workers(d, false, [&](Worker& w) {
+    EXPECT_LT((w.infer(images) - expected).abs().max().item<double>(), 1e-4);
+  });
 }
 
 TEST_F(ARuntime, SendsHalfPrecisionActivationsWhenAsked) {

@@ -5,6 +5,7 @@
 #include "concnas/arch/cost.h"
 #include "concnas/common/error.h"
 #include "support/tiny_network.h"
+#include "support/version2_network.h"
 
 namespace concnas::nn {
 namespace {
@@ -29,6 +30,47 @@ TEST(ANetwork, HasAsManyParametersAsTheCostModelCounts) {
         EXPECT_EQ(count_parameters(*net), arch::compute_cost(a).total.params)
             << g << " " << staging << " seed " << s;
       }
+}
+
+TEST(ANetwork, HonoursEveryVersion2KeyInItsParametersAndTraining) {
+  const auto a = concnas::testing::with_version2_design(generated("dp", "probabilistic", 5));
+  ASSERT_TRUE(a.needs_version2());
+  Network net(a);
+  EXPECT_EQ(count_parameters(*net), arch::compute_cost(a).total.params);
+  // A few steps train it (gradients flow through slices, fp16 edges and concatenations).
+  torch::manual_seed(0);
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  const auto x = torch::cat({torch::rand({8, 1, 28, 28}) + 1.0, torch::rand({8, 1, 28, 28}) - 1.0});
+  const auto y = torch::cat({torch::zeros({8}, torch::kLong), torch::ones({8}, torch::kLong)});
+  double first = 0, last = 0;
+  for (int step = 0; step < 15; ++step) {
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_LT(last, first * 0.5);
+  for (const auto& p : net->named_parameters())
+    if (p.key().rfind("v", 0) == 0) {
+      EXPECT_TRUE(p.value().grad().defined()) << p.key();
+    }
+}
+
+TEST(ANetwork, RoundsWhatAnFp16EdgeCarries) {
+  // 0 -> 1 carrying half of 8 channels in fp16: vertex 1 sees exactly the rounded prefix.
+  arch::NetworkOptions n;
+  n.input = {1, 4, 4};
+  n.stem_channels = 8;
+  n.channel_limit = 8;
+  arch::Design d(3);
+  d[1].edges[0] = {0.5, arch::Dtype::kFp16};
+  const auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(2, {{0, 1}}), n, {false, false}, d);
+  const auto x = torch::randn({2, 8, 4, 4}) * 1000 + 0.1;
+  const auto got = carried(a.vertices[1], 0, x);
+  EXPECT_EQ(got.sizes(), (std::vector<int64_t>{2, 4, 4, 4}));
+  EXPECT_TRUE(torch::equal(got, x.narrow(1, 0, 4).to(torch::kHalf).to(torch::kFloat)));
+  EXPECT_FALSE(torch::equal(got, x.narrow(1, 0, 4)));
 }
 
 TEST(ANetwork, CountsTheTinyNetworkByHand) {

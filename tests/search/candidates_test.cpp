@@ -78,6 +78,42 @@ TEST(ACandidateEvaluation, GivesTheSameRecordsOnOneThreadAndOnSeveral) {
   EXPECT_EQ(to_json_line(evaluate_candidate(serial_cfg, candidates[17], kInput, 10)), to_json_line(serial[17]));
 }
 
+TEST(ACandidateSample, TakesLcpAsAGeneratorAndAsABaseline) {
+  auto c = parse_search_config(R"(search:
+  units: 2
+space:
+  generators:
+    lcp: {branches: {choices: [2, 4]}, width: [1, 1.5]}
+  nodes: [16, 24]
+  baselines: [chain, lcp]
+  baseline_nodes: 16
+data:
+  dataset: synthetic
+  validation: 32
+)",
+                               "s.yaml");
+  c.search.candidates = 6;
+  const auto candidates = sample_candidates(c);
+  ASSERT_EQ(candidates.size(), 8u);
+  EXPECT_EQ(candidates[1].kind, "lcp");
+  for (const auto& cand : candidates) {
+    const auto a = build_candidate(cand, c, kInput, 10);
+    if (cand.kind == "chain") continue;
+    EXPECT_EQ(a.provenance.generator, "lcp");
+    EXPECT_EQ(a.output.merge, arch::Merge::kConcat);
+    EXPECT_EQ(a.dag.num_compute(), cand.arch.nodes);
+    const int k = static_cast<int>(a.provenance.params.get("branches"));
+    EXPECT_TRUE(k == 2 || (cand.kind == "sampled" && k == 4)) << k;
+    const auto record = evaluate_candidate(c, cand, kInput, 10);
+    EXPECT_TRUE(record.feasible());
+    EXPECT_GT(record.best_option().latency_ms, 0);
+  }
+  // A vertex count the branches cannot share is refused before any work.
+  EXPECT_THROW(parse_search_config("space:\n  generators: {lcp: {branches: 3}}\n  nodes: [16]\n"
+                                   "data: {dataset: synthetic, validation: 32}\n", "s.yaml"),
+               ParseError);
+}
+
 TEST(ACandidateRecord, RoundTripsThroughItsJsonLine) {
   const auto cfg = small_config(3, 1);
   const auto records = evaluate_candidates(cfg, sample_candidates(cfg), kInput, 10);

@@ -9,6 +9,7 @@
 #include "concnas/arch/architecture.h"
 #include "concnas/arch/cost.h"
 #include "concnas/arch/dot.h"
+#include "concnas/arch/lcp.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
@@ -63,7 +64,8 @@ void run_generate(GenerateArgs a) {
     architecture = arch::architecture_from_dag(std::move(dag), provenance, options.staging,
                                                options.network, policies, name);
   } else {
-    CONCNAS_CHECK(a.arch.nodes != 0, "--nodes is required with --generator");
+    CONCNAS_CHECK(a.arch.nodes != 0 || arch::is_architecture_family(a.arch.generator),
+                  "--nodes is required with --generator");
     architecture = arch::generate_architecture(options, graph::builtin_generators(), policies);
   }
 
@@ -88,7 +90,8 @@ Action add_generate_command(CLI::App& app) {
   auto& arch = args->arch;
   arch.generator.clear();  // required unless --from-edges
   arch.nodes = 0;
-  auto* gen = cmd->add_option("--generator,-g", arch.generator, "er, ba, ws or dp");
+  auto* gen = cmd->add_option("--generator,-g", arch.generator,
+                              "er, ba, ws, dp, or lcp (branches, depth and width parameters)");
   auto* edges = cmd->add_option("--from-edges", args->from_edges,
                                 "a DAG of your own: edge file ('nodes N', then 'u v' lines)");
   gen->excludes(edges);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -20,6 +21,30 @@ struct InfoArgs {
 nlohmann::ordered_json cost_json(const arch::Cost& c) {
   return {{"flops", c.flops}, {"params", c.params}, {"output_bytes", c.output_bytes}};
 }
+
+// What a network uses of format version 2 (docs/architecture_format.md).
+struct DesignSummary {
+  int concat = 0, widened = 0, narrowed = 0, fp16 = 0;
+  explicit DesignSummary(const arch::Architecture& a) {
+    auto count = [&](const arch::VertexSpec& v) {
+      concat += v.merge == arch::Merge::kConcat ? 1 : 0;
+      for (const auto& e : v.edges) {
+        narrowed += e.share < 1 ? 1 : 0;
+        fp16 += e.dtype == arch::Dtype::kFp16 ? 1 : 0;
+      }
+    };
+    for (const auto& v : a.vertices) {
+      count(v);
+      widened += v.width != 1.0 || v.channels != 0 ? 1 : 0;
+    }
+    count(a.output);
+  }
+  std::string text() const {
+    return fmt::format("version 2: {} concatenating vertices, {} with a width of their own, {} edges carrying part "
+                       "of their channels, {} fp16 edges",
+                       concat, widened, narrowed, fp16);
+  }
+};
 
 void run_info(const InfoArgs& a) {
   const auto arch = config::load_architecture(a.file);
@@ -41,6 +66,7 @@ void run_info(const InfoArgs& a) {
     std::printf("components    %d\n", components);
     std::printf("staging       %s, %d of %d vertices staged\n", arch.staging.policy.c_str(),
                 arch.num_staged(), dag.num_compute());
+    std::printf("format        %s\n", arch.needs_version2() ? DesignSummary(arch).text().c_str() : "version 1");
     std::printf("output        %dch %dx%d -> %d classes\n", arch.output.out.channels,
                 arch.output.out.height, arch.output.out.width, arch.network.classes);
     std::printf("params        %lld (%.3f M)\n", static_cast<long long>(cost.total.params),
@@ -65,6 +91,8 @@ void run_info(const InfoArgs& a) {
   j["components"] = components;
   j["width_per_depth"] = width;
   j["staged"] = arch.num_staged();
+  j["format_version"] = arch.needs_version2() ? 2 : 1;
+  j["output_merge"] = arch::to_string(arch.output.merge);
   j["params"] = cost.total.params;
   j["flops"] = cost.total.flops;
   j["activation_bytes"] = cost.total.output_bytes;
@@ -76,7 +104,10 @@ void run_info(const InfoArgs& a) {
     auto item = cost_json(cost.vertices[v.id]);
     item["id"] = v.id;
     item["staged"] = v.staged;
+    item["in"] = {v.in.channels, v.in.height, v.in.width};
     item["out"] = {v.out.channels, v.out.height, v.out.width};
+    item["merge"] = arch::to_string(v.merge);
+    item["width"] = v.width;
     per_vertex.push_back(item);
   }
   j["per_vertex"] = per_vertex;

@@ -19,5 +19,6 @@ Action add_export_command(CLI::App& app);
 Action add_run_command(CLI::App& app);
 Action add_config_reference_command(CLI::App& app);
 Action add_calibrate_command(CLI::App& app);
+Action add_lcp_command(CLI::App& app);
 
 }  // namespace concnas::cli

@@ -19,6 +19,7 @@
 /// largest channel count.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,48 @@ enum class Aggregation {
 /// "randwire" / "sigmoid_inputs"; throws `InvalidArgument` on anything else.
 Aggregation parse_aggregation(const std::string& name);
 std::string to_string(Aggregation aggregation);
+
+/// How a vertex combines its inputs (architecture format version 2; docs/architecture_format.md).
+enum class Merge {
+  kSum,     ///< bring every input to one shape and add them up (the aggregation; version 1)
+  kConcat,  ///< concatenate the inputs' channels; they must share one resolution
+};
+/// "sum" / "concat"; throws `InvalidArgument` on anything else.
+Merge parse_merge(const std::string& name);
+std::string to_string(Merge merge);
+
+/// The element type an edge's tensor travels in.
+enum class Dtype { kFp32, kFp16 };
+/// "fp32" / "fp16"; throws `InvalidArgument` on anything else.
+Dtype parse_dtype(const std::string& name);
+std::string to_string(Dtype dtype);
+inline int bytes_of(Dtype dtype) { return dtype == Dtype::kFp16 ? 2 : 4; }
+
+/// What one edge carries: the first ceil(share * C) channels of the producer's C, rounded to
+/// `dtype` on the way (an fp16 edge is the same network wherever the two vertices run).
+struct EdgeSpec {
+  double share = 1.0;
+  Dtype dtype = Dtype::kFp32;
+  bool is_default() const { return share == 1.0 && dtype == Dtype::kFp32; }
+  bool operator==(const EdgeSpec& o) const { return share == o.share && dtype == o.dtype; }
+};
+/// ceil(share * channels), at least 1 (shares are checked to lie in (0, 1]).
+int carried_channels(int channels, double share);
+
+/// What format version 2 lets a file choose per vertex; the defaults are version 1's network.
+struct VertexDesign {
+  Merge merge = Merge::kSum;
+  /// Output channels as a multiple of what staging gives (version 1's channel count).
+  double width = 1.0;
+  /// An explicit output channel count; 0: from `width`.
+  int channels = 0;
+  /// Per producing vertex; an input not listed carries its whole tensor in fp32.
+  std::map<int, EdgeSpec> edges;
+  bool is_default() const;
+};
+/// One design per compute vertex (by id), then the output vertex's (which may set only its
+/// merge and edges). Empty: every vertex at the defaults.
+using Design = std::vector<VertexDesign>;
 
 /// Everything about the network that is not the graph.
 struct NetworkOptions {
@@ -107,19 +150,32 @@ struct ScalingBlock {
 struct VertexSpec {
   int id = 0;
   std::vector<int> inputs;             ///< predecessors, ascending (input vertex included)
-  Shape in;                            ///< common shape after scaling, before the conv
+  std::vector<EdgeSpec> edges;         ///< per input, in the order of `inputs`
+  Merge merge = Merge::kSum;
+  Shape in;                            ///< common shape after scaling (sum) or the concatenation
   bool staged = false;                 ///< stride 2 and doubled channels
+  double width = 1.0;                  ///< VertexDesign::width
+  int channels = 0;                    ///< VertexDesign::channels (0: from `width`)
   Shape out;                           ///< output shape
-  std::vector<ScalingBlock> scaling;   ///< one per input whose shape differs from `in`
+  /// One per input whose carried shape differs from `in` (sum only); `from_shape` is the
+  /// carried shape: the producer's resolution, the channels its edge carries.
+  std::vector<ScalingBlock> scaling;
   /// The scaling block of the input from vertex `from`, or nullptr when it needs none.
   const ScalingBlock* scaling_from(int from) const {
     for (const auto& b : scaling)
       if (b.from == from) return &b;
     return nullptr;
   }
+  /// Channels the edge from input `i` (an index into `inputs`) carries of `producer_channels`.
+  int carried(std::size_t i, int producer_channels) const {
+    return carried_channels(producer_channels, edges[i].share);
+  }
+  /// This vertex's choices, as `rebuild_architecture` takes them.
+  VertexDesign design() const;
   bool operator==(const VertexSpec& o) const {
-    return id == o.id && inputs == o.inputs && in == o.in && staged == o.staged &&
-           out == o.out && scaling == o.scaling;
+    return id == o.id && inputs == o.inputs && edges == o.edges && merge == o.merge && in == o.in &&
+           staged == o.staged && width == o.width && channels == o.channels && out == o.out &&
+           scaling == o.scaling;
   }
 };
 
@@ -140,6 +196,12 @@ class Architecture {
   /// Output shape of any vertex id (input, compute or output).
   Shape shape_of(int vertex) const;
   int num_staged() const;
+  /// The carried shape of input `i` of `spec` (a compute vertex or the output vertex).
+  Shape carried_shape(const VertexSpec& spec, std::size_t i) const;
+  /// Every vertex's choices (empty when all are version 1's defaults).
+  Design design() const;
+  /// Whether the network uses anything beyond format version 1 (then files are version 2).
+  bool needs_version2() const { return !design().empty(); }
   bool operator==(const Architecture& o) const;
 };
 
@@ -149,14 +211,17 @@ bool can_stage(const Shape& in, const NetworkOptions& options);
 Shape staged_shape(const Shape& in, const NetworkOptions& options);
 
 /// Computes every shape and scaling block of `dag`, asking `policy` (with `rng`) at each
-/// eligible compute vertex, in topological order.
+/// eligible compute vertex, in topological order. Staging eligibility and the width
+/// multiplier follow version 1's channel counts, so a design never changes staging.
 Architecture build_architecture(graph::Dag dag, const NetworkOptions& options,
-                                const StagingPolicy& policy, Rng& rng);
+                                const StagingPolicy& policy, Rng& rng, const Design& design = {});
 
 /// Rebuilds an architecture from recorded staging decisions (`staged[v]` per compute
-/// vertex). Throws `InvalidArgument` if a recorded decision stages an ineligible vertex.
+/// vertex) and a design. Throws `InvalidArgument` if a recorded decision stages an
+/// ineligible vertex, or the design is out of range (a share outside (0, 1], an edge from a
+/// vertex that is not an input, a concat of inputs at different resolutions).
 Architecture rebuild_architecture(graph::Dag dag, const NetworkOptions& options,
-                                  const std::vector<bool>& staged);
+                                  const std::vector<bool>& staged, const Design& design = {});
 
 /// What `generate_architecture` needs.
 struct GenerateOptions {

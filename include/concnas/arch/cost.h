@@ -9,9 +9,11 @@
 ///
 /// Conventions (docs/cost_model.md): batch size 1; a multiply-add counts as 2 FLOPs;
 /// additions, max-pool comparisons and BatchNorm's scale-and-shift count 1 FLOP per
-/// element each; element-wise activations (ReLU, sigmoid) are not counted. Parameters
-/// are trainable ones only (BatchNorm's running statistics are buffers). Output bytes
-/// are fp32: 4 per element.
+/// element each; element-wise activations (ReLU, sigmoid) are not counted, nor are a
+/// concatenation, an edge's slice or its rounding to fp16. Parameters are trainable ones
+/// only (BatchNorm's running statistics are buffers). A vertex's output bytes are what
+/// leaves it towards another device: the most any of its edges carries (share of the
+/// channels, 4 bytes per element, 2 on an fp16 edge).
 
 #include <cstdint>
 #include <vector>
@@ -23,16 +25,21 @@ namespace concnas::arch {
 struct Cost {
   std::int64_t flops = 0;
   std::int64_t params = 0;
-  /// Bytes of the block's output tensor (fp32); 0 for blocks inside a vertex.
+  /// Bytes of the block's output as its edges carry it (the most any one carries; fp32
+  /// unless the edge is fp16); 0 for blocks inside a vertex.
   std::int64_t output_bytes = 0;
+  /// Elements of that largest carried part (what a float16 link would send at 2 bytes each).
+  std::int64_t output_elements = 0;
   Cost& operator+=(const Cost& o) {
     flops += o.flops;
     params += o.params;
     output_bytes += o.output_bytes;
+    output_elements += o.output_elements;
     return *this;
   }
   bool operator==(const Cost& o) const {
-    return flops == o.flops && params == o.params && output_bytes == o.output_bytes;
+    return flops == o.flops && params == o.params && output_bytes == o.output_bytes &&
+           output_elements == o.output_elements;
   }
 };
 

@@ -17,8 +17,10 @@
 
 namespace concnas::config {
 
-/// The format version this build writes and reads.
-inline constexpr int kArchitectureFormatVersion = 1;
+/// The newest format version this build reads and writes. Files are written in the lowest
+/// version that expresses the network (version 1 when it uses no version 2 key) and every
+/// version from 1 up is read.
+inline constexpr int kArchitectureFormatVersion = 2;
 
 /// The YAML text of `arch`. Deterministic: the same architecture gives the same bytes.
 std::string architecture_to_yaml(const arch::Architecture& arch);

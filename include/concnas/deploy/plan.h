@@ -31,8 +31,12 @@ struct Transfer {
   int vertex = 0;             ///< producer (a compute vertex, the input vertex = stem, or the output vertex)
   int from = 0;               ///< unit computing it
   std::vector<int> to;        ///< units needing it, ascending
-  arch::Shape shape;          ///< per image (the batch dimension comes first at run time)
-  std::int64_t bytes = 0;     ///< per image, fp32
+  /// Per image (the batch dimension comes first at run time): the producer's first channels,
+  /// as many as the most any receiving vertex's edge carries (arch::EdgeSpec).
+  arch::Shape shape;
+  /// Sent as float16: every receiving vertex's edge is fp16 (or the worker sends all so).
+  bool half = false;
+  std::int64_t bytes = 0;     ///< per image, at `half`'s element size
 };
 
 struct UnitPlan {

@@ -38,8 +38,14 @@ class ScalingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Scaling);
 
+/// What edge `i` of `spec` hands its consumer of the producer's output `x`: the first
+/// channels the edge carries, rounded to float16 and back on an fp16 edge.
+torch::Tensor carried(const arch::VertexSpec& spec, std::size_t i, const torch::Tensor& x);
+
 /// Brings a vertex's inputs to its common shape and combines them: RandWire's
-/// Σ sigmoid(w_i)·x_i or the EDGE'23 paper's Σ w_i·sigmoid(x_i) (docs/generators.md). One input passes through.
+/// Σ sigmoid(w_i)·x_i or the EDGE'23 paper's Σ w_i·sigmoid(x_i) (docs/generators.md), or
+/// (merge: concat) their concatenation. One input passes through. Each input is first what
+/// its edge carries (`carried`).
 class AggregateImpl : public torch::nn::Module {
  public:
   AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind);
@@ -52,6 +58,7 @@ class AggregateImpl : public torch::nn::Module {
  private:
   torch::Tensor scaled(const std::vector<torch::Tensor>& inputs, std::size_t i);
 
+  arch::VertexSpec spec_;
   arch::Aggregation kind_;
   std::vector<Scaling> scaling_;  ///< per input; empty module where none is needed
   std::vector<bool> scaled_;
@@ -86,6 +93,7 @@ class NetworkImpl : public torch::nn::Module {
   torch::nn::BatchNorm2d stem_norm_{nullptr};
   std::vector<Vertex> vertices_;            ///< by compute vertex id
   std::vector<Scaling> output_scaling_;     ///< per sink; empty where none is needed
+  torch::Tensor output(const std::vector<torch::Tensor>& sinks);
   torch::nn::Linear head_{nullptr};
   std::vector<int> remaining_uses_;         ///< consumers per vertex, to free tensors early
 };

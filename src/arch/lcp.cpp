@@ -1,0 +1,81 @@
+#include "concnas/arch/lcp.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "concnas/arch/baselines.h"
+#include "concnas/common/error.h"
+
+namespace concnas::arch {
+
+void LcpOptions::sanity_check() const {
+  CONCNAS_CHECK(branches >= 1 && branches <= 1024, "lcp: branches {} outside 1..1024", branches);
+  CONCNAS_CHECK(depth >= 1 && static_cast<long long>(depth) * branches <= graph::kMaxVertices,
+                "lcp: depth {} must be at least 1 and branches x depth at most {}", depth, graph::kMaxVertices);
+  CONCNAS_CHECK(std::isfinite(width) && width > 0 && width <= 1024, "lcp: width {} must lie in (0, 1024]",
+                format_number(width));
+}
+
+namespace {
+
+int whole(const ParamMap& params, const std::string& key, int fallback) {
+  if (!params.contains(key)) return fallback;
+  const double v = params.get(key);
+  CONCNAS_CHECK(std::floor(v) == v && std::abs(v) <= 1e9, "lcp: {} must be a whole number, got {}", key,
+                format_number(v));
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+LcpOptions lcp_options(const ParamMap& params, int nodes) {
+  for (const auto& [key, value] : params.values())
+    CONCNAS_CHECK(key == "branches" || key == "depth" || key == "width",
+                  "lcp: unknown parameter '{}' (known: branches, depth, width)", key);
+  LcpOptions o;
+  o.branches = whole(params, "branches", 2);
+  CONCNAS_CHECK(o.branches >= 1, "lcp: branches {} must be at least 1", o.branches);
+  CONCNAS_CHECK(params.contains("depth") || nodes > 0, "lcp: give its depth (or the number of vertices)");
+  CONCNAS_CHECK(params.contains("depth") || nodes % o.branches == 0,
+                "lcp: {} vertices do not split into {} branches of one depth", nodes, o.branches);
+  o.depth = whole(params, "depth", nodes / o.branches);
+  o.width = params.contains("width") ? params.get("width") : 1.0;
+  o.sanity_check();
+  CONCNAS_CHECK(nodes == 0 || nodes == o.branches * o.depth,
+                "lcp: {} branches of depth {} are {} vertices, not the {} asked for", o.branches, o.depth,
+                o.branches * o.depth, nodes);
+  return o;
+}
+
+Architecture lcp_architecture(const LcpOptions& lcp, const StagingOptions& staging, const NetworkOptions& network,
+                              std::uint64_t seed) {
+  lcp.sanity_check();
+  const Architecture chain = chain_architecture(lcp.depth, staging, network, seed);
+  const int nodes = lcp.branches * lcp.depth;
+  std::vector<graph::Arc> arcs;
+  std::vector<bool> staged(nodes);
+  Design design(nodes + 1);
+  for (int b = 0; b < lcp.branches; ++b)
+    for (int i = 0; i < lcp.depth; ++i) {
+      const int v = b * lcp.depth + i;
+      if (i + 1 < lcp.depth) arcs.push_back({v, v + 1});
+      staged[v] = chain.vertices[i].staged;
+      design[v].width = lcp.width / lcp.branches;
+    }
+  design[nodes].merge = Merge::kConcat;
+  Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(nodes, arcs), network, staged, design);
+  a.name = fmt::format("lcp-k{}-d{}-w{}-s{}", lcp.branches, lcp.depth, format_number(lcp.width), seed);
+  a.provenance.generator = "lcp";
+  a.provenance.params = {{"branches", lcp.branches}, {"depth", lcp.depth}, {"width", lcp.width}};
+  a.provenance.seed = seed;
+  a.provenance.orientation = "given";
+  a.staging = staging;
+  return a;
+}
+
+bool is_architecture_family(const std::string& generator) { return generator == "lcp"; }
+
+std::vector<std::string> architecture_families() { return {"lcp"}; }
+
+}  // namespace concnas::arch
