@@ -55,6 +55,14 @@ def prepare(work, name, subset):
         partitioner = ["--partitioner", "components"]
     elif name == "chain":
         train += ["--baseline", "chain", "--set", "arch.nodes=40"]
+    elif name.startswith("lcp"):  # lcpK-wW: K branches of 40 vertices, width W, a branch per unit
+        k, width = name[3:].split("-w")
+        arch = os.path.join(work, name + ".yaml")
+        sh([CLI, "generate", "--generator", "lcp", "--param", f"branches={k}", "--param", "depth=40", "--param",
+            f"width={width}", "--staging", "probabilistic", "--stem-channels", "16", "--channel-limit", "96",
+            "--seed", "0", "--name", name, "-o", arch])
+        train += ["--arch", arch]
+        partitioner = ["--partitioner", "components"]
     else:
         gen, seed = name.split("-s")
         arch = os.path.join(work, name + ".yaml")

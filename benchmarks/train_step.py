@@ -10,6 +10,7 @@ concnas_bench_train_step. Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import heapq
 import json
+import math
 import sys
 import time
 
@@ -32,23 +33,51 @@ class Scaling(tnn.Module):
         return self.project(x) if self.project is not None else x
 
 
+class Carry(tnn.Module):
+    """What an edge of architecture format version 2 hands its consumer: the first channels
+    it carries, rounded to float16 and back on an fp16 edge (concnas's nn::carried)."""
+
+    def __init__(self, spec, src, shape):
+        super().__init__()
+        edge = next((e for e in spec.get("edges", []) if e["from"] == src), {})
+        c = shape[0]
+        self.channels = max(1, min(c, math.ceil(edge.get("share", 1.0) * c - 1e-9)))
+        self.half = edge.get("dtype", "fp32") == "fp16"
+        self.shape = [self.channels, shape[1], shape[2]]
+
+    def forward(self, x):
+        if self.channels < x.shape[1]:
+            x = x[:, :self.channels]
+        return x.half().float() if self.half else x
+
+
+def merge_inputs(spec, shape_of):
+    """Per input of `spec`: its edge (Carry) and its scaling block (or Identity)."""
+    blocks = {b["from"]: b for b in spec["scaling"]}
+    carries = [Carry(spec, i, shape_of(i)) for i in spec["inputs"]]
+    scaling = [Scaling(blocks[i], spec["in"], c.shape) if i in blocks else tnn.Identity()
+               for i, c in zip(spec["inputs"], carries)]
+    return tnn.ModuleList(carries), tnn.ModuleList(scaling)
+
+
 class Vertex(tnn.Module):
     def __init__(self, spec, shape_of, randwire):
         super().__init__()
         self.randwire = randwire
-        blocks = {b["from"]: b for b in spec["scaling"]}
-        self.scaling = tnn.ModuleList(
-            [Scaling(blocks[i], spec["in"], shape_of(i)) if i in blocks else tnn.Identity() for i in spec["inputs"]])
+        self.concat = spec.get("merge", "sum") == "concat"
+        self.carries, self.scaling = merge_inputs(spec, shape_of)
         k = len(spec["inputs"])
-        self.weight = tnn.Parameter(torch.full((k,), 0.0 if randwire else 1.0 / k)) if k > 1 else None
+        self.weight = tnn.Parameter(torch.full((k,), 0.0 if randwire else 1.0 / k)) if k > 1 and not self.concat else None
         c, cout = spec["in"][0], spec["out"][0]
         self.depthwise = tnn.Conv2d(c, c, 3, stride=2 if spec["staged"] else 1, padding=1, groups=c, bias=False)
         self.pointwise = tnn.Conv2d(c, cout, 1, bias=False)
         self.norm = tnn.BatchNorm2d(cout)
 
     def forward(self, inputs):
-        xs = [s(x) for s, x in zip(self.scaling, inputs)]
-        if self.weight is None:
+        xs = [s(c(x)) for c, s, x in zip(self.carries, self.scaling, inputs)]
+        if self.concat:
+            x = torch.cat(xs, 1)
+        elif self.weight is None:
             x = xs[0]
         else:
             w = torch.sigmoid(self.weight) if self.randwire else self.weight
@@ -87,17 +116,17 @@ class Network(tnn.Module):
         randwire = net["aggregation"] == "randwire"
         self.vertices = tnn.ModuleDict({str(v): Vertex(self.specs[v], shape_of, randwire) for v in self.order})
         out = arch["output"]
-        blocks = {b["from"]: b for b in out["scaling"]}
         self.sinks = out["inputs"]
-        self.out_scaling = tnn.ModuleList(
-            [Scaling(blocks[s], out["in"], shape_of(s)) if s in blocks else tnn.Identity() for s in self.sinks])
+        self.out_concat = out.get("merge", "sum") == "concat"
+        self.out_carries, self.out_scaling = merge_inputs(out, shape_of)
         self.head = tnn.Linear(out["in"][0], net["classes"])
 
     def forward(self, images):
         t = {self.n: self.stem(images)}
         for v in self.order:
             t[v] = self.vertices[str(v)]([t[p] for p in self.specs[v]["inputs"]])
-        x = sum(s(t[v]) for s, v in zip(self.out_scaling, self.sinks)) / len(self.sinks)
+        xs = [s(c(t[v])) for c, s, v in zip(self.out_carries, self.out_scaling, self.sinks)]
+        x = torch.cat(xs, 1) if self.out_concat else sum(xs) / len(xs)
         return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
