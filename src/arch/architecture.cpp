@@ -160,6 +160,7 @@ VertexDesign design_of(const Design& design, const graph::Dag& dag, int id) {
 // them. Concat: their one resolution and the sum of their channels.
 template <typename ShapeOf>
 void reconcile_inputs(VertexSpec& spec, const VertexDesign& d, const graph::Dag& dag, ShapeOf shape_of) {
+  const std::string what = spec.id == dag.output() ? "the output vertex" : fmt::format("vertex {}", spec.id);
   spec.inputs = dag.predecessors(spec.id);
   spec.merge = d.merge;
   spec.edges.clear();
@@ -177,7 +178,7 @@ void reconcile_inputs(VertexSpec& spec, const VertexDesign& d, const graph::Dag&
     const Shape& s = carried[i];
     if (spec.merge == Merge::kConcat) {
       CONCNAS_CHECK(s.height == target.height && s.width == target.width,
-                    "vertex {}: concat needs inputs of one resolution; {} gives {}x{}, {} gives {}x{}", spec.id,
+                    "{}: concat needs inputs of one resolution; {} gives {}x{}, {} gives {}x{}", what,
                     spec.inputs[0], target.height, target.width, spec.inputs[i], s.height, s.width);
       target.channels += s.channels;
       continue;
@@ -186,7 +187,7 @@ void reconcile_inputs(VertexSpec& spec, const VertexDesign& d, const graph::Dag&
     target.height = std::min(target.height, s.height);
     target.width = std::min(target.width, s.width);
   }
-  CONCNAS_CHECK(target.channels <= kMaxChannels, "vertex {}: {} channels, more than {}", spec.id, target.channels,
+  CONCNAS_CHECK(target.channels <= kMaxChannels, "{}: concat of {} channels, more than {}", what, target.channels,
                 kMaxChannels);
   spec.in = target;
   spec.scaling.clear();

@@ -68,21 +68,15 @@ Cost head_cost(const Shape& in, int classes) {
 
 namespace {
 
-// What leaves each producer: the largest part any of its edges carries (in its dtype).
+// What leaves each producer when a partition cuts its hyperedge: the part its edges carry.
 void edge_bytes(const Architecture& arch, ArchitectureCost& cost) {
-  auto producer = [&](int v) -> Cost& { return v == arch.dag.input() ? cost.stem : cost.vertices[v]; };
-  for (int v = 0; v < arch.dag.num_vertices(); ++v)
-    if (v != arch.dag.output()) producer(v).output_bytes = producer(v).output_elements = 0;
-  auto take = [&](const VertexSpec& spec) {
-    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-      const std::int64_t elements = arch.carried_shape(spec, i).elements();
-      Cost& c = producer(spec.inputs[i]);
-      c.output_elements = std::max(c.output_elements, elements);
-      c.output_bytes = std::max(c.output_bytes, elements * bytes_of(spec.edges[i].dtype));
-    }
-  };
-  for (const auto& v : arch.vertices) take(v);
-  take(arch.output);
+  for (int v = 0; v < arch.dag.num_vertices(); ++v) {
+    if (v == arch.dag.output()) continue;
+    Cost& c = v == arch.dag.input() ? cost.stem : cost.vertices[v];
+    const SentPart part = sent_part(arch, v, [](int) { return true; });
+    c.output_elements = part.elements;
+    c.output_bytes = part.bytes();
+  }
 }
 
 }  // namespace

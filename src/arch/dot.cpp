@@ -1,6 +1,10 @@
 #include "concnas/arch/dot.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <string>
+#include <vector>
 
 #include "concnas/common/error.h"
 
@@ -13,6 +17,21 @@ constexpr const char* kPalette[] = {"#8dd3c7", "#ffffb3", "#bebada", "#fb8072", 
                                     "#ccebc5", "#ffed6f"};
 
 std::string shape_text(const Shape& s) { return fmt::format("{}ch {}x{}", s.channels, s.height, s.width); }
+
+// An edge's attributes: dashed with "scale" through a scaling block; "share 0.5" and/or
+// "fp16" where it carries part of the tensor or rounds it (format version 2).
+std::string edge_attributes(const VertexSpec& consumer, int from) {
+  std::vector<std::string> label;
+  for (std::size_t i = 0; i < consumer.inputs.size(); ++i) {
+    if (consumer.inputs[i] != from) continue;
+    if (consumer.edges[i].share < 1) label.push_back("share " + format_number(consumer.edges[i].share));
+    if (consumer.edges[i].dtype == Dtype::kFp16) label.push_back("fp16");
+  }
+  const bool scaled = consumer.scaling_from(from) != nullptr;
+  if (scaled) label.insert(label.begin(), "scale");
+  if (label.empty()) return "";
+  return fmt::format(" [{}label=\"{}\", fontsize=8]", scaled ? "style=dashed, " : "", fmt::join(label, ", "));
+}
 
 }  // namespace
 
@@ -34,8 +53,8 @@ std::string to_dot(const Architecture& arch, const DotOptions& options) {
       attrs += fmt::format(", fillcolor=\"{}\"", kPalette[unit % std::size(kPalette)]);
     }
     if (v.staged) attrs += ", penwidth=2";
-    out += fmt::format("  n{} [label=\"v{}{}\\n{}\"{}];\n", v.id, v.id,
-                       v.staged ? " /2" : "", shape_text(v.out), attrs);
+    out += fmt::format("  n{} [label=\"v{}{}{}\\n{}\"{}];\n", v.id, v.id, v.staged ? " /2" : "",
+                       v.merge == Merge::kConcat ? " cat" : "", shape_text(v.out), attrs);
   }
   out += fmt::format("  n{} [label=\"output\\n{}\", shape=ellipse, fillcolor=\"#eeeeee\"];\n",
                      g.output(), shape_text(arch.output.out));
@@ -44,8 +63,7 @@ std::string to_dot(const Architecture& arch, const DotOptions& options) {
   };
   for (int v : g.topological_order())
     for (int w : g.successors(v))
-      out += fmt::format("  n{} -> n{}{};\n", v, w,
-                         spec_of(w).scaling_from(v) ? " [style=dashed, label=\"scale\", fontsize=8]" : "");
+      out += fmt::format("  n{} -> n{}{};\n", v, w, edge_attributes(spec_of(w), v));
   out += "}\n";
   return out;
 }

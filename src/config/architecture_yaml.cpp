@@ -316,19 +316,29 @@ void check_spec(const Reader& r, const Architecture& a, const YAML::Node& node,
                            what, scaling_yaml(spec.scaling)));
 }
 
-// The rebuild, its design errors located at the vertex (or output) entry they concern.
+// The key of a vertex entry a design error from the rebuild concerns.
+YAML::Node key_of_error(const YAML::Node& node, const std::string& what) {
+  for (const char* key : {"edge", "width", "concat"}) {
+    if (what.find(key) == std::string::npos) continue;
+    const char* name = std::string(key) == "edge" ? "edges" : std::string(key) == "concat" ? "merge" : key;
+    if (node[name]) return node[name];
+  }
+  return node;
+}
+
+// The rebuild, its design errors located at the vertex (or output) entry and key they concern.
 Architecture rebuild(const Reader& r, const YAML::Node& root, const graph::Dag& dag,
                      const arch::NetworkOptions& network, const VertexEntries& vertices) {
   try {
     return arch::rebuild_architecture(dag, network, vertices.staged, vertices.design);
   } catch (const InvalidArgument& e) {
+    const std::string what = e.what();
     int id = -1, end = 0;
-    if (std::sscanf(e.what(), "vertex %d%n", &id, &end) == 1 && e.what()[end] == ':' && id >= 0 &&
-        id < dag.num_compute()) {
-      const auto& node = vertices.node[id];
-      r.fail(node["merge"] ? node["merge"] : node, e.what());
-    }
-    r.fail(std::string(e.what()).rfind("the output", 0) == 0 ? root["output"] : root["vertices"], e.what());
+    if (std::sscanf(what.c_str(), "vertex %d%n", &id, &end) == 1 && what[end] == ':' && id >= 0 &&
+        id < dag.num_compute())
+      r.fail(key_of_error(vertices.node[id], what), what);
+    if (what.rfind("the output", 0) == 0) r.fail(key_of_error(root["output"], what), what);
+    r.fail(root["vertices"], what);
   }
 }
 

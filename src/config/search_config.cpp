@@ -271,40 +271,68 @@ YAML::Node node_at(const YAML::Node& root, const std::string& dotted) {
 
 namespace {
 
+// The values a range may draw that a probe tries: its choices, every whole number of a
+// short whole range, or its ends.
+std::vector<double> probe_values(const ParamRange& range) {
+  std::vector<double> values = range.choices;
+  if (values.empty() && range.whole() && range.hi - range.lo <= 64)
+    for (double v = range.lo; v <= range.hi; ++v) values.push_back(v);
+  else if (values.empty())
+    values = {range.lo, range.hi};
+  return values;
+}
+
+// An architecture family's parameters depend on each other and on the vertex count (LCP's
+// branches x depth = nodes): every combination is tried.
+void probe_family(const GeneratorSpace& g, const std::vector<int>& nodes) {
+  std::vector<ParamMap> combos{ParamMap{}};
+  for (const auto& [name, range] : g.params) {
+    std::vector<ParamMap> next;
+    for (const auto& base : combos)
+      for (double v : probe_values(range)) {
+        ParamMap p = base;
+        p.set(name, v);
+        next.push_back(p);
+      }
+    combos = std::move(next);
+    CONCNAS_CHECK(combos.size() <= 4096, "space.generators.{}: more than 4096 combinations of parameter values",
+                  g.name);
+  }
+  for (const auto& combo : combos)
+    for (int n : nodes) {
+      try {
+        arch::lcp_options(combo, n);
+      } catch (const InvalidArgument& e) {
+        std::vector<std::string> values;
+        for (const auto& [k, v] : combo.values()) values.push_back(fmt::format("{} = {}", k, format_number(v)));
+        throw InvalidArgument(fmt::format("space.generators.{}: {} at {} vertices: {}", g.name,
+                                          values.empty() ? "the defaults" : fmt::format("{}", fmt::join(values, ", ")),
+                                          n, e.what()));
+      }
+    }
+}
+
 // Every value a candidate can draw must suit its generator at every vertex count: try them
 // all now (the ends of a real range), so no sample fails half-way through a search.
 void probe_generators(const SearchSpace& space) {
   const auto registry = graph::builtin_generators();
   for (const auto& g : space.generators) {
-    const bool family = arch::is_architecture_family(g.name);
-    if (family)
-      for (int n : space.nodes)
-        try {
-          arch::lcp_options(ParamMap{}, n);
-        } catch (const InvalidArgument& e) {
-          if (g.params.empty()) throw InvalidArgument(fmt::format("space.generators.{}: {}", g.name, e.what()));
-        }
-    for (const auto& [name, range] : g.params) {
-      std::vector<double> values = range.choices;
-      if (values.empty() && range.whole() && range.hi - range.lo <= 64)
-        for (double v = range.lo; v <= range.hi; ++v) values.push_back(v);
-      else if (values.empty())
-        values = {range.lo, range.hi};
-      for (double v : values)
+    if (arch::is_architecture_family(g.name)) {
+      probe_family(g, space.nodes);
+      continue;
+    }
+    for (const auto& [name, range] : g.params)
+      for (double v : probe_values(range))
         for (int n : space.nodes) {
           ParamMap probe;
           probe.set(name, v);
           try {
-            if (family)
-              arch::lcp_options(probe, n);
-            else
-              registry.get(g.name).generate(n, probe, 0);
+            registry.get(g.name).generate(n, probe, 0);
           } catch (const InvalidArgument& e) {
             throw InvalidArgument(fmt::format("space.generators.{}.{}: {} = {} at {} vertices: {}", g.name, name,
                                               name, format_number(v), n, e.what()));
           }
         }
-    }
   }
 }
 
@@ -315,6 +343,14 @@ void check_networks(const SearchSpace& space) {
   CONCNAS_CHECK(lowest_limit >= widest_stem,
                 "space.channel_limit: {} is below stem_channels {} (every combination is sampled)", lowest_limit,
                 widest_stem);
+  if (std::find(space.baselines.begin(), space.baselines.end(), "lcp") != space.baselines.end()) {
+    try {
+      arch::lcp_options(ParamMap{}, space.baseline_nodes);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(fmt::format("space.baseline_nodes: {} do not suit the lcp baseline: {}",
+                                        space.baseline_nodes, e.what()));
+    }
+  }
   if (std::find(space.baselines.begin(), space.baselines.end(), "randwire") == space.baselines.end()) return;
   CONCNAS_CHECK(space.baseline_nodes >= 15,
                 "space.baseline_nodes: {} is too few for the randwire baseline (3 stages of WS k=4 "

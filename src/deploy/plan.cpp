@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "concnas/arch/cost.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/common/hash.h"
@@ -23,26 +24,22 @@ std::int64_t Plan::bytes_per_image() const {
 namespace {
 
 // What compute vertex (or the input vertex) `v` sends to the units of its consumers
-// elsewhere: the most channels any of their edges carries, float16 if all of them are fp16.
+// elsewhere (arch::sent_part).
 Transfer transfer_of(const arch::Architecture& arch, const std::vector<int>& parts, int v) {
   const auto& dag = arch.dag;
+  auto remote = [&](int s) { return parts[s] != parts[v] && s != dag.output(); };
   Transfer t;
   t.vertex = v;
   t.from = parts[v];
-  t.shape = arch.shape_of(v);
-  t.shape.channels = 0;
-  t.half = true;
-  for (int s : dag.successors(v)) {
-    if (parts[s] == parts[v] || s == dag.output()) continue;
-    t.to.push_back(parts[s]);
-    const auto& spec = arch.vertices[s];
-    const std::size_t i = std::find(spec.inputs.begin(), spec.inputs.end(), v) - spec.inputs.begin();
-    t.shape.channels = std::max(t.shape.channels, arch.carried_shape(spec, i).channels);
-    t.half = t.half && spec.edges[i].dtype == arch::Dtype::kFp16;
-  }
+  for (int s : dag.successors(v))
+    if (remote(s)) t.to.push_back(parts[s]);
   std::sort(t.to.begin(), t.to.end());
   t.to.erase(std::unique(t.to.begin(), t.to.end()), t.to.end());
-  t.bytes = t.shape.elements() * (t.half ? 2 : 4);
+  const arch::SentPart part = arch::sent_part(arch, v, remote);
+  t.shape = arch.shape_of(v);
+  t.shape.channels = static_cast<int>(part.elements / std::max<std::int64_t>(1, t.shape.height * t.shape.width));
+  t.half = part.half;
+  t.bytes = part.bytes();
   return t;
 }
 

@@ -29,7 +29,7 @@ torch::Tensor ScalingImpl::forward(const torch::Tensor& x) {
 torch::Tensor carried(const arch::VertexSpec& spec, std::size_t i, const torch::Tensor& x) {
   const int64_t channels = spec.carried(i, static_cast<int>(x.size(1)));
   torch::Tensor y = channels < x.size(1) ? x.narrow(1, 0, channels) : x;
-  return spec.edges[i].dtype == arch::Dtype::kFp16 ? y.to(torch::kHalf).to(torch::kFloat) : y;
+  return spec.edges[i].dtype == arch::Dtype::kFp16 ? y.to(torch::kHalf).to(x.scalar_type()) : y;
 }
 
 AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind)

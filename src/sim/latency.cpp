@@ -152,26 +152,31 @@ struct Timeline {
   std::int64_t comm_bytes = 0;
 };
 
-// Bytes of what compute vertex (or the input vertex) v sends another unit: its edges'
-// share and dtype (arch/cost.h), or 2 per element on a float16 link.
-double link_bytes(const LinkModel& link, const arch::Architecture& arch, const arch::ArchitectureCost& cost, int v) {
-  const auto& c = v == arch.dag.input() ? cost.stem : cost.vertices[v];
-  return link.bytes_per_element == 2 ? 2.0 * static_cast<double>(c.output_elements)
-                                     : static_cast<double>(c.output_bytes);
+// Bytes of what each compute vertex (and the input vertex) sends another unit, as the
+// plan sends it (arch::sent_part over the consumers on other units), or 2 per element on a
+// float16 link.
+std::vector<double> sent_bytes(const arch::Architecture& arch, const std::vector<int>& parts, const LinkModel& link) {
+  const auto& dag = arch.dag;
+  std::vector<double> bytes(dag.num_vertices(), 0.0);
+  for (int v = 0; v < dag.num_vertices(); ++v) {
+    if (v == dag.output()) continue;
+    const auto part = arch::sent_part(arch, v, [&](int s) { return parts[s] != parts[v] && s != dag.output(); });
+    bytes[v] = static_cast<double>(link.bytes_per_element == 2 ? 2 * part.elements : part.bytes());
+  }
+  return bytes;
 }
 
 // Bytes a float32 tensor of `bytes` takes on the link.
 double on_link(const LinkModel& link, double bytes) { return bytes * link.bytes_per_element / 4.0; }
 
 // When all of v's inputs are on v's unit: those from other units arrive over the link.
-double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
-                  const std::vector<int>& parts, const LinkModel& link,
-                  const std::vector<double>& finish, int v) {
+double ready_time(const arch::Architecture& arch, const std::vector<double>& sent, const std::vector<int>& parts,
+                  const LinkModel& link, const std::vector<double>& finish, int v) {
   double ready = 0;
   for (int p : arch.dag.predecessors(v)) {
     double arrival = finish[p];
     if (parts[p] != parts[v])
-      arrival += link.latency_s + link_bytes(link, arch, cost, p) / link.bandwidth_bytes_per_s;
+      arrival += link.latency_s + sent[p] / link.bandwidth_bytes_per_s;
     ready = std::max(ready, arrival);
   }
   return ready;
@@ -179,16 +184,15 @@ double ready_time(const arch::Architecture& arch, const arch::ArchitectureCost& 
 
 // One copy of v's tensor per receiving unit, posted by `core`, the one that computed it;
 // `sent` is scratch of one entry per unit.
-void post_sends(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
-                const std::vector<int>& parts, const LinkModel& link, int v,
-                std::vector<char>& sent, double& core, Timeline& r) {
+void post_sends(const arch::Architecture& arch, const std::vector<double>& bytes, const std::vector<int>& parts,
+                const LinkModel& link, int v, std::vector<char>& sent, double& core, Timeline& r) {
   const auto& dag = arch.dag;
   const int u = parts[v];
   std::fill(sent.begin(), sent.end(), 0);
   for (int s : dag.successors(v))
     if (parts[s] != u && s != dag.output() && !sent[parts[s]]) {
       sent[parts[s]] = 1;
-      r.comm_bytes += static_cast<std::int64_t>(link_bytes(link, arch, cost, v));
+      r.comm_bytes += static_cast<std::int64_t>(bytes[v]);
       core += link.send_overhead_s;
       r.busy_s[u] += link.send_overhead_s;
     }
@@ -256,14 +260,15 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
   std::vector<std::vector<double>> core_free(units);
   for (int u = 0; u < units; ++u) core_free[u].assign(devices.cores_of(u), 0.0);
   std::vector<char> sent(units), received(static_cast<std::size_t>(dag.num_vertices()) * units, 0);
+  const auto bytes = sent_bytes(arch, parts, link);
   for (int v : order) {
     const int u = parts[v];
-    const double ready = ready_time(arch, cost, parts, link, finish, v);
+    const double ready = ready_time(arch, bytes, parts, link, finish, v);
     auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
     const double run = step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, parts, link, v, units, received);
     core = std::max(ready, core) + run;
     r.busy_s[u] += run;
-    post_sends(arch, cost, parts, link, v, sent, core, r);
+    post_sends(arch, bytes, parts, link, v, sent, core, r);
     // Receivers see v's tensor once all of its sends are posted.
     finish[v] = core;
     // A sink's scaling block runs on the same core right after (the engine scales each

@@ -62,7 +62,9 @@ StepWork sink_work(const arch::Architecture& arch, int s) {
 StepWork head_work(const arch::Architecture& arch, int partials) {
   StepWork w;
   w.steps = 1;
-  w.summed = static_cast<double>(arch.output.inputs.size() + partials) * elements(arch.output.in);
+  // A sum adds every sink and partial sum; a concatenation places each sink's channels once.
+  const double sinks = arch.output.merge == arch::Merge::kSum ? static_cast<double>(arch.output.inputs.size()) : 1.0;
+  w.summed = (sinks + partials) * elements(arch.output.in);
   return w;
 }
 

@@ -144,6 +144,20 @@ TEST(AVersion2File, NamesTheLineAndKeyOfABadShareMergeOrConcat) {
   expect_error(edited, line_of(edited, entry), "concat needs inputs of one resolution");
 }
 
+TEST(AVersion2File, NamesTheOutputEntryForAnOutputConcatOfTwoResolutions) {
+  // Two sinks at different resolutions: 0 staged, 1 not.
+  NetworkOptions n;
+  n.input = {1, 8, 8};
+  n.stem_channels = 4;
+  n.channel_limit = 16;
+  n.min_resolution = 2;
+  auto a = rebuild_architecture(graph::Dag::from_compute_edges(2, {}), n, {true, false});
+  std::string text = config::architecture_to_yaml(a);
+  text = std::regex_replace(text, std::regex("version: 1"), "version: 2");
+  text = std::regex_replace(text, std::regex("output: \\{inputs: \\[0, 1\\]"), "output: {inputs: [0, 1], merge: concat");
+  expect_error(text, line_of(text, "output:"), "the output vertex: concat needs inputs of one resolution");
+}
+
 TEST(AnLcpNetwork, IsKChainsStagedLikeTheChainWithAConcatenatingOutput) {
   NetworkOptions n;
   n.stem_channels = 16;

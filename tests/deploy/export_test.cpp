@@ -9,6 +9,7 @@
 #include "concnas/arch/cost.h"
 #include "concnas/common/rng.h"
 #include "concnas/partition/hypergraph.h"
+#include "concnas/sim/latency.h"
 #include "support/deploy_network.h"
 #include "support/version2_network.h"
 #include "support/temp_dir.h"
@@ -39,6 +40,27 @@ TEST_F(ADeployment, GivesTheSingleModelsLogitsOnOneToFourUnits) {
       EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units, version " << 1 + v2;
     }
   }
+}
+
+// Version 2: what the plan sends (each transfer the widest part its remote edges carry,
+// float16 when all are fp16) is what the simulator predicts the partition sends.
+TEST_F(ADeployment, SendsWhatTheSimulatorCountsForVersion2Edges) {
+  const auto a = testing::with_version2_design(test_architecture(arch::Aggregation::kRandWire));
+  const auto cost = arch::compute_cost(a);
+  bool narrowed = false, half = false;
+  for (int units = 2; units <= 4; ++units) {
+    const auto parts = random_parts(a, units, 60 + units);
+    const auto plan = make_plan(a, parts, units);
+    const auto devices = sim::DeviceModel::uniform(units, 1e10);
+    EXPECT_EQ(plan.bytes_per_image(), sim::simulate(a, cost, parts, devices, sim::LinkModel{}).comm_bytes) << units;
+    for (const auto& t : plan.transfers) {
+      if (t.vertex == a.dag.output()) continue;
+      narrowed = narrowed || t.shape.channels < a.shape_of(t.vertex).channels;
+      half = half || t.half;
+      EXPECT_EQ(t.bytes, t.shape.elements() * (t.half ? 2 : 4));
+    }
+  }
+  EXPECT_TRUE(narrowed && half) << "no transfer was narrowed or float16: the test checks neither";
 }
 
 // The partition's connectivity cost, except that a sink off unit 0 no longer travels:

@@ -112,6 +112,18 @@ data:
   EXPECT_THROW(parse_search_config("space:\n  generators: {lcp: {branches: 3}}\n  nodes: [16]\n"
                                    "data: {dataset: synthetic, validation: 32}\n", "s.yaml"),
                ParseError);
+  testing::expect_error_containing<ParseError>(
+      [] {
+        parse_search_config("space:\n  generators: {lcp: {branches: {choices: [2, 4]}, depth: 10}}\n  nodes: [20]\n"
+                            "data: {dataset: synthetic, validation: 32}\n", "s.yaml");
+      },
+      "s.yaml:2: space.generators.lcp: branches = 4, depth = 10 at 20 vertices");
+  testing::expect_error_containing<ParseError>(
+      [] {
+        parse_search_config("space:\n  baselines: [lcp]\n  baseline_nodes: 15\n"
+                            "data: {dataset: synthetic, validation: 32}\n", "s.yaml");
+      },
+      "s.yaml:3: space.baseline_nodes: 15 do not suit the lcp baseline");
 }
 
 TEST(ACandidateRecord, RoundTripsThroughItsJsonLine) {

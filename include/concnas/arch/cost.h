@@ -15,6 +15,7 @@
 /// leaves it towards another device: the most any of its edges carries (share of the
 /// channels, 4 bytes per element, 2 on an fp16 edge).
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -66,10 +67,39 @@ struct ArchitectureCost {
   std::vector<Cost> vertices;  ///< per compute vertex, scaling blocks included
   Cost output;                 ///< the output vertex: scaling blocks + average
   Cost head;
-  Cost total;                  ///< sum of all FLOPs and params; output_bytes = sum of
-                               ///< the tensors of input, compute and output vertices
+  Cost total;                  ///< sum of all FLOPs and params; output_bytes = sum of what
+                               ///< the input, compute and output vertices send at most
+                               ///< (in version 1 networks: their whole tensors)
 };
 
 ArchitectureCost compute_cost(const Architecture& arch);
+
+/// What vertex `v` (a compute vertex or the input vertex) sends to the consumers for which
+/// `to(consumer)` holds: the most channels any of their edges carries, as float16 when
+/// every one of those edges is fp16. The cost model takes every consumer (a partition's
+/// hyperedge); the plan and the simulator take the consumers on other units.
+struct SentPart {
+  std::int64_t elements = 0;  ///< per image; 0 when no consumer is taken
+  bool half = false;
+  std::int64_t bytes() const { return elements * (half ? 2 : 4); }
+};
+template <typename To>
+SentPart sent_part(const Architecture& arch, int v, To to) {
+  SentPart part;
+  part.half = true;
+  const Shape shape = arch.shape_of(v);
+  for (int s : arch.dag.successors(v)) {
+    if (!to(s)) continue;
+    const VertexSpec& spec = s == arch.dag.output() ? arch.output : arch.vertices[s];
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+      if (spec.inputs[i] != v) continue;
+      const Shape carried{spec.carried(i, shape.channels), shape.height, shape.width};
+      part.elements = std::max(part.elements, carried.elements());
+      part.half = part.half && spec.edges[i].dtype == Dtype::kFp16;
+    }
+  }
+  if (part.elements == 0) part.half = false;
+  return part;
+}
 
 }  // namespace concnas::arch
