@@ -74,12 +74,18 @@ TEST(AVersion2Design, ConcatenatesInputsOfOneResolutionWithoutWeights) {
   EXPECT_EQ(cost.vertices[2].params, 9 * 5 + 5 * 4 + 2 * 4) << "no aggregation weights for a concatenation";
 }
 
-TEST(AVersion2Design, RefusesAConcatOfTwoResolutionsAndSharesOutsideTheUnitInterval) {
+// 4 channels on 8x8 images, room to stage twice.
+NetworkOptions stageable_8x8() {
   NetworkOptions n;
   n.input = {1, 8, 8};
   n.stem_channels = 4;
   n.channel_limit = 16;
   n.min_resolution = 2;
+  return n;
+}
+
+TEST(AVersion2Design, RefusesAConcatOfTwoResolutionsAndSharesOutsideTheUnitInterval) {
+  const NetworkOptions n = stageable_8x8();
   const auto dag = graph::Dag::from_compute_edges(3, {{0, 1}, {0, 2}, {1, 2}});
   Design d(4);
   d[2].merge = Merge::kConcat;
@@ -146,11 +152,7 @@ TEST(AVersion2File, NamesTheLineAndKeyOfABadShareMergeOrConcat) {
 
 TEST(AVersion2File, NamesTheOutputEntryForAnOutputConcatOfTwoResolutions) {
   // Two sinks at different resolutions: 0 staged, 1 not.
-  NetworkOptions n;
-  n.input = {1, 8, 8};
-  n.stem_channels = 4;
-  n.channel_limit = 16;
-  n.min_resolution = 2;
+  const NetworkOptions n = stageable_8x8();
   auto a = rebuild_architecture(graph::Dag::from_compute_edges(2, {}), n, {true, false});
   std::string text = config::architecture_to_yaml(a);
   text = std::regex_replace(text, std::regex("version: 1"), "version: 2");
