@@ -60,7 +60,14 @@ struct Step {
   arch::Shape in, out;
   int stride = 1;
   torch::Tensor depthwise, pointwise, bias;  // C x 9, Cout x C, Cout (batch norm folded in)
+  torch::Tensor depthwise_t;                 // 9 x C: the channel-last kernel's (small planes)
 };
+
+// Planes up to this size run channel-last (infer_kernels.h): a 4x4 plane is one vector,
+// and a pass per plane costs more than its work.
+constexpr std::int64_t kChannelLastPlane = 64;
+
+bool channel_last(const Step& s) { return !s.concat && s.in.height * s.in.width <= kChannelLastPlane; }
 
 // The tensor `name` of a unit file, checked against the shape the architecture gives it.
 torch::Tensor tensor_of(const torch::jit::Module& m, const std::string& name, std::vector<std::int64_t> shape) {
@@ -163,6 +170,7 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
       s.sigmoid_inputs = n.aggregation == arch::Aggregation::kSigmoidInputs;
     }
     s.depthwise = tensor_of(m, p + "depthwise", {spec.in.channels, 9});
+    s.depthwise_t = s.depthwise.t().contiguous();
     s.pointwise = tensor_of(m, p + "pointwise", {spec.out.channels, spec.in.channels});
     s.bias = tensor_of(m, p + "bias", {spec.out.channels});
     step_of[v] = static_cast<int>(steps.size());
@@ -218,22 +226,35 @@ torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tenso
   for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], carry(s.edges[i], inputs[i])));
   const std::int64_t batch = scaled[0].size(0);
   const k::Plane out_plane = plane_of(s.out);
+  const bool last = channel_last(s);
   auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
   thread_local std::vector<float> scratch, mid;
-  scratch.resize(static_cast<std::size_t>(k::depthwise_scratch_size(plane_of(s.in))));
+  scratch.resize(static_cast<std::size_t>(last ? k::channel_last_scratch_size(s.in.channels, plane_of(s.in))
+                                               : k::depthwise_scratch_size(plane_of(s.in))));
   mid.resize(static_cast<std::size_t>(s.in.channels * out_plane.size()));
   std::vector<const float*> xs(scaled.size());
   for (std::int64_t b = 0; b < batch; ++b) {
+    float* o = out.data_ptr<float>() + b * s.out.elements();
     if (s.concat) {
       concat_relu_depthwise(s, scaled, b, scratch.data(), mid.data());
-    } else {
-      for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
-      k::aggregate_relu_depthwise(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
-                                  s.in.channels, plane_of(s.in), s.depthwise.data_ptr<float>(), s.stride,
-                                  scratch.data(), mid.data());
+      k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
+                     s.in.channels, out_plane.size(), o);
+      continue;
     }
+    for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
+    const int k = static_cast<int>(xs.size());
+    if (last) {
+      k::aggregate_relu_depthwise_channel_last(xs.data(), s.mix.data(), k, s.sigmoid_inputs, s.in.channels,
+                                               plane_of(s.in), s.depthwise_t.data_ptr<float>(), s.stride,
+                                               scratch.data(), mid.data());
+      k::matmul_bias_transposed(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
+                                s.in.channels, out_plane.size(), o);
+      continue;
+    }
+    k::aggregate_relu_depthwise(xs.data(), s.mix.data(), k, s.sigmoid_inputs, s.in.channels, plane_of(s.in),
+                                s.depthwise.data_ptr<float>(), s.stride, scratch.data(), mid.data());
     k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
-                   s.in.channels, out_plane.size(), out.data_ptr<float>() + b * s.out.elements());
+                   s.in.channels, out_plane.size(), o);
   }
   return out;
 }

@@ -129,6 +129,49 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
   }
 }
 
+std::int64_t channel_last_scratch_size(int64_t channels, Plane p) { return (channels + 1) * p.size(); }
+
+CONCNAS_CLONES void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* a, int k,
+                                                          bool sigmoid_inputs, int64_t channels, Plane p,
+                                                          const float* wt, int stride, float* scratch,
+                                                          float* out_hwc) {
+  float* z = scratch;                       // p.size() x channels
+  float* plane = scratch + channels * p.size();
+  for (int64_t c = 0; c < channels; ++c) {
+    weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), plane);
+    for (int64_t i = 0; i < p.size(); ++i) z[i * channels + c] = plane[i];
+  }
+  const int64_t oh = (p.height + stride - 1) / stride, ow = (p.width + stride - 1) / stride;
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      float* __restrict o = out_hwc + (oy * ow + ox) * channels;
+      std::fill(o, o + channels, 0.0F);
+      // Taps in the order of the padded kernel (rows, then columns); a tap on the zero
+      // border adds nothing and is skipped.
+      for (int64_t dy = 0; dy < 3; ++dy) {
+        const int64_t iy = oy * stride + dy - 1;
+        if (iy < 0 || iy >= p.height) continue;
+        for (int64_t dx = 0; dx < 3; ++dx) {
+          const int64_t ix = ox * stride + dx - 1;
+          if (ix < 0 || ix >= p.width) continue;
+          const float* __restrict zr = z + (iy * p.width + ix) * channels;
+          const float* __restrict wr = wt + (dy * 3 + dx) * channels;
+          for (int64_t c = 0; c < channels; ++c) o[c] += wr[c] * zr[c];
+        }
+      }
+    }
+}
+
+void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
+                            int64_t n, float* out) {
+  if (bias != nullptr)
+    for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
+  const dnnl_status_t status =
+      dnnl_sgemm('N', 'T', rows, n, k, 1.0F, weight, k, in_t, k, bias != nullptr ? 1.0F : 0.0F, out, n);
+  if (status != dnnl_success)
+    throw std::runtime_error("oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
+}
+
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out) {
   if (bias != nullptr)

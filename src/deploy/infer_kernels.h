@@ -33,9 +33,21 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
                               int64_t channels, Plane p, const float* w, int stride, float* scratch,
                               float* out);
 
+/// The same on small planes, channels side by side: `out_hwc` holds each output pixel's
+/// `channels` values together (out_plane x channels), so that the nine taps run over the
+/// channels in vector lanes instead of over a plane of a few values. `wt` is the depthwise
+/// weights as 9 x channels. `scratch` holds `channel_last_scratch_size(channels, p)` floats.
+std::int64_t channel_last_scratch_size(int64_t channels, Plane p);
+void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
+                                           int64_t channels, Plane p, const float* wt, int stride, float* scratch,
+                                           float* out_hwc);
+
 /// out (rows x n) = weight (rows x k) * in (k x n), plus bias[r] on row r when it is given.
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out);
+/// The same with `in_t` given transposed (n x k), as the channel-last kernel writes it.
+void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
+                            int64_t n, float* out);
 
 /// Max pooling of `channels` planes from `p` to `to`, each output cell the maximum of its
 /// adaptive window (rows floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is

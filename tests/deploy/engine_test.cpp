@@ -156,7 +156,26 @@ TEST(InferenceKernels, AggregateReluAndDepthwiseAsLibTorch) {
                                           stride, scratch.data(), got.data_ptr<float>());
         EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5)
             << h << "x" << w << " stride " << stride << (sigmoid ? " sigmoid" : "");
+        // Channel-last: each output pixel's channels together, weights as 9 x C.
+        auto hwc = torch::empty({expected.size(1), expected.size(2), c});
+        const auto wt = weight.view({c, 9}).t().contiguous();
+        std::vector<float> last(static_cast<std::size_t>(kernels::channel_last_scratch_size(c, {h, w})));
+        kernels::aggregate_relu_depthwise_channel_last(xs, a.data_ptr<float>(), 2, sigmoid, c, {h, w},
+                                                       wt.data_ptr<float>(), stride, last.data(), hwc.data_ptr<float>());
+        EXPECT_LT((hwc.permute({2, 0, 1}) - expected).abs().max().item<double>(), 1e-5)
+            << "channel-last " << h << "x" << w << " stride " << stride << (sigmoid ? " sigmoid" : "");
       }
+}
+
+TEST(InferenceKernels, MultiplyByATransposedInput) {
+  torch::manual_seed(8);
+  const auto w = torch::randn({5, 7}), x = torch::randn({7, 12}), bias = torch::randn({5});
+  const auto expected = torch::matmul(w, x) + bias.unsqueeze(1);
+  auto got = torch::empty({5, 12});
+  const auto xt = x.t().contiguous();
+  kernels::matmul_bias_transposed(w.data_ptr<float>(), bias.data_ptr<float>(), xt.data_ptr<float>(), 5, 7, 12,
+                                  got.data_ptr<float>());
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5);
 }
 
 // A diamond and a chain: 0 -> {1, 2} -> 3, 4 -> 5.
