@@ -129,18 +129,17 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
   }
 }
 
-std::int64_t channel_last_scratch_size(int64_t channels, Plane p) { return (channels + 1) * p.size(); }
+std::int64_t channel_last_scratch_size(int64_t channels, Plane p) { return 2 * channels * p.size(); }
 
 CONCNAS_CLONES void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* a, int k,
                                                           bool sigmoid_inputs, int64_t channels, Plane p,
                                                           const float* wt, int stride, float* scratch,
                                                           float* out_hwc) {
-  float* z = scratch;                       // p.size() x channels
-  float* plane = scratch + channels * p.size();
-  for (int64_t c = 0; c < channels; ++c) {
-    weighted_sum_relu(xs, a, k, sigmoid_inputs, c * p.size(), p.size(), plane);
-    for (int64_t i = 0; i < p.size(); ++i) z[i * channels + c] = plane[i];
-  }
+  float* z = scratch;                           // p.size() x channels
+  float* planes = scratch + channels * p.size();  // channels x p.size(), as the inputs
+  weighted_sum_relu(xs, a, k, sigmoid_inputs, 0, channels * p.size(), planes);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < p.size(); ++i) z[i * channels + c] = planes[c * p.size() + i];
   const int64_t oh = (p.height + stride - 1) / stride, ow = (p.width + stride - 1) / stride;
   for (int64_t oy = 0; oy < oh; ++oy)
     for (int64_t ox = 0; ox < ow; ++ox) {
