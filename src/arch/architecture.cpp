@@ -104,6 +104,12 @@ Shape Architecture::carried_shape(const VertexSpec& spec, std::size_t i) const {
   return s;
 }
 
+int Architecture::first_channel(const VertexSpec& spec, std::size_t i) const {
+  int first = 0;
+  for (std::size_t j = 0; j < i; ++j) first += carried_shape(spec, j).channels;
+  return first;
+}
+
 Design Architecture::design() const {
   Design d;
   for (const auto& v : vertices) d.push_back(v.design());

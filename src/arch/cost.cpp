@@ -74,7 +74,7 @@ void edge_bytes(const Architecture& arch, ArchitectureCost& cost) {
     if (v == arch.dag.output()) continue;
     Cost& c = v == arch.dag.input() ? cost.stem : cost.vertices[v];
     const SentPart part = sent_part(arch, v, [](int) { return true; });
-    c.output_elements = part.elements;
+    c.output_elements = part.elements();
     c.output_bytes = part.bytes();
   }
 }

@@ -182,15 +182,9 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
   for (int sink : plan.units[unit].sinks) {
     sink_of[sink] = static_cast<int>(sink_scales.size());
     sink_scales.push_back(scale_of(m, out.scaling_from(sink), out.in, fmt::format("out_project{}", sink)));
-    std::int64_t offset = 0;
-    for (std::size_t i = 0; i < out.inputs.size(); ++i) {
-      if (out.inputs[i] == sink) {
-        sink_edges.push_back(edge_of(arch, out, i));
-        break;
-      }
-      offset += arch.carried_shape(out, i).channels;
-    }
-    sink_offset.push_back(offset);
+    const std::size_t i = std::find(out.inputs.begin(), out.inputs.end(), sink) - out.inputs.begin();
+    sink_edges.push_back(edge_of(arch, out, i));
+    sink_offset.push_back(arch.first_channel(out, i));
   }
 }
 

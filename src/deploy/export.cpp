@@ -113,8 +113,7 @@ std::string vertex_method(UnitWriter& w, const arch::Architecture& arch, int v) 
 // the units' partial sums add up to the concatenation (the engine's partial sum).
 std::string concat_placed(const arch::Architecture& arch, std::size_t at, const std::string& x) {
   const auto& out = arch.output;
-  int before = 0;
-  for (std::size_t i = 0; i < at; ++i) before += arch.carried_shape(out, i).channels;
+  const int before = arch.first_channel(out, at);
   const int after = out.in.channels - before - arch.carried_shape(out, at).channels;
   return fmt::format("torch.constant_pad_nd({}, [0, 0, 0, 0, {}, {}])", x, before, after);
 }

@@ -161,25 +161,31 @@ CONCNAS_CLONES void aggregate_relu_depthwise_channel_last(const float* const* xs
     }
 }
 
-void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
-                            int64_t n, float* out) {
+namespace {
+
+// out (rows x n) = weight (rows x k) * in, plus bias[r] on row r when it is given; `in` is
+// k x n, or n x k with `transposed`. oneDNN's GEMM is row-major and adds to `out` (the
+// bias) when beta is 1.
+void sgemm_bias(bool transposed, const float* weight, const float* bias, const float* in, int64_t rows, int64_t k,
+                int64_t n, float* out) {
   if (bias != nullptr)
     for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
-  const dnnl_status_t status =
-      dnnl_sgemm('N', 'T', rows, n, k, 1.0F, weight, k, in_t, k, bias != nullptr ? 1.0F : 0.0F, out, n);
+  const dnnl_status_t status = dnnl_sgemm('N', transposed ? 'T' : 'N', rows, n, k, 1.0F, weight, k, in,
+                                          transposed ? k : n, bias != nullptr ? 1.0F : 0.0F, out, n);
   if (status != dnnl_success)
     throw std::runtime_error("oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
 }
 
+}  // namespace
+
+void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
+                            int64_t n, float* out) {
+  sgemm_bias(true, weight, bias, in_t, rows, k, n, out);
+}
+
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out) {
-  if (bias != nullptr)
-    for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
-  // oneDNN's GEMM is row-major: out = weight * in (+ out when there is a bias).
-  const dnnl_status_t status =
-      dnnl_sgemm('N', 'N', rows, n, k, 1.0F, weight, k, in, n, bias != nullptr ? 1.0F : 0.0F, out, n);
-  if (status != dnnl_success)
-    throw std::runtime_error("oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
+  sgemm_bias(false, weight, bias, in, rows, k, n, out);
 }
 
 CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {

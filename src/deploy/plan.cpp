@@ -36,8 +36,7 @@ Transfer transfer_of(const arch::Architecture& arch, const std::vector<int>& par
   std::sort(t.to.begin(), t.to.end());
   t.to.erase(std::unique(t.to.begin(), t.to.end()), t.to.end());
   const arch::SentPart part = arch::sent_part(arch, v, remote);
-  t.shape = arch.shape_of(v);
-  t.shape.channels = static_cast<int>(part.elements / std::max<std::int64_t>(1, t.shape.height * t.shape.width));
+  t.shape = part.shape;
   t.half = part.half;
   t.bytes = part.bytes();
   return t;

@@ -98,11 +98,18 @@ LcpReport run_lcp_search(const config::LcpConfig& cfg, const std::string& out, b
   auto options = config::generate_options(cfg.base.arch, input, classes);
   options.network.sanity_check();
   const int depth = cfg.base.arch.nodes;
+  const bool fresh = !fs::exists(out);
   fs::create_directories(out);
   write_file_atomic(out + "/config.yaml", config::to_yaml(cfg));
   LcpReport report;
   const auto chain = arch::chain_architecture(depth, options.staging, options.network, cfg.base.arch.seed);
-  report.chain = train_row(cfg, chain, 1, 1.0, out, "chain", resume, log);
+  try {
+    report.chain = train_row(cfg, chain, 1, 1.0, out, "chain", resume, log);
+  } catch (...) {
+    // Refused before the chain's run folder existed (unreadable data): leave nothing behind.
+    if (fresh && !fs::exists(out + "/chain")) fs::remove_all(out);
+    throw;
+  }
   report.chain.within = true;
   write_report(report, cfg, out);
   const auto& l = cfg.lcp;

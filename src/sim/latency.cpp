@@ -161,7 +161,7 @@ std::vector<double> sent_bytes(const arch::Architecture& arch, const std::vector
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (v == dag.output()) continue;
     const auto part = arch::sent_part(arch, v, [&](int s) { return parts[s] != parts[v] && s != dag.output(); });
-    bytes[v] = static_cast<double>(link.bytes_per_element == 2 ? 2 * part.elements : part.bytes());
+    bytes[v] = static_cast<double>(link.bytes_per_element == 2 ? 2 * part.elements() : part.bytes());
   }
   return bytes;
 }

@@ -309,6 +309,12 @@ TEST_F(TheCli, WidensLcpNetworksUntilTheyMatchTheChain) {
   EXPECT_EQ(k["picked"][0]["name"], tried.back()["name"]);
   write("bad.yaml", "lcp:\n  width_start: 2\n  width_max: 1\n");
   expect_rejected("lcp --config " + path("bad.yaml"), "bad.yaml:3: lcp.width_max: 1 is below width_start 2", 1);
+  // Data that cannot be read: refused, and no output folder left behind.
+  const auto missing = run("lcp --config " + path("l.yaml") + " --set data.dataset=mnist --set data.path=" +
+                           path("nowhere") + " --out " + path("gone"));
+  EXPECT_EQ(missing.code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(path("gone")));
   write("bad2.yaml", "lcp:\n  branches: [0]\n");
   expect_rejected("lcp --config " + path("bad2.yaml"), "bad2.yaml:2: lcp.branches: 0 must be at least 1", 1);
 }

@@ -198,6 +198,8 @@ class Architecture {
   int num_staged() const;
   /// The carried shape of input `i` of `spec` (a compute vertex or the output vertex).
   Shape carried_shape(const VertexSpec& spec, std::size_t i) const;
+  /// Where input `i` of a concatenating `spec` starts: the carried channels of the inputs before it.
+  int first_channel(const VertexSpec& spec, std::size_t i) const;
   /// Every vertex's choices (empty when all are version 1's defaults).
   Design design() const;
   /// Whether the network uses anything beyond format version 1 (then files are version 2).

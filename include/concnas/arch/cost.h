@@ -79,26 +79,28 @@ ArchitectureCost compute_cost(const Architecture& arch);
 /// every one of those edges is fp16. The cost model takes every consumer (a partition's
 /// hyperedge); the plan and the simulator take the consumers on other units.
 struct SentPart {
-  std::int64_t elements = 0;  ///< per image; 0 when no consumer is taken
+  Shape shape;  ///< per image: the producer's resolution, the most channels taken (0 when none)
   bool half = false;
-  std::int64_t bytes() const { return elements * (half ? 2 : 4); }
+  std::int64_t elements() const { return shape.elements(); }
+  std::int64_t bytes() const { return elements() * (half ? 2 : 4); }
 };
 template <typename To>
 SentPart sent_part(const Architecture& arch, int v, To to) {
   SentPart part;
+  part.shape = arch.shape_of(v);
+  const int channels = part.shape.channels;
+  part.shape.channels = 0;
   part.half = true;
-  const Shape shape = arch.shape_of(v);
   for (int s : arch.dag.successors(v)) {
     if (!to(s)) continue;
     const VertexSpec& spec = s == arch.dag.output() ? arch.output : arch.vertices[s];
     for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
       if (spec.inputs[i] != v) continue;
-      const Shape carried{spec.carried(i, shape.channels), shape.height, shape.width};
-      part.elements = std::max(part.elements, carried.elements());
+      part.shape.channels = std::max(part.shape.channels, spec.carried(i, channels));
       part.half = part.half && spec.edges[i].dtype == Dtype::kFp16;
     }
   }
-  if (part.elements == 0) part.half = false;
+  if (part.shape.channels == 0) part.half = false;
   return part;
 }
 
