@@ -10,7 +10,7 @@ packages=(
   libtorch-dev libgloo-dev libdnnl-dev libmetis-dev libboost-graph-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist graphviz python3-torch
-  python3-networkx time iproute2 universal-ctags
+  python3-networkx time iproute2 universal-ctags libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -87,7 +87,10 @@ void write_summary(const std::string& path, const SearchSummary& summary, bool g
 }  // namespace
 
 SearchRunner::SearchRunner(SearchConfig config, std::string run_dir)
-    : config_(std::move(config)), dir_(std::move(run_dir)), strategy_(std::make_unique<SuccessiveHalving>(config_.search.keep)) {
+    : config_(std::move(config)),
+      dir_(std::move(run_dir)),
+      strategy_(std::make_unique<SuccessiveHalving>(config_.search.keep)),
+      executor_(std::make_unique<LocalTrialExecutor>(config_, dir_)) {
   config_.sanity_check();
 }
 
@@ -174,7 +177,7 @@ SearchSummary SearchRunner::run(bool resume) {
   summary.stage_seconds.push_back({"select", seconds_since(t0)});
 
   t0 = Clock::now();
-  detail::TrialTrainer trials(config_, dir_, by_id, progress_, [this] { check_stop(); });
+  detail::TrialTrainer trials(config_, dir_, by_id, *executor_, progress_, [this] { check_stop(); });
   strategy_->run(entrants, trials);
   summary.trials = trials.all();
   summary.stage_seconds.push_back({"train", seconds_since(t0)});

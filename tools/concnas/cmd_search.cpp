@@ -12,6 +12,7 @@
 #include "calibration.h"
 #include "commands.h"
 #include "deploy_pick.h"
+#include "mpi_search.h"
 #include "progress_bar.h"
 #include "concnas/common/error.h"
 #include "concnas/config/devices_yaml.h"
@@ -62,27 +63,24 @@ search::SearchSummary run_keeping_no_empty_folder(search::SearchRunner& runner, 
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
-void run_search(const SearchArgs& a) {
-  // Every config error surfaces here, before any work.
-  auto cfg = search::load_search_config(a.config, a.sets);
-  const std::string out = a.out.empty() ? "runs/search" : a.out;
-  const bool fresh_folder = !fs::exists(out);
-  if (cfg.search.calibrate) use_calibrated_devices(cfg, out, a.resume);
-  std::printf("search: %d candidates + %zu baselines for n = %d units, %zu rungs -> %s\n",
-              cfg.search.candidates, cfg.space.baselines.size(), cfg.search.units,
-              cfg.search.rungs.size(), out.c_str());
-  std::fflush(stdout);
-  const auto deployer = make_pick_deployer(cfg);
-  search::SearchRunner runner(std::move(cfg), out);
-  runner.set_deployer(deployer);
-  // A live line on a terminal; a plain line per finished item otherwise (CI logs).
+// Ctrl-C and SIGTERM (also what mpirun sends each rank when a job ends) stop the search
+// at the next training step, with everything finished saved.
+void stop_on_signals() {
+  g_stop.store(false);
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// A live line on a terminal; a plain line per finished item otherwise (CI logs).
+search::SearchProgressFn progress_printer() {
   const bool tty = stderr_is_terminal();
   auto last_done = std::make_shared<std::map<std::string, std::int64_t>>();
-  runner.set_progress([tty, last_done](const std::string& stage, std::int64_t done, std::int64_t total,
-                                       const std::string& detail) {
+  return [tty, last_done](const std::string& stage, std::int64_t done, std::int64_t total, const std::string& detail) {
     if (tty) {
-      draw_progress_bar("[" + stage + "]", done, total, 24,
-                        fmt::format("{}/{} {}", done, total, detail.substr(0, 60)));
+      draw_progress_bar("[" + stage + "]", done, total, 24, fmt::format("{}/{} {}", done, total, detail.substr(0, 60)));
     } else {
       auto& last = (*last_done)[stage];
       const bool first = !last_done->count(stage + "#");
@@ -96,18 +94,45 @@ void run_search(const SearchArgs& a) {
       }
     }
     std::fflush(stderr);
-  });
-  g_stop.store(false);
+  };
+}
+
+// The search in this process; `executor` (when set) says who trains.
+void search_here(const SearchArgs& a, const std::string& out, const ExecutorFactory& executor) {
+  // Every config error surfaces here, before any work.
+  auto cfg = search::load_search_config(a.config, a.sets);
+  const bool fresh_folder = !fs::exists(out);
+  if (cfg.search.calibrate) use_calibrated_devices(cfg, out, a.resume);
+  std::printf("search: %d candidates + %zu baselines for n = %d units, %zu rungs -> %s\n",
+              cfg.search.candidates, cfg.space.baselines.size(), cfg.search.units,
+              cfg.search.rungs.size(), out.c_str());
+  std::fflush(stdout);
+  const auto deployer = make_pick_deployer(cfg);
+  auto trials = executor ? executor(cfg, out) : nullptr;
+  search::SearchRunner runner(std::move(cfg), out);
+  runner.set_deployer(deployer);
+  if (trials) runner.set_executor(std::move(trials));
+  runner.set_progress(progress_printer());
   runner.set_stop_flag(&g_stop);
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
   const auto summary = run_keeping_no_empty_folder(runner, a.resume, out, fresh_folder);
   std::printf("%zu candidates scored, %zu trainings; Pareto front: %zu -> %s/report.html\n",
               summary.candidates.size(), summary.trials.size(), summary.front.size(), out.c_str());
   for (const auto& [stage, s] : summary.stage_seconds) std::printf("  %-7s %8.1f s\n", stage.c_str(), s);
+}
+
+void run_search(const SearchArgs& a) {
+  const std::string out = a.out.empty() ? "runs/search" : a.out;
+  stop_on_signals();
+  const auto launched = mpi_launch_size();
+  if (!launched || *launched == 1) return search_here(a, out, nullptr);
+#ifdef CONCNAS_WITH_MPI
+  search_on_mpi(out, g_stop, [&](const ExecutorFactory& executor) { search_here(a, out, executor); });
+#else
+  throw Error(fmt::format("started by an MPI launcher ({} processes), but this concnas was built without MPI, so "
+                          "every process would run the whole search; install libopenmpi-dev and rebuild "
+                          "(docs/search.md)",
+                          *launched > 0 ? std::to_string(*launched) : "several"));
+#endif
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // The concnas subcommands. Each adds its options to the app and returns the action to run
 // after parsing; actions throw concnas errors, which main turns into one line.
 
+#include <exception>
 #include <functional>
 
 #include <CLI/CLI.hpp>
@@ -20,5 +21,9 @@ Action add_run_command(CLI::App& app);
 Action add_config_reference_command(CLI::App& app);
 Action add_calibrate_command(CLI::App& app);
 Action add_lcp_command(CLI::App& app);
+
+/// Prints the one error line for `failure` and returns the exit code main gives it (130
+/// interrupted, 2 bad input, 1 anything else); for code that cannot return to main.
+int report_failure(const std::exception_ptr& failure);
 
 }  // namespace concnas::cli

@@ -36,6 +36,21 @@ std::optional<std::string> unknown_command(CLI::App& app, const std::string& wor
 
 }  // namespace
 
+int concnas::cli::report_failure(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const concnas::search::Interrupted& e) {
+    return error_line(130, e.what());
+  } catch (const concnas::InvalidArgument& e) {
+    return error_line(kExitUsage, e.what());
+  } catch (const concnas::Error& e) {
+    return error_line(kExitFailure, e.what());
+  } catch (const std::exception& e) {
+    // Keep to one line: LibTorch's messages carry a backtrace.
+    return error_line(kExitFailure, "unexpected: " + concnas::first_line(e.what()));
+  }
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"concnas: search, score, train and deploy concurrent neural architectures"};
   app.require_subcommand(1);
@@ -82,15 +97,8 @@ int main(int argc, char** argv) {
   try {
     for (const auto& [name, action] : commands)
       if (app.got_subcommand(name)) action();
-  } catch (const concnas::search::Interrupted& e) {
-    return error_line(130, e.what());
-  } catch (const concnas::InvalidArgument& e) {
-    return error_line(kExitUsage, e.what());
-  } catch (const concnas::Error& e) {
-    return error_line(kExitFailure, e.what());
-  } catch (const std::exception& e) {
-    // Keep to one line: LibTorch's messages carry a backtrace.
-    return error_line(kExitFailure, "unexpected: " + concnas::first_line(e.what()));
+  } catch (const std::exception&) {
+    return concnas::cli::report_failure(std::current_exception());
   }
   return 0;
 }

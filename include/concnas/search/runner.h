@@ -26,6 +26,7 @@
 #include "concnas/search/results.h"
 #include "concnas/search/search_config.h"
 #include "concnas/search/strategy.h"
+#include "concnas/search/trial_executor.h"
 
 namespace concnas::search {
 
@@ -61,6 +62,8 @@ class SearchRunner {
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
   /// How the training budget is spent; successive halving over `search.rungs` by default.
   void set_strategy(std::unique_ptr<Strategy> strategy) { strategy_ = std::move(strategy); }
+  /// Who runs the trainings; one after another in this process by default.
+  void set_executor(std::unique_ptr<TrialExecutor> executor) { executor_ = std::move(executor); }
   /// After training: deploy and measure the pick for the report (none: not deployed).
   void set_deployer(PickDeployer deployer) { deployer_ = std::move(deployer); }
   SearchSummary run(bool resume);
@@ -75,6 +78,7 @@ class SearchRunner {
   SearchProgressFn progress_;
   const std::atomic<bool>* stop_ = nullptr;
   std::unique_ptr<Strategy> strategy_;
+  std::unique_ptr<TrialExecutor> executor_;
   PickDeployer deployer_;
   std::optional<DeployedPick> deploy_pick(const std::vector<FinalEntry>& final, int last_rung) const;
 };

@@ -1,0 +1,60 @@
+#include "mpi_world.h"
+
+#include <mpi.h>
+
+#include <cstdlib>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "concnas/common/error.h"
+
+namespace concnas::cli {
+
+MpiWorld::MpiWorld() {
+  int provided = 0;
+  CONCNAS_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) == MPI_SUCCESS,
+                "MPI could not start (MPI_Init_thread failed)");
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiWorld::~MpiWorld() { MPI_Finalize(); }
+
+std::string MpiWorld::host() const {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  return std::string(name, static_cast<std::size_t>(length));
+}
+
+void MpiWorld::abort(int code) const {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; this keeps [[noreturn]] true if it did
+}
+
+void MpiWorld::send(int to, MpiTag tag, const std::string& bytes) const {
+  CONCNAS_CHECK(bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
+                "an MPI message of {} bytes is over the 2 GiB one message can carry", bytes.size());
+  MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, static_cast<int>(tag), MPI_COMM_WORLD);
+}
+
+std::optional<int> MpiWorld::waiting(int from, MpiTag tag) const {
+  int flag = 0;
+  MPI_Status status;
+  MPI_Iprobe(from < 0 ? MPI_ANY_SOURCE : from, static_cast<int>(tag), MPI_COMM_WORLD, &flag, &status);
+  if (!flag) return std::nullopt;
+  return status.MPI_SOURCE;
+}
+
+std::string MpiWorld::receive(int from, MpiTag tag) const {
+  MPI_Status status;
+  MPI_Probe(from, static_cast<int>(tag), MPI_COMM_WORLD, &status);
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::string bytes(static_cast<std::size_t>(count), '\0');
+  MPI_Recv(bytes.data(), count, MPI_BYTE, from, static_cast<int>(tag), MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return bytes;
+}
+
+}  // namespace concnas::cli

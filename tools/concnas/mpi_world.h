@@ -1,0 +1,37 @@
+#pragma once
+// The MPI side of `concnas search` under mpirun (mpi_world.cpp, built with MPI only):
+// one initialised MPI world and the text messages its ranks exchange. Only the main
+// thread calls MPI.
+
+#include <optional>
+#include <string>
+
+namespace concnas::cli {
+
+/// What a message is; every message is a byte string.
+enum class MpiTag : int { kConfig = 1, kTask, kResult, kFile, kFailure, kStop };
+
+class MpiWorld {
+ public:
+  MpiWorld();  ///< MPI_Init_thread; throws `Error` if MPI cannot start
+  ~MpiWorld();  ///< MPI_Finalize
+  MpiWorld(const MpiWorld&) = delete;
+  MpiWorld& operator=(const MpiWorld&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  std::string host() const;
+  /// Ends every rank of the job with `code` (MPI_Abort); for failures on rank 0.
+  [[noreturn]] void abort(int code) const;
+
+  void send(int to, MpiTag tag, const std::string& bytes) const;
+  /// The rank whose message with `tag` waits to be received (any rank for `from` < 0).
+  std::optional<int> waiting(int from, MpiTag tag) const;
+  std::string receive(int from, MpiTag tag) const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace concnas::cli
