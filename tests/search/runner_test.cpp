@@ -150,5 +150,59 @@ TEST_F(ASearchRun, ScoresOnlyWhenThereAreNoRungs) {
   EXPECT_NE(read_file(path("score/report.html")).find("score-only"), std::string::npos);
 }
 
+// Trains a rung's tasks last first, as ranks finishing out of order would.
+class BackwardsExecutor : public TrialExecutor {
+ public:
+  BackwardsExecutor(SearchConfig config, std::string dir) : local_(std::move(config), std::move(dir)) {}
+  void run(const std::vector<TrialTask>& tasks, const TrialHooks& hooks, const TrialDone& done) override {
+    std::vector<TrialTask> reversed(tasks.rbegin(), tasks.rend());
+    local_.run(reversed, hooks, done);
+    ++rungs_run;
+  }
+  int rungs_run = 0;
+
+ private:
+  LocalTrialExecutor local_;
+};
+
+TEST_F(ASearchRun, LogsTrialsInOneProcesssOrderWhateverOrderTheyFinishIn) {
+  run_to_end(path("in_order"));
+  SearchRunner runner(tiny_config(), path("backwards"));
+  auto executor = std::make_unique<BackwardsExecutor>(tiny_config(), path("backwards"));
+  auto* backwards = executor.get();
+  runner.set_executor(std::move(executor));
+  runner.run(false);
+  EXPECT_EQ(backwards->rungs_run, 2);
+  expect_same_results(path("in_order"), path("backwards"));
+  EXPECT_EQ(read_file(path("in_order/trials/c0-r1/weights.pt")), read_file(path("backwards/trials/c0-r1/weights.pt")));
+}
+
+// An executor whose own machinery fails while it trains (a lost rank, say).
+class FailingExecutor : public TrialExecutor {
+ public:
+  FailingExecutor(SearchConfig config, std::string dir) : config_(std::move(config)), dir_(std::move(dir)) {}
+  void run(const std::vector<TrialTask>& tasks, const TrialHooks& hooks, const TrialDone& done) override {
+    TrialHooks failing = hooks;
+    failing.check_stop = [] { throw Error("rank 2 is gone"); };
+    done(train_trial(config_, dir_, *tasks.front().candidate, tasks.front().rung, failing));
+  }
+
+ private:
+  SearchConfig config_;
+  std::string dir_;
+};
+
+TEST_F(ASearchRun, StopsOnAnExecutorFailureWithoutLoggingAFailedTraining) {
+  SearchRunner runner(tiny_config(), path("a"));
+  runner.set_executor(std::make_unique<FailingExecutor>(tiny_config(), path("a")));
+  try {
+    runner.run(false);
+    ADD_FAILURE() << "the executor's failure was swallowed";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 2 is gone");
+  }
+  EXPECT_FALSE(fs::exists(path("a/trials.jsonl")) && !read_file(path("a/trials.jsonl")).empty());
+}
+
 }  // namespace
 }  // namespace concnas::search

@@ -1,8 +1,9 @@
 #pragma once
 // The search's trainings spread over the ranks of an MPI job (mpi_trials.cpp). Rank 0
-// runs the search with an MpiTrialExecutor: it hands each trial to a free rank, trains
-// one itself between serving the others, and writes every record and trial folder the
-// ranks send back, so the run folder need not be shared. The other ranks serve_trials.
+// runs the search with an MpiTrialExecutor: a server thread hands each trial to a free
+// rank and writes the trial folders the ranks send back (so the run folder need not be
+// shared), while rank 0's main thread trains trials itself and logs every record. The
+// other ranks serve_trials.
 //
 // Messages (all from or to rank 0): kConfig, the resolved search config as YAML; kTask,
 // {"candidate": candidates.jsonl line, "rung": r}; kResult, {"trial": trials.jsonl line,
@@ -11,7 +12,9 @@
 
 #include <atomic>
 #include <deque>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,14 +31,24 @@ class MpiTrialExecutor : public search::TrialExecutor {
            const search::TrialDone& done) override;
 
  private:
-  // Receives every finished trial, then gives each idle rank the next task.
-  void serve(std::deque<search::TrialTask>& queue, const search::TrialHooks& hooks, const search::TrialDone& done);
-  void receive_result(int rank, const search::TrialDone& done);
+  // What the server thread and the main thread share during `run`.
+  struct Shared {
+    std::mutex mutex;
+    std::deque<search::TrialTask> queue;      ///< not yet handed out, costliest first
+    std::vector<search::TrialRecord> arrived; ///< from other ranks, not yet logged
+    std::exception_ptr failure;               ///< the server's, rethrown by the main thread
+    std::atomic<bool> serving{true};          ///< false once every other rank is idle and the queue empty
+    std::atomic<bool> quit{false};            ///< the main thread stops the server early
+  };
+  // The server thread: the only caller of MPI while `run` lasts.
+  void serve(Shared& shared) const;
+  search::TrialRecord receive_result(int rank, const search::TrialTask& task) const;
+  // The training's cost on this machine, for the order: the bytes its vertices write.
+  std::int64_t cost(const search::TrialTask& task) const;
 
   const MpiWorld& world_;
   search::SearchConfig config_;
   std::string dir_;
-  std::map<int, search::TrialTask> busy_;  ///< rank -> the task it trains
 };
 
 /// What every rank but 0 runs: waits for the config, then trains tasks in `run_dir` (a

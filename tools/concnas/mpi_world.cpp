@@ -13,8 +13,11 @@ namespace concnas::cli {
 
 MpiWorld::MpiWorld() {
   int provided = 0;
-  CONCNAS_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) == MPI_SUCCESS,
+  // Rank 0's server thread calls MPI while the main thread trains (never both at once).
+  CONCNAS_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) == MPI_SUCCESS,
                 "MPI could not start (MPI_Init_thread failed)");
+  CONCNAS_CHECK(provided >= MPI_THREAD_SERIALIZED,
+                "this MPI library does not let a second thread call MPI (MPI_THREAD_SERIALIZED); rank 0 needs it");
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The MPI side of `concnas search` under mpirun (mpi_world.cpp, built with MPI only):
-// one initialised MPI world and the text messages its ranks exchange. Only the main
-// thread calls MPI.
+// one initialised MPI world and the byte-string messages its ranks exchange. One thread
+// at a time calls MPI (MPI_THREAD_SERIALIZED).
 
 #include <optional>
 #include <string>
