@@ -1,5 +1,5 @@
 #pragma once
-// The search's TrialRunner (private to src/search): has a TrialExecutor train each
+// The search's TrialRunner, TrialTrainer (private to src/search): has a TrialExecutor train each
 // candidate at a rung in its own resumable folder, trials/c<id>-r<rung>/, and appends
 // each record to trials.jsonl as it finishes.
 

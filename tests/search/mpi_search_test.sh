@@ -37,7 +37,11 @@ for l in open(sys.argv[1]): r=json.loads(l); r.pop("seconds"); print(json.dumps(
 
 "$concnas" search --config s.yaml --out one >one.log 2>&1 || { cat one.log; fail "one process"; }
 
-# Rank 0 in rank0/, the others in others/: nothing of the run folder is shared.
+# Rank 0 in rank0/, the others in others/: nothing of the run folder is shared. The
+# others' folder holds trial folders of another search, which must not be resumed.
+for c in 0 1 2 3 4 5 6 7; do
+  mkdir -p others/run/trials/c$c-r1 && echo "another search's checkpoint" >others/run/trials/c$c-r1/checkpoint.pt
+done
 "${mpirun[@]}" -np 1 -wdir "$work/rank0" "$concnas" search --config s.yaml --out run : \
   -np 2 -wdir "$work/others" "$concnas" search --config s.yaml --out run >three.log 2>&1 \
   || { cat three.log; fail "mpirun -np 3"; }

@@ -22,6 +22,9 @@ Action add_config_reference_command(CLI::App& app);
 Action add_calibrate_command(CLI::App& app);
 Action add_lcp_command(CLI::App& app);
 
+/// The exit code of a run stopped by Ctrl-C or SIGTERM, with everything finished saved.
+inline constexpr int kExitInterrupted = 130;
+
 /// Prints the one error line for `failure` and returns the exit code main gives it (130
 /// interrupted, 2 bad input, 1 anything else); for code that cannot return to main.
 int report_failure(const std::exception_ptr& failure);

@@ -40,7 +40,7 @@ int concnas::cli::report_failure(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);
   } catch (const concnas::search::Interrupted& e) {
-    return error_line(130, e.what());
+    return error_line(concnas::cli::kExitInterrupted, e.what());
   } catch (const concnas::InvalidArgument& e) {
     return error_line(kExitUsage, e.what());
   } catch (const concnas::Error& e) {
@@ -48,6 +48,8 @@ int concnas::cli::report_failure(const std::exception_ptr& failure) {
   } catch (const std::exception& e) {
     // Keep to one line: LibTorch's messages carry a backtrace.
     return error_line(kExitFailure, "unexpected: " + concnas::first_line(e.what()));
+  } catch (...) {
+    return error_line(kExitFailure, "unexpected failure (not a std::exception)");
   }
 }
 

@@ -4,13 +4,12 @@
 #include "commands.h"
 #include "concnas/search/runner.h"
 #include "mpi_search.h"
-#include "mpi_trials.h"
+#include "mpi_executor.h"
+#include "mpi_worker.h"
 #include "mpi_world.h"
 
 namespace concnas::cli {
 namespace {
-
-constexpr int kExitInterrupted = 130;
 
 // Ranks other than 0: a stop (Ctrl-C, or mpirun ending the job) leaves at once; every
 // finished epoch is in its checkpoint already.

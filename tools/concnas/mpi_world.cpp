@@ -3,7 +3,6 @@
 #include <mpi.h>
 
 #include <cstdlib>
-#include <limits>
 
 #include <fmt/format.h>
 
@@ -37,8 +36,8 @@ void MpiWorld::abort(int code) const {
 }
 
 void MpiWorld::send(int to, MpiTag tag, const std::string& bytes) const {
-  CONCNAS_CHECK(bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
-                "an MPI message of {} bytes is over the 2 GiB one message can carry", bytes.size());
+  CONCNAS_CHECK(bytes.size() <= kMaxMessageBytes, "an MPI message of {} bytes is over the {} one message carries",
+                bytes.size(), kMaxMessageBytes);
   MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, static_cast<int>(tag), MPI_COMM_WORLD);
 }
 

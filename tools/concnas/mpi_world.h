@@ -3,13 +3,17 @@
 // one initialised MPI world and the byte-string messages its ranks exchange. One thread
 // at a time calls MPI (MPI_THREAD_SERIALIZED).
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
 namespace concnas::cli {
 
-/// What a message is; every message is a byte string.
+/// What a message is (mpi_messages.h); every message is a byte string.
 enum class MpiTag : int { kConfig = 1, kTask, kResult, kFile, kFailure, kStop };
+
+/// The most one message carries (MPI counts in int).
+inline constexpr std::size_t kMaxMessageBytes = 2147483647;
 
 class MpiWorld {
  public:
