@@ -80,7 +80,8 @@ std::vector<TrainKey> data_keys() {
       field<C>("data", "train_subset", [](C& c) -> auto& { return c.data.train_subset; },
                "training images used after the validation split; 0: all", detail::not_below<std::int64_t>(0)),
       field<C>("data", "validation", [](C& c) -> auto& { return c.data.validation; },
-               "training images held out (seeded) for validation", detail::not_below<std::int64_t>(0)),
+               "training images held out (seeded) for validation; when not given, 5000 or a tenth of a "
+               "generated set, whichever is fewer", detail::not_below<std::int64_t>(0)),
       field<C>("data", "augment", [](C& c) -> auto& { return c.data.augment; }, "random crops (and flips)"),
       field<C>("data", "crop_padding", [](C& c) -> auto& { return c.data.crop_padding; },
                "zero padding before the random crop", detail::up_to(detail::not_below(0), 1024)),
@@ -159,6 +160,21 @@ void TrainConfig::sanity_check() const {
                 "data.path: required for data set '{}'", data.dataset);
 }
 
+namespace {
+
+// data.validation's default of 5000 would leave nothing of a generated set's 512 training
+// images: when the key is not given and the set's size is known without reading files,
+// the default is at most a tenth of it, so the defaults work for every data set.
+void cap_default_validation(TrainConfig& config) {
+  const auto names = data::builtin_datasets().names();
+  if (std::find(names.begin(), names.end(), config.data.dataset) == names.end()) return;  // refused below
+  const auto& dataset = data::builtin_datasets().get(config.data.dataset);
+  if (const auto images = dataset.known_train_size(dataset_options(config.data, config.train.seed)))
+    config.data.validation = std::min(config.data.validation, static_cast<std::int64_t>(*images / 10));
+}
+
+}  // namespace
+
 namespace detail {
 
 void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,
@@ -229,6 +245,7 @@ TrainConfig parse_train_sections(YAML::Node root, const std::string& source,
       throw InvalidArgument(fmt::format("--set {}: {}", dotted, e.detail()));
     }
   }
+  if (!(root["data"] && root["data"]["validation"])) cap_default_validation(config);
   try {
     config.sanity_check();
   } catch (const InvalidArgument& e) {

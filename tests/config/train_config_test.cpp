@@ -30,6 +30,17 @@ TEST(ATrainConfig, TakesDefaultsForEverythingNotStated) {
   EXPECT_DOUBLE_EQ(c.train.label_smoothing, 0.1);
 }
 
+TEST(ATrainConfig, HoldsOutATenthOfAGeneratedSetByDefault) {
+  // The default of 5000 would leave nothing of the synthetic set's 512 images.
+  EXPECT_EQ(parse_train_config("data: {dataset: synthetic}\n", "t.yaml").data.validation, 51);
+  EXPECT_EQ(parse_train_config("data: {dataset: synthetic, synthetic_train: 100000}\n", "t.yaml").data.validation,
+            5000);
+  EXPECT_EQ(parse_train_config("data: {dataset: fashion-mnist}\n", "t.yaml").data.validation, 5000);
+  // A value given, in the file or by --set, is kept, and checked where the images are read.
+  EXPECT_EQ(parse_train_config("data: {dataset: synthetic, validation: 500}\n", "t.yaml").data.validation, 500);
+  EXPECT_EQ(parse_train_config("data: {dataset: synthetic}\n", "t.yaml", {"data.validation=7"}).data.validation, 7);
+}
+
 TEST(ATrainConfig, AppliesSetOverridesThroughTheSameParser) {
   const auto c = parse_train_config("train:\n  epochs: 3\n", "t.yaml",
                                     {"train.epochs=7", "data.train_subset=1000", "arch.params={p: 0.5}"});

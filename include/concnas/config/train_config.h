@@ -47,7 +47,8 @@ struct DataSection {
   std::string path;
   /// Training images used (after the validation split); 0 = all.
   std::int64_t train_subset = 0;
-  /// Training images held out for validation (seeded).
+  /// Training images held out for validation (seeded). When a config does not give it,
+  /// at most a tenth of a set whose size is known without reading files (the synthetic set).
   std::int64_t validation = 5000;
   bool augment = true;
   /// Zero padding before the random crop.

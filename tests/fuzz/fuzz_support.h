@@ -1,0 +1,47 @@
+#pragma once
+// What the fuzz targets share (tests/fuzz/README.md). Each target feeds one parser of
+// outside input; a concnas::Error is the parser refusing the input, which is fine. Any
+// other exception escapes and libFuzzer reports it: the parser let a library's error or
+// a standard exception through instead of one line naming the file.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "concnas/common/error.h"
+
+namespace concnas::fuzz {
+
+inline std::string as_text(const std::uint8_t* data, std::size_t size) {
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+/// A folder of this process for targets whose parser reads files.
+inline const std::string& scratch_folder() {
+  static const std::string dir = [] {
+    const auto base = std::filesystem::temp_directory_path() / ("concnas-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(base);
+    return base.string();
+  }();
+  return dir;
+}
+
+inline void write_bytes(const std::string& path, const std::uint8_t* data, std::size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+}
+
+/// Runs `parse`; the parser's own refusal (concnas::Error) is an expected outcome.
+template <typename F>
+int refusal_is_fine(F&& parse) {
+  try {
+    parse();
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+}  // namespace concnas::fuzz
