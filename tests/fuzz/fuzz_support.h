@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <unistd.h>
 
 #include "concnas/common/error.h"
@@ -19,14 +20,20 @@ inline std::string as_text(const std::uint8_t* data, std::size_t size) {
   return std::string(reinterpret_cast<const char*>(data), size);
 }
 
-/// A folder of this process for targets whose parser reads files.
+/// A folder of this process for targets whose parser reads files; removed at exit.
 inline const std::string& scratch_folder() {
-  static const std::string dir = [] {
-    const auto base = std::filesystem::temp_directory_path() / ("concnas-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(base);
-    return base.string();
-  }();
-  return dir;
+  struct Scratch {
+    std::string dir;
+    Scratch() : dir((std::filesystem::temp_directory_path() / ("concnas-fuzz-" + std::to_string(::getpid()))).string()) {
+      std::filesystem::create_directories(dir);
+    }
+    ~Scratch() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  static const Scratch scratch;
+  return scratch.dir;
 }
 
 inline void write_bytes(const std::string& path, const std::uint8_t* data, std::size_t size) {
