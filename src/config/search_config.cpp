@@ -404,7 +404,8 @@ SearchConfig parse_search_config(const std::string& text, const std::string& sou
   SearchConfig c;
   c.base = config::detail::parse_train_sections(root, source, train_overrides);
   // Defaults that suit a search better than a single run.
-  if (!root["space"] || !root["space"]["generators"])
+  // (A `space:` that is not a mapping is refused below, naming its line.)
+  if (!root["space"] || !root["space"].IsMap() || !root["space"]["generators"])
     c.space.generators = {{"er", {}}, {"ba", {}}, {"ws", {}}, {"dp", {}}};
   // A bad value that came from --set has no line in the file: name the flag instead.
   auto from_set = [&](const std::string& message) -> std::string {
