@@ -205,7 +205,7 @@ std::vector<SearchKey> space_keys() {
   return {
       generators_key(),
       field<C>("space", "nodes", [](C& c) -> auto& { return c.space.nodes; }, "vertex counts to draw from",
-               d::up_to(d::at_least(2), graph::kMaxVertices)),
+               d::up_to(d::at_least(2), kMaxSearchVertices)),
       field<C>("space", "staging", [](C& c) -> auto& { return c.space.staging; }, "staging policies to draw from",
                d::one_of({"uniform", "greedy", "probabilistic"})),
       field<C>("space", "stage_probability", [](C& c) -> auto& { return c.space.stage_probability; },
@@ -220,7 +220,7 @@ std::vector<SearchKey> space_keys() {
                "how a vertex sums its inputs", d::one_of({"randwire", "sigmoid_inputs"})),
       baselines_key(),
       field<C>("space", "baseline_nodes", [](C& c) -> auto& { return c.space.baseline_nodes; },
-               "vertices of the baselines", d::up_to(d::at_least(2), graph::kMaxVertices)),
+               "vertices of the baselines", d::up_to(d::at_least(2), kMaxSearchVertices)),
       field<C>("space", "baseline_stem_channels", [](C& c) -> auto& { return c.space.baseline_stem_channels; },
                "stem of the baselines"),
       field<C>("space", "baseline_channel_limit", [](C& c) -> auto& { return c.space.baseline_channel_limit; },

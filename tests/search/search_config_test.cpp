@@ -85,6 +85,11 @@ TEST(ASearchConfig, NamesTheFileLineAndKeyOfABadValue) {
       "synthetic training images");
   testing::expect_parse_error_at([] { parse_search_config("data:\n  validation: 0\n", "s.yaml"); }, 2,
                                  "data.validation");
+  // Found by fuzzing: 500,000 vertices made the ER probe run for minutes.
+  testing::expect_parse_error_at([] { parse_search_config("space:\n  nodes: 500000\n", "s.yaml"); }, 2,
+                                 "space.nodes");
+  testing::expect_parse_error_at([] { parse_search_config("space:\n  baseline_nodes: 2001\n", "s.yaml"); }, 2,
+                                 "space.baseline_nodes");
 }
 
 TEST(ASearchConfig, RejectsABadSetFlagByName) {

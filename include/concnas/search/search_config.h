@@ -22,6 +22,12 @@
 
 namespace concnas::search {
 
+/// The most vertices a searched or baseline network may have. Every candidate is
+/// generated, partitioned and possibly trained, and ER generation alone takes time
+/// quadratic in the vertices: beyond a few thousand a search would not finish (the
+/// `generate` command itself goes up to `graph::kMaxVertices`).
+inline constexpr int kMaxSearchVertices = 2000;
+
 /// A generator parameter: fixed (lo == hi), drawn uniformly from [lo, hi] (integers when
 /// both ends are whole numbers), or drawn from `choices` when those are given.
 struct ParamRange {
