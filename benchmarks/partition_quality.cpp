@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
           po.units = units;
           po.epsilon = epsilon;
           po.seed = static_cast<std::uint64_t>(s);
-          const double cap = concnas::partition::balance_cap(hg, po);
+          const double cap = concnas::partition::balance_cap(hg, po, 0);  // equal shares
           for (int m = 0; m < 3; ++m) {
             const auto parts = partitioners.get(methods[m]).partition(hg, po);
             sum[m] += static_cast<double>(concnas::partition::connectivity_cost(hg, parts, units));

@@ -88,12 +88,17 @@ MetisGraph metis_graph(const Hypergraph& hg) {
   return g;
 }
 
-// METIS_PartGraphRecursive on `g`: each vertex's unit.
-std::vector<idx_t> partition_graph(MetisGraph& g, int units, double epsilon, std::uint64_t seed) {
+// METIS_PartGraphRecursive on `g`: each vertex's unit, each unit's weight in proportion
+// to its share.
+std::vector<idx_t> partition_graph(MetisGraph& g, const PartitionOptions& options, double epsilon) {
   const int n = static_cast<int>(g.vwgt.size());
+  const int units = options.units;
+  const std::uint64_t seed = options.seed;
   idx_t nvtxs = n;
   idx_t ncon = 1;
   idx_t nparts = units;
+  std::vector<real_t> tpwgts(units);
+  for (int u = 0; u < units; ++u) tpwgts[u] = static_cast<real_t>(options.share_of(u));
   // METIS needs a bound strictly above 1.
   real_t ubvec = static_cast<real_t>(std::max(epsilon, 1.001));
   idx_t metis_options[METIS_NOPTIONS];
@@ -114,7 +119,9 @@ std::vector<idx_t> partition_graph(MetisGraph& g, int units, double epsilon, std
   if (!per_thread) lock.lock();
   const int status =
       METIS_PartGraphRecursive(&nvtxs, &ncon, g.xadj.data(), g.adjncy.data(), g.vwgt.data(),
-                               nullptr, g.adjwgt.data(), &nparts, nullptr, &ubvec, metis_options,
+                               nullptr, g.adjwgt.data(), &nparts,
+                               options.shares.empty() ? nullptr : tpwgts.data(), &ubvec,
+                               metis_options,
                                &objval, part.data());
   if (status != METIS_OK)
     throw Error(fmt::format("METIS failed (status {}) partitioning {} vertices into {} units",
@@ -122,17 +129,19 @@ std::vector<idx_t> partition_graph(MetisGraph& g, int units, double epsilon, std
   return part;
 }
 
-std::vector<int> run_metis(const Hypergraph& hg, int units, double epsilon, std::uint64_t seed) {
+std::vector<int> run_metis(const Hypergraph& hg, const PartitionOptions& options, double epsilon) {
   MetisGraph g = metis_graph(hg);
-  const auto part = partition_graph(g, units, epsilon, seed);
+  const auto part = partition_graph(g, options, epsilon);
   std::vector<int> parts(part.begin(), part.end());
-  // Pinned vertices weigh 0: relabel units so the input's unit becomes unit 0, then put
-  // any other pinned vertex on its unit (no effect on balance).
+  // Pinned vertices weigh 0: relabel units so the input's unit becomes unit 0 where the
+  // two have the same share, then put every pinned vertex on its unit (no effect on
+  // balance).
   const int in_unit = parts[hg.input()];
-  for (int& p : parts) {
-    if (p == in_unit) p = 0;
-    else if (p == 0) p = in_unit;
-  }
+  if (options.share_of(in_unit) == options.share_of(0))
+    for (int& p : parts) {
+      if (p == in_unit) p = 0;
+      else if (p == 0) p = in_unit;
+    }
   for (int v = 0; v < hg.num_vertices(); ++v)
     if (hg.pinned[v] >= 0) parts[v] = hg.pinned[v];
   return parts;
@@ -147,7 +156,7 @@ class MetisPartitioner final : public Partitioner {
   std::vector<int> partition_impl(const Hypergraph& hg,
                                   const PartitionOptions& options) const override {
     if (options.units == 1) return std::vector<int>(hg.num_vertices(), 0);
-    if (!refine_) return run_metis(hg, options.units, options.epsilon, options.seed);
+    if (!refine_) return run_metis(hg, options, options.epsilon);
     return partition_each_impl(hg, options, {options.epsilon}).front();
   }
 
@@ -171,7 +180,7 @@ class MetisPartitioner final : public Partitioner {
   // METIS balances the start to kStartBalance whatever the bound: the refinement then
   // works within the bound, and one METIS call serves every bound of a score.
   static std::vector<int> metis_start(const Hypergraph& hg, const PartitionOptions& options) {
-    return run_metis(hg, options.units, kStartBalance, options.seed);
+    return run_metis(hg, options, kStartBalance);
   }
 
   // The greedy starts' generator: the same draws for every bound.
@@ -180,20 +189,22 @@ class MetisPartitioner final : public Partitioner {
   }
 
   // The METIS start and some greedy ones, each refined; keep the lowest Λ within the
-  // bound (then the lighter heaviest unit, then the earliest start). Small instances get
-  // more greedy starts: their refinement is cheap and their optima are narrow.
+  // bound (then the lighter heaviest unit relative to its share, then the earliest start).
+  // Small instances get more greedy starts: their refinement is cheap and their optima are
+  // narrow.
   static std::vector<int> best_refined(const Hypergraph& hg, const PartitionOptions& options,
                                        Refiner& refiner, Rng rng, std::vector<int> metis) {
     std::vector<int> best;
     bool best_fits = false;
     std::int64_t best_lambda = 0;
-    std::int64_t best_max = 0;
-    const double cap = balance_cap(hg, options);
+    double best_max = 0;
+    const auto caps = balance_caps(hg, options);
     auto consider = [&](std::vector<int> parts) {
       const auto lambda = refiner.refine(options, parts);
       const auto w = part_weights(hg, parts, options.units);
-      const auto heaviest = *std::max_element(w.begin(), w.end());
-      const bool fits = static_cast<double>(heaviest) <= cap;
+      const double heaviest = relative_heaviest(w, options);
+      bool fits = true;
+      for (int u = 0; u < options.units; ++u) fits = fits && static_cast<double>(w[u]) <= caps[u];
       if (best.empty() || (fits && !best_fits) ||
           (fits == best_fits && (lambda < best_lambda ||
                                  (lambda == best_lambda && heaviest < best_max)))) {

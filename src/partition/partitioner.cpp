@@ -1,6 +1,7 @@
 #include "concnas/partition/partitioner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <fmt/ranges.h>
@@ -14,10 +15,41 @@ void PartitionOptions::sanity_check() const {
   CONCNAS_CHECK(units >= 1, "units must be at least 1, got {}", units);
   CONCNAS_CHECK(epsilon >= 1.0, "balance bound epsilon must be at least 1, got {}",
                 format_number(epsilon));
+  if (shares.empty()) return;
+  CONCNAS_CHECK(static_cast<int>(shares.size()) == units, "{} shares given for {} units",
+                shares.size(), units);
+  for (std::size_t u = 0; u < shares.size(); ++u)
+    CONCNAS_CHECK(std::isfinite(shares[u]) && shares[u] > 0,
+                  "the share of unit {} must be a positive number, got {}", u,
+                  format_number(shares[u]));
 }
 
-double balance_cap(const Hypergraph& hg, const PartitionOptions& options) {
-  return options.epsilon * static_cast<double>(hg.total_weight()) / options.units;
+double PartitionOptions::share_of(int unit) const {
+  if (shares.empty()) return 1.0 / units;
+  return shares.at(unit) / std::accumulate(shares.begin(), shares.end(), 0.0);
+}
+
+bool PartitionOptions::equal_shares() const {
+  return std::all_of(shares.begin(), shares.end(), [&](double s) { return s == shares.front(); });
+}
+
+double balance_cap(const Hypergraph& hg, const PartitionOptions& options, int unit) {
+  return options.epsilon * static_cast<double>(hg.total_weight()) * options.share_of(unit);
+}
+
+std::vector<double> balance_caps(const Hypergraph& hg, const PartitionOptions& options) {
+  std::vector<double> caps(options.units);
+  for (int u = 0; u < options.units; ++u) caps[u] = balance_cap(hg, options, u);
+  return caps;
+}
+
+double relative_heaviest(const std::vector<std::int64_t>& unit_weights,
+                         const PartitionOptions& options) {
+  double heaviest = 0;
+  for (std::size_t u = 0; u < unit_weights.size(); ++u)
+    heaviest = std::max(heaviest, static_cast<double>(unit_weights[u]) /
+                                      options.share_of(static_cast<int>(u)));
+  return heaviest;
 }
 
 namespace {
@@ -121,8 +153,8 @@ class ComponentsPartitioner final : public Partitioner {
 
  private:
   // The EDGE'23 paper's appendix (Hadidi et al.; docs/scoring.md): the components of the
-  // DAG without input and output, heaviest first, each onto the currently least loaded
-  // unit. The balance bound is not enforced (a component is never split); the achieved
+  // DAG without input and output, heaviest first, each onto the unit that would finish
+  // its work first (the least loaded, relative to its share). The balance bound is not enforced (a component is never split); the achieved
   // imbalance is what scoring reports.
   std::vector<int> partition_impl(const Hypergraph& hg,
                                   const PartitionOptions& options) const override {
@@ -134,12 +166,12 @@ class ComponentsPartitioner final : public Partitioner {
       if (root[v] == v) comps.push_back(v);
     std::stable_sort(comps.begin(), comps.end(),
                      [&](int a, int b) { return weight[a] > weight[b]; });
-    std::vector<std::int64_t> load(options.units, 0);
+    std::vector<double> time(options.units, 0);  // load / share
     std::vector<int> unit_of_root(hg.num_compute, 0);
     for (int c : comps) {
-      const int u = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+      const int u = static_cast<int>(std::min_element(time.begin(), time.end()) - time.begin());
       unit_of_root[c] = u;
-      load[u] += weight[c];
+      time[u] += static_cast<double>(weight[c]) / options.raw_share(u);
     }
     std::vector<int> parts(hg.num_vertices(), 0);
     for (int v = 0; v < hg.num_compute; ++v) parts[v] = unit_of_root[root[v]];
@@ -147,8 +179,9 @@ class ComponentsPartitioner final : public Partitioner {
   }
 };
 
-// Exhaustive branch and bound. Units 1..k-1 are interchangeable (unit 0 holds the pinned
-// vertices), so a vertex may open at most one new unit: each partition is visited once.
+// Exhaustive branch and bound. With equal shares, units 1..k-1 are interchangeable (unit
+// 0 holds the pinned vertices), so a vertex may open at most one new unit: each partition
+// is visited once.
 class ExactPartitioner final : public Partitioner {
  public:
   std::string name() const override { return "exact"; }
@@ -160,8 +193,7 @@ class ExactPartitioner final : public Partitioner {
                   "the exact partitioner handles at most {} compute vertices, got {}",
                   kExactMaxVertices, hg.num_compute);
     const int k = options.units;
-    const double cap = balance_cap(hg, options);
-    State s(hg, k, cap);
+    State s(hg, k, balance_caps(hg, options), options.equal_shares());
     s.parts.assign(hg.num_vertices(), -1);
     s.count.assign(hg.nets.size() * k, 0);
     s.distinct.assign(hg.nets.size(), 0);
@@ -170,17 +202,19 @@ class ExactPartitioner final : public Partitioner {
       if (hg.pinned[v] >= 0) s.assign(v, hg.pinned[v]);
     s.search(0, 0);
     CONCNAS_CHECK(!s.best_parts.empty(),
-                  "no partition into {} units keeps every unit within epsilon = {} of the "
-                  "average weight",
+                  "no partition into {} units keeps every unit within epsilon = {} of its "
+                  "share of the weight",
                   k, format_number(options.epsilon));
     return s.best_parts;
   }
 
   struct State {
-    State(const Hypergraph& h, int units, double c) : hg(h), k(units), cap(c) {}
+    State(const Hypergraph& h, int units, std::vector<double> c, bool interchangeable)
+        : hg(h), k(units), caps(std::move(c)), symmetric(interchangeable) {}
     const Hypergraph& hg;
     int k;
-    double cap;
+    std::vector<double> caps;
+    bool symmetric;  // units 1..k-1 interchangeable
     std::vector<int> parts;
     std::vector<int> count;     // pins of net e on unit u: count[e * k + u]
     std::vector<int> distinct;  // units net e touches so far
@@ -209,9 +243,9 @@ class ExactPartitioner final : public Partitioner {
         best_parts = parts;
         return;
       }
-      const int limit = std::min(k - 1, opened + 1);
+      const int limit = symmetric ? std::min(k - 1, opened + 1) : k - 1;
       for (int u = 0; u <= limit; ++u) {
-        if (static_cast<double>(load[u] + hg.weight[v]) > cap) continue;
+        if (static_cast<double>(load[u] + hg.weight[v]) > caps[u]) continue;
         assign(v, u);
         search(v + 1, std::max(opened, u));
         unassign(v);

@@ -14,6 +14,18 @@
 
 namespace concnas::partition {
 
+namespace {
+// The unit whose load is the smallest relative to its share.
+int least_relative_load(const std::vector<std::int64_t>& load, const PartitionOptions& options) {
+  int best = 0;
+  for (int u = 1; u < static_cast<int>(load.size()); ++u)
+    if (static_cast<double>(load[u]) / options.raw_share(u) <
+        static_cast<double>(load[best]) / options.raw_share(best))
+      best = u;
+  return best;
+}
+}  // namespace
+
 Refiner::Refiner(const Hypergraph& hg) : hg_(hg), n_(hg.num_vertices()), weight_(hg.weight) {
   pinned_.assign(n_, 1);
   for (int v = 0; v < n_; ++v)
@@ -40,7 +52,7 @@ Refiner::Refiner(const Hypergraph& hg) : hg_(hg), n_(hg.num_vertices()), weight_
 
 std::vector<int> Refiner::greedy_start(const PartitionOptions& options, Rng& rng) const {
   const int k = options.units;
-  const double cap = balance_cap(hg_, options);
+  const auto caps = balance_caps(hg_, options);
   std::vector<int> parts(n_, -1);
   std::vector<std::int64_t> load(k, 0);
   for (int v = 0; v < n_; ++v)
@@ -57,12 +69,12 @@ std::vector<int> Refiner::greedy_start(const PartitionOptions& options, Rng& rng
       for (int i = net_begin_[*e]; i < net_begin_[*e + 1]; ++i) slots[parts[pins_[i]] + 1] += cost_[*e];
     int best = -1;
     for (int u = 0; u < k; ++u) {
-      if (static_cast<double>(load[u] + weight_[v]) > cap) continue;
+      if (static_cast<double>(load[u] + weight_[v]) > caps[u]) continue;
       if (best < 0 || affinity[u] > affinity[best] ||
           (affinity[u] == affinity[best] && load[u] < load[best]))
         best = u;
     }
-    if (best < 0) best = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    if (best < 0) best = least_relative_load(load, options);
     parts[v] = best;
     load[best] += weight_[v];
   }
@@ -73,12 +85,16 @@ std::int64_t Refiner::refine(const PartitionOptions& options, std::vector<int>& 
   k_ = options.units;
   if (k_ == 1) return 0;
   parts_ = parts.data();
-  // Weights are integers: a load fits the cap exactly when it fits its floor.
-  cap_exact_ = balance_cap(hg_, options);
-  cap_ = static_cast<std::int64_t>(std::floor(cap_exact_));
-  // During a pass a unit may exceed the cap by one vertex, so that two moves can act as a
-  // swap; only states within the cap are kept as results.
-  relaxed_cap_ = cap_ + heaviest_free_;
+  // Weights are integers: a load fits a cap exactly when it fits its floor.
+  cap_exact_ = balance_caps(hg_, options);
+  cap_.resize(k_);
+  relaxed_cap_.resize(k_);
+  for (int u = 0; u < k_; ++u) {
+    cap_[u] = static_cast<std::int64_t>(std::floor(cap_exact_[u]));
+    // During a pass a unit may exceed its cap by one vertex, so that two moves can act as
+    // a swap; only states within the caps are kept as results.
+    relaxed_cap_[u] = cap_[u] + heaviest_free_;
+  }
   switch (k_) {
     case 2: return run<2>();
     case 3: return run<3>();
@@ -295,7 +311,7 @@ std::size_t Refiner::fm_moves(std::int64_t& best_total) {
 template <int K>
 Refiner::Candidate Refiner::best_candidate(bool feasible) {
   const int k = units<K>();
-  for (int u = 0; u < k; ++u) room_[u] = (feasible ? relaxed_cap_ : cap_) - load_[u];
+  for (int u = 0; u < k; ++u) room_[u] = (feasible ? relaxed_cap_[u] : cap_[u]) - load_[u];
   std::size_t bi = 0;
   int bu = -1;
   std::int64_t bg = std::numeric_limits<std::int64_t>::min();
@@ -306,7 +322,7 @@ Refiner::Candidate Refiner::best_candidate(bool feasible) {
       if (best_gain_[v] <= bg) continue;
       // Over the cap, only moves out of an overloaded unit into room are allowed.
       if constexpr (!decltype(feasible_case)::value)
-        if (load_[parts_[v]] <= cap_) continue;
+        if (load_[parts_[v]] <= cap_[parts_[v]]) continue;
       const std::int64_t w = weight_[v];
       const std::int64_t* g = &gain_[static_cast<std::size_t>(v) * k];
       for (int u = 0; u < k; ++u) {
@@ -372,13 +388,13 @@ bool Refiner::swap_sweep() {
       if (feasible) {
         // Both units must stay within the cap and the pair must gain. Integer tests joined
         // without short-circuits: one branch instead of several mispredicted ones.
-        if ((a == b) | (best_gain_[v] + best_gain_[w] <= 0) | (load_[a] - shift > cap_) |
-            (load_[b] + shift > cap_))
+        if ((a == b) | (best_gain_[v] + best_gain_[w] <= 0) | (load_[a] - shift > cap_[a]) |
+            (load_[b] + shift > cap_[b]))
           continue;
       } else {
         if (a == b) continue;
-        const double before = over(load_[a]) + over(load_[b]);
-        const double after = over(load_[a] - shift) + over(load_[b] + shift);
+        const double before = over(a, load_[a]) + over(b, load_[b]);
+        const double after = over(a, load_[a] - shift) + over(b, load_[b] + shift);
         if (after > before) continue;
         lowers_overload = after < before;
       }

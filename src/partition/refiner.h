@@ -26,13 +26,13 @@ class Refiner {
   void verify_each_move(bool on) { verify_ = on; }
 
  private:
-  // Weight over the exact (fractional) cap: states over it are ranked by this sum.
-  double over(std::int64_t load) const {
-    return load > cap_ ? static_cast<double>(load) - cap_exact_ : 0.0;
+  // Weight over unit u's exact (fractional) cap: states over it are ranked by this sum.
+  double over(int u, std::int64_t load) const {
+    return load > cap_[u] ? static_cast<double>(load) - cap_exact_[u] : 0.0;
   }
   double overload() const {
     double total = 0;
-    for (auto w : load_) total += over(w);
+    for (int u = 0; u < k_; ++u) total += over(u, load_[u]);
     return total;
   }
   void verify_gains() const;
@@ -73,9 +73,9 @@ class Refiner {
   // One refinement.
   int k_ = 0;
   int* parts_ = nullptr;
-  double cap_exact_ = 0;
-  std::int64_t cap_ = 0;                 // its floor: loads are integers
-  std::int64_t relaxed_cap_ = 0;
+  std::vector<double> cap_exact_;        // each unit's cap
+  std::vector<std::int64_t> cap_;        // its floor: loads are integers
+  std::vector<std::int64_t> relaxed_cap_;
   bool verify_ = false;
   bool in_pass_ = false;                 // movers of moves_ have stale own gains
   std::vector<int> count_;               // pins of net e on unit u: count_[e·k + u]

@@ -1,5 +1,6 @@
 #include "concnas/partition/score.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "concnas/arch/cost.h"
@@ -29,6 +30,15 @@ void add_call_overheads(Hypergraph& hg, const arch::Architecture& arch, const si
     hg.weight[v] += std::llround(flops_per_call * sim::layer_calls(arch, v));
 }
 
+std::vector<double> unit_shares(const sim::DeviceModel& devices) {
+  std::vector<double> shares(devices.units());
+  for (int u = 0; u < devices.units(); ++u)
+    shares[u] = devices.flops_per_s[u] * devices.cores_of(u);
+  const bool equal =
+      std::all_of(shares.begin(), shares.end(), [&](double x) { return x == shares.front(); });
+  return equal ? std::vector<double>{} : shares;
+}
+
 namespace {
 
 struct Context {
@@ -37,6 +47,7 @@ struct Context {
   Hypergraph hg;
   int longest;
   sim::DeviceModel devices;
+  std::vector<double> shares;  // unit_shares(devices)
 };
 
 Context make_context(const arch::Architecture& arch, arch::ArchitectureCost cost,
@@ -50,14 +61,16 @@ Context make_context(const arch::Architecture& arch, arch::ArchitectureCost cost
                      ? sim::DeviceModel::uniform(options.units, sim::kDefaultFlopsPerS)
                      : options.devices;
   add_call_overheads(hg, arch, devices);
-  return {arch, std::move(cost), std::move(hg), graph::longest_path(arch.dag), std::move(devices)};
+  auto shares = unit_shares(devices);
+  return {arch, std::move(cost), std::move(hg), graph::longest_path(arch.dag), std::move(devices),
+          std::move(shares)};
 }
 
 ScoredOption score_option(const Context& c, const ScoreOptions& options, double epsilon,
                           std::vector<int> parts) {
   ScoredOption o;
   o.epsilon = epsilon;
-  o.metrics = evaluate_partition(c.hg, parts, options.units, c.longest);
+  o.metrics = evaluate_partition(c.hg, parts, options.units, c.longest, c.shares);
   o.sim = sim::simulate(c.arch, c.cost, parts, c.devices, options.link);
   o.parts = std::move(parts);
   return o;
@@ -86,6 +99,7 @@ ArchitectureScore score_architecture(const arch::Architecture& arch, arch::Archi
   PartitionOptions po;
   po.units = options.units;
   po.seed = options.seed;
+  po.shares = c.shares;
   auto each = partitioner.partition_each(c.hg, po, options.epsilons);
   for (std::size_t i = 0; i < each.size(); ++i)
     s.options.push_back(score_option(c, options, options.epsilons[i], std::move(each[i])));

@@ -8,6 +8,7 @@
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
 #include "concnas/graph/analysis.h"
+#include "support/generated_hypergraph.h"
 #include "support/tiny_network.h"
 #include "../src/partition/gklib_per_thread.h"
 #include "../src/partition/refiner.h"
@@ -15,26 +16,9 @@
 namespace concnas::partition {
 namespace {
 
-arch::Architecture generated(const std::string& generator, int nodes, std::uint64_t seed) {
-  arch::GenerateOptions o;
-  o.generator = generator;
-  o.nodes = nodes;
-  o.seed = seed;
-  // Small graphs: keep the generator parameters valid for every size.
-  if (generator == "ba") o.params.set("m", std::min(2, nodes - 1));
-  if (generator == "ws") o.params.set("k", 2);
-  return arch::generate_architecture(o, graph::builtin_generators(),
-                                     arch::builtin_staging_policies());
-}
-
-Hypergraph hypergraph_of(const arch::Architecture& a) {
-  return build_hypergraph(a, arch::compute_cost(a));
-}
-
-bool balanced(const Hypergraph& hg, const std::vector<int>& parts, const PartitionOptions& o) {
-  const auto w = part_weights(hg, parts, o.units);
-  return static_cast<double>(*std::max_element(w.begin(), w.end())) <= balance_cap(hg, o);
-}
+using concnas::testing::generated;
+using concnas::testing::hypergraph_of;
+using concnas::testing::balanced;
 
 class APartitioner : public ::testing::Test {
  protected:
@@ -83,8 +67,9 @@ TEST_F(APartitioner, RefinementIsNeverWorseThanMetisAlone) {
   const char* generators[] = {"er", "ba", "ws", "dp"};
   auto overload = [](const Hypergraph& hg, const std::vector<int>& parts, const PartitionOptions& o) {
     double total = 0;
-    for (auto w : part_weights(hg, parts, o.units))
-      total += std::max(0.0, static_cast<double>(w) - balance_cap(hg, o));
+    const auto w = part_weights(hg, parts, o.units);
+    for (int u = 0; u < o.units; ++u)
+      total += std::max(0.0, static_cast<double>(w[u]) - balance_cap(hg, o, u));
     return total;
   };
   for (int i = 0; i < 80; ++i) {
@@ -282,8 +267,7 @@ TEST_F(APartitioner, ExactFindsTheOptimumOfTheTinyNetwork) {
   std::int64_t best = -1;
   for (int mask = 0; mask < 8; ++mask) {
     std::vector<int> p{mask & 1, (mask >> 1) & 1, (mask >> 2) & 1, 0, 0};
-    if (static_cast<double>(std::max(part_weights(hg, p, 2)[0], part_weights(hg, p, 2)[1])) >
-        balance_cap(hg, o))
+    if (!balanced(hg, p, o))
       continue;
     const auto c = connectivity_cost(hg, p, 2);
     if (best < 0 || c < best) best = c;

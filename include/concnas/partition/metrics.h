@@ -8,7 +8,9 @@
 ///
 /// - comm_bytes Λ = Σ over nets of bytes · (units touched − 1)
 /// - comm_norm Λ' = Λ / (U_c · n), U_c the smallest net cost
-/// - imbalance δ_w = heaviest unit / average unit weight (>= 1)
+/// - imbalance δ_w = heaviest unit / average unit weight (>= 1); with unequal shares
+///   (devices of different speeds), the largest of each unit's weight / its share of the
+///   total, so that it measures the slowest unit's time against the ideal
 /// - eta η = n · L / |V| (L compute vertices on the longest path, |V| compute vertices)
 
 #include <cstdint>
@@ -33,8 +35,10 @@ double overlap_eta(int units, int longest_path, int compute_vertices);
 /// CS = (imbalance · comm_norm^1.5 · eta)^(1/3).
 double concurrency_score(double imbalance, double comm_norm, double eta);
 
-/// All metrics of `parts` (checked with `check_partition`).
+/// All metrics of `parts` (checked with `check_partition`). `shares`: each unit's share
+/// of the weight as in `PartitionOptions::shares` (empty: equal).
 PartitionMetrics evaluate_partition(const Hypergraph& hg, const std::vector<int>& parts,
-                                    int units, int longest_path);
+                                    int units, int longest_path,
+                                    const std::vector<double>& shares = {});
 
 }  // namespace concnas::partition

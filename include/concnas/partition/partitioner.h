@@ -1,13 +1,16 @@
 #pragma once
 /// \file
 /// Partitioners place every vertex of a hypergraph on one of `units` devices, keeping
-/// every unit's weight within `epsilon` times the average and little data crossing units.
+/// every unit's weight within `epsilon` times its share of the total and little data
+/// crossing units. Shares are equal unless the devices differ in speed: a unit twice as
+/// fast takes twice the work, so every unit needs about the same time.
 ///
 ///     auto registry = concnas::partition::builtin_partitioners();
 ///     concnas::partition::PartitionOptions o;
 ///     o.units = 4;
 ///     o.epsilon = 1.1;
 ///     auto parts = registry.get("metis").partition(hg, o);  // unit per vertex
+///     o.shares = {2, 1, 1, 1};  // unit 0 twice as fast as the others
 ///
 /// Built in: `metis` (METIS on a graph model, then connectivity refinement), `components`
 /// (the EDGE'23 paper's appendix, Hadidi et al.: connected components, largest first onto
@@ -27,16 +30,31 @@ namespace concnas::partition {
 struct PartitionOptions {
   /// Number of units (devices), >= 1.
   int units = 2;
-  /// Balance bound: every unit's weight <= epsilon * average. >= 1.
+  /// Balance bound: every unit's weight <= epsilon * its share of the total. >= 1.
   double epsilon = 1.03;
+  /// Each unit's share of the total weight, in proportion to these positive numbers (a
+  /// device's speed). Empty: equal shares.
+  std::vector<double> shares;
   /// Seed for randomised partitioners (METIS).
   std::uint64_t seed = 0;
   /// Throws `InvalidArgument` naming the bad field.
   void sanity_check() const;
+  /// Unit `unit`'s share of the total weight, in (0, 1]: 1 / units when `shares` is empty.
+  double share_of(int unit) const;
+  /// Unit `unit`'s share as given, not normalised: 1 when `shares` is empty. For ranking
+  /// units by weight / share, exactly in integers when shares are equal.
+  double raw_share(int unit) const { return shares.empty() ? 1.0 : shares.at(unit); }
+  /// Whether every unit has the same share (then units are interchangeable).
+  bool equal_shares() const;
 };
 
-/// The weight every unit must stay within: epsilon * total / units.
-double balance_cap(const Hypergraph& hg, const PartitionOptions& options);
+/// The weight unit `unit` must stay within: epsilon * total * its share.
+double balance_cap(const Hypergraph& hg, const PartitionOptions& options, int unit);
+/// Each unit's `balance_cap`.
+std::vector<double> balance_caps(const Hypergraph& hg, const PartitionOptions& options);
+/// The heaviest unit relative to its share: max over units of weight / share. With equal
+/// shares, units times the heaviest unit's weight.
+double relative_heaviest(const std::vector<std::int64_t>& unit_weights, const PartitionOptions& options);
 
 class Partitioner {
  public:

@@ -29,13 +29,19 @@ namespace concnas::partition {
 /// FLOPs alone; nothing changes without an overhead.
 void add_call_overheads(Hypergraph& hg, const arch::Architecture& arch, const sim::DeviceModel& devices);
 
+/// Each unit's share of the work when the devices differ in speed: its FLOP/s times its
+/// cores, for `PartitionOptions::shares`, so that every unit needs about the same time.
+/// Empty when every unit has the same speed (equal shares).
+std::vector<double> unit_shares(const sim::DeviceModel& devices);
+
 struct ScoreOptions {
   int units = 4;
   /// Balance bounds to partition for (the EDGE'23 paper's m options; docs/scoring.md).
   std::vector<double> epsilons{1.03, 1.1, 1.3};
   std::string partitioner = "metis";
   std::uint64_t seed = 0;
-  /// Empty: `units` devices of `sim::kDefaultFlopsPerS`.
+  /// Empty: `units` devices of `sim::kDefaultFlopsPerS`. Devices of different speeds get
+  /// shares of the work in proportion to their speed (`unit_shares`).
   sim::DeviceModel devices;
   sim::LinkModel link;
   /// Throws `InvalidArgument` naming the bad field.
