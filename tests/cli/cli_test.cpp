@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "concnas/common/cpu_quota.h"
 #include "concnas/data/image_set.h"
 #include "support/temp_dir.h"
 
@@ -574,6 +575,27 @@ TEST_F(TheRunCommand, ReportsWhatADevicesFilePredictsBesideTheMeasurement) {
   EXPECT_LE(nlohmann::json::parse(slurp(path("h.json")))["predicted_ms"].get<double>(), predicted);
   expect_rejected("run --plan " + path("deploy") + " --local --runs 5" + input() + " --devices " + path("none.yaml"),
                   "none.yaml", 1);
+}
+
+TEST_F(TheRunCommand, HoldsAWorkerToItsCpuQuotaAsASlowerDevice) {
+  export_units(2);
+  const std::string args = "run --plan " + path("deploy") + " --local --runs 5" + input();
+  expect_rejected(args + " --cpu-quota 0.5", "say which worker: UNIT=FRACTION");
+  expect_rejected(args + " --cpu-quota 2=0.5", "'2=0.5': the unit must be one of 0..1");
+  expect_rejected(args + " --cpu-quota 1=1.5", "'1=1.5': the fraction of a core's time");
+  const auto why = concnas::CpuQuota::unavailable_reason();
+  if (!why.empty()) {
+    expect_rejected(args + " --cpu-quota 1=0.5", "no CPU quota can be set here");
+    GTEST_SKIP() << "no CPU quota here: " << why;
+  }
+  const auto r = run(args + " --cpu-quota 1=0.5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto at = r.err.find("worker 1: held to 0.5 of 1 core (control group ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("worker 0: held"), std::string::npos) << r.err;
+  const auto start = r.err.find('/', at);
+  const auto group = r.err.substr(start, r.err.find(')', start) - start);
+  EXPECT_FALSE(fs::exists(group)) << group << " is left behind";
 }
 
 TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {

@@ -159,6 +159,14 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
 
 namespace {
 
+// Every --cpu-quota entry well formed, and quotas possible here, before any worker starts.
+void check_cpu_quotas(const RunArgs& a, int units) {
+  if (a.cpu_quota.empty()) return;
+  for (int u = 0; u < units; ++u) (void)cpu_quota_of(a, u, units);
+  const auto why = CpuQuota::unavailable_reason();
+  CONCNAS_CHECK(why.empty(), "--cpu-quota: no CPU quota can be set here: {}", why);
+}
+
 // The command, once its flags are parsed: what can be checked is checked before any worker
 // starts.
 void run_command(const RunArgs& a) {
@@ -176,12 +184,14 @@ void run_command(const RunArgs& a) {
   CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a.cores) <= allowed.size(),
                 "--cores {}: this machine lets this process use {} CPU{}", a.cores, allowed.size(),
                 allowed.size() == 1 ? "" : "s");
+  check_cpu_quotas(a, d.plan.num_units);
   if (a.local) {
     run_local(a, d);
     return;
   }
   CONCNAS_CHECK(a.rank >= 0 && a.world >= 1, "give --rank and --world (and --master), or --local");
-  if (a.cpus) pin_to(parse_cpus(*a.cpus));  // before any thread starts
+  const auto quota = apply_cpu_quota(a, d.plan.num_units);  // before any thread starts
+  if (a.cpus) pin_to(parse_cpus(*a.cpus));
   CONCNAS_CHECK(a.world == 1 || !a.master.empty(), "--master HOST:PORT is needed with --world {}", a.world);
   CONCNAS_CHECK(a.bench.baseline.empty() || a.rank == 0, "--baseline is for worker 0, which feeds the images");
   // Before the rendezvous, so a bad baseline fails worker 0 alone; a --local launcher has
@@ -216,6 +226,10 @@ Action add_run_command(CLI::App& app) {
                             "the CPUs this process may use), as on separate devices");
   cpus->excludes(local);
   pin->needs(local);
+  cmd->add_option("--cpu-quota", a->cpu_quota,
+                  "hold a worker to a fraction of its cores' time, as a slower device (a control group; root): "
+                  "FRACTION for this worker, or UNIT=FRACTION for each slowed worker with --local, e.g. 1=0.5")
+      ->delimiter(',');
   cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
   cmd->add_option("--devices", a->devices,
                   "devices file (concnas calibrate): report its predicted latency beside the measured one");

@@ -89,6 +89,10 @@ std::vector<std::string> worker_args(const RunArgs& a, int r, int n, int port, c
       args.push_back(value);
     }
   if (a.fp16) args.push_back("--fp16");
+  if (const double quota = cpu_quota_of(a, r, n); quota > 0) {
+    args.push_back("--cpu-quota");
+    args.push_back(fmt::format("{}", quota));
+  }
   if (r == 0 && a.bench.all) args.push_back("--all");
   if (r == 0 && a.bench.check) args.push_back("--check");
   return args;
@@ -188,6 +192,7 @@ void run_local(const RunArgs& a, const deploy::Deployment& d) {
     one.rank = 0;
     one.world = 1;
     one.trace = traces[0];
+    const auto quota = apply_cpu_quota(one, 1);
     run_worker(one, d);
     if (!a.trace.empty()) merge_parts(traces, a.trace);
     return;

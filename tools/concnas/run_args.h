@@ -1,10 +1,12 @@
 #pragma once
 // concnas run's arguments and the pieces its worker mode and its local launcher
 // (local_launcher.cpp) share.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "concnas/common/cpu_quota.h"
 #include "concnas/data/image_set.h"
 #include "concnas/deploy/runtime.h"
 
@@ -29,6 +31,7 @@ struct RunArgs {
   std::optional<std::string> cpus;  // pin this worker to these CPUs
   bool pin = false;                  // --local: each worker on cores of its own
   std::string devices;               // devices file: report its prediction beside the measurement
+  std::vector<std::string> cpu_quota;  // FRACTION for this worker, or UNIT=FRACTION with --local
 };
 
 inline std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
@@ -45,6 +48,14 @@ void pin_to(const std::vector<int>& cpus);
 
 /// The path of this program (to start workers, or `concnas run`, as processes).
 std::string self_exe();
+
+/// Worker `rank`'s --cpu-quota: the fraction of its cores' time it may use, 0 for no
+/// limit. Throws `InvalidArgument` naming a bad entry (a unit outside 0..units-1, a
+/// fraction outside (0, 1], a plain fraction with --local).
+double cpu_quota_of(const RunArgs& a, int rank, int units);
+
+/// Holds this worker (a.rank) to its --cpu-quota, if it has one, until the result goes.
+std::unique_ptr<CpuQuota> apply_cpu_quota(const RunArgs& a, int units);
 
 /// One worker in this process: serves (rank > 0) or feeds, times and reports (rank 0).
 void run_worker(const RunArgs& a, const deploy::Deployment& d);
