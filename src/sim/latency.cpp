@@ -116,6 +116,11 @@ bool any_priced(const DeviceModel& devices) {
 
 }  // namespace
 
+double vertex_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                      int v, int unit) {
+  return step_seconds(arch, cost, devices, v, unit);
+}
+
 std::vector<double> remaining_path_flops(const arch::Architecture& arch, const arch::ArchitectureCost& cost) {
   const auto& dag = arch.dag;
   std::vector<double> rank(dag.num_vertices(), 0.0);

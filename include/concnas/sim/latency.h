@@ -78,6 +78,11 @@ struct LinkModel {
 /// Default device speed: a small edge device's sustained FLOP/s on these networks.
 inline constexpr double kDefaultFlopsPerS = 1e10;
 
+/// Seconds one core of unit `unit` takes for DAG vertex `v` (the stem for the input
+/// vertex), by the unit's calibrated prices or its FLOP/s and layer overhead.
+double vertex_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                      int v, int unit);
+
 /// Layer calls of vertex `v` of `arch`'s DAG under the model above (input vertex: the
 /// stem; output vertex: the output's scaling blocks and the head).
 int layer_calls(const arch::Architecture& arch, int v);
