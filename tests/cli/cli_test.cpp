@@ -598,6 +598,42 @@ TEST_F(TheRunCommand, HoldsAWorkerToItsCpuQuotaAsASlowerDevice) {
   EXPECT_FALSE(fs::exists(group)) << group << " is left behind";
 }
 
+// NN-Stretch on a chain of 8 over a device and one half as fast, with a link cheap enough
+// that meetings pay: the pick is exported with a branch per unit and runs on two workers
+// as the single process computes it.
+TEST_F(TheRunCommand, StretchesAChainOverAFastAndASlowDevice) {
+  ASSERT_EQ(run("generate --generator lcp --param branches=1 --param depth=8 --input-shape 1x16x16 "
+                "--stem-channels 8 --channel-limit 16 --min-resolution 2 --classes 4 -o " + path("chain.yaml")).code, 0);
+  write("hetero.yaml", "devices:\n  - {name: fast, flops_per_s: 1.0e8}\n  - {name: slow, flops_per_s: 0.5e8}\n"
+                       "link: {latency_s: 1.0e-6, bandwidth_bytes_per_s: 1.0e10}\n");
+  const std::string args = "stretch --arch " + path("chain.yaml") + " --config " + path("c.yaml") + tiny_train_sets() +
+                           " --set train.epochs=1 --devices " + path("hetero.yaml") + " --out " + path("st");
+  const auto r = run(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("after predicted:"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("st/stretch.json")));
+  ASSERT_GE(j["tried"].size(), 1u);
+  EXPECT_EQ(j["tried"].size(), nlohmann::json::parse(slurp(path("st/space.json")))["candidates"].size());
+  EXPECT_LT(j["picked"]["predicted_ms"].get<double>(), j["chain"]["predicted_ms"].get<double>());
+  EXPECT_TRUE(fs::exists(path("st/chain/eval.json")));
+  EXPECT_NE(slurp(path("st/deploy/plan.yaml")).find("units: 2"), std::string::npos);
+  const auto ran = run("run --plan " + path("st/deploy") + " --local --all --check" + input() + " --json " +
+                       path("s.json"));
+  ASSERT_EQ(ran.code, 0) << ran.err;
+  EXPECT_LT(nlohmann::json::parse(slurp(path("s.json")))["max_abs_diff"].get<double>(), 1e-5);
+  // Resumed, every training is done already: the same pick.
+  const auto again = run(args + " --resume");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(path("st/stretch.json")))["picked"]["name"], j["picked"]["name"]);
+  // This machine's runtime at batch 1: a message costs more than the chain computes.
+  write("loopback.yaml", "device: {flops_per_s: 1.1e10}\nlink: {latency_s: 3.0e-5, send_overhead_s: 4.0e-5}\n");
+  const auto none = run("stretch --arch " + path("chain.yaml") + " --config " + path("c.yaml") + tiny_train_sets() +
+                        " --devices " + path("loopback.yaml") + " --out " + path("none"));
+  EXPECT_EQ(none.code, 1) << none.err;
+  EXPECT_NE(none.err.find("no way to stretch"), std::string::npos) << none.err;
+  EXPECT_TRUE(fs::exists(path("none/space.json")));
+}
+
 TEST_F(TheRunCommand, TimesAOneUnitBaselineBesideTheDeployment) {
   export_units(2);
   const auto one = run("export --arch " + path("run/arch.yaml") + " --weights " + path("run/weights.pt") +

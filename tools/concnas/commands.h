@@ -21,6 +21,7 @@ Action add_run_command(CLI::App& app);
 Action add_config_reference_command(CLI::App& app);
 Action add_calibrate_command(CLI::App& app);
 Action add_lcp_command(CLI::App& app);
+Action add_stretch_command(CLI::App& app);
 
 /// The exit code of a run stopped by Ctrl-C or SIGTERM, with everything finished saved.
 inline constexpr int kExitInterrupted = 130;

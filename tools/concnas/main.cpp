@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
   for (auto add : {concnas::cli::add_generate_command, concnas::cli::add_info_command, concnas::cli::add_score_command,
                    concnas::cli::add_train_command, concnas::cli::add_search_command, concnas::cli::add_export_command,
                    concnas::cli::add_run_command, concnas::cli::add_config_reference_command,
-                   concnas::cli::add_calibrate_command, concnas::cli::add_lcp_command}) {
+                   concnas::cli::add_calibrate_command, concnas::cli::add_lcp_command,
+                   concnas::cli::add_stretch_command}) {
     auto action = add(app);
     commands.emplace_back(app.get_subcommands({}).back()->get_name(), std::move(action));
   }
