@@ -30,6 +30,18 @@ std::vector<int> chain_order(const Architecture& a) {
 
 namespace {
 
+// A branch scales each chain vertex's width; explicit channel counts and edges that carry
+// part of a tensor or fp16 would not scale with it.
+void check_plain(const Architecture& a) {
+  for (const auto& v : a.vertices) {
+    CONCNAS_CHECK(v.channels == 0, "stretch: vertex {} of '{}' sets its channels ({}); give widths instead", v.id,
+                  a.name, v.channels);
+    for (std::size_t i = 0; i < v.edges.size(); ++i)
+      CONCNAS_CHECK(v.edges[i].is_default(), "stretch: the edge {} -> {} of '{}' carries part of its tensor or "
+                    "fp16; stretch takes chains of whole fp32 edges", v.inputs[i], v.id, a.name);
+  }
+}
+
 void check_options(const StretchOptions& o, int length) {
   CONCNAS_CHECK(!o.branches.empty(), "stretch: give at least one branch");
   for (std::size_t k = 0; k < o.branches.size(); ++k) {
@@ -99,12 +111,10 @@ struct Builder {
     }
     return ends;
   }
-  // The chain vertex's width (or explicit channels) times the branch's width ratio.
+  // The chain vertex's width times the branch's width ratio.
   static VertexDesign narrowed(const VertexSpec& chain_vertex, double ratio) {
     VertexDesign d;
     d.width = chain_vertex.width * ratio;
-    if (chain_vertex.channels > 0)
-      d.channels = std::max(1, static_cast<int>(std::lround(chain_vertex.channels * ratio)));
     return d;
   }
 };
@@ -121,6 +131,7 @@ std::string stretch_name(const Architecture& chain, const StretchOptions& o) {
 Stretched stretch_chain(const Architecture& chain, const StretchOptions& options) {
   const auto order = chain_order(chain);
   const int length = static_cast<int>(order.size());
+  check_plain(chain);
   check_options(options, length);
   Builder b;
   int from = -1;

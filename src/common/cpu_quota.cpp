@@ -27,7 +27,7 @@ namespace {
 // on a 1.8 ms inference at half a core, 1.4x slower at 1 ms and 2.2x at 2 ms.
 constexpr long long kPeriodUs = 2000;
 constexpr long long kLeastQuotaUs = 1000;
-constexpr long long kMostPeriodUs = 1000000;
+constexpr double kLeastShare = 0.001;  // 1 ms per second: the longest period's least quota
 
 // Where the cpu controller is mounted and which of its groups `pid` is in.
 struct Hierarchy {
@@ -123,6 +123,10 @@ CpuQuota::CpuQuota(pid_t pid, double fraction, int cores) : pid_(pid ? pid : get
   CONCNAS_CHECK(fraction > 0 && fraction <= 1, "a CPU quota must be a fraction in (0, 1], got {}",
                 format_number(fraction));
   CONCNAS_CHECK(cores >= 1, "a CPU quota needs at least one core, got {}", cores);
+  const double share = fraction * cores;  // CPU-seconds per second
+  CONCNAS_CHECK(share >= kLeastShare, "a CPU quota of {} of {} core(s) is below the kernel's least, {}",
+                format_number(fraction), cores, format_number(kLeastShare));
+  const long long period_us = std::max(kPeriodUs, std::llround(std::ceil(kLeastQuotaUs / share)));
   const Hierarchy h = locate(pid_);
   parent_ = h.mount + (h.group_of_pid == "/" ? "" : h.group_of_pid);
   group_ = fmt::format("{}/concnas-{}", parent_, pid_);
@@ -130,10 +134,6 @@ CpuQuota::CpuQuota(pid_t pid, double fraction, int cores) : pid_(pid ? pid : get
   if (h.v2) write_text(parent_ + "/cgroup.subtree_control", "+cpu");
   if (mkdir(group_.c_str(), 0755) != 0 && errno != EEXIST)
     throw IoError(fmt::format("cannot create the control group {}: {} (needs root)", group_, std::strerror(errno)));
-  const double share = fraction * cores;  // CPU-seconds per second
-  const long long period_us = std::max(kPeriodUs, std::llround(std::ceil(kLeastQuotaUs / share)));
-  CONCNAS_CHECK(period_us <= kMostPeriodUs, "a CPU quota of {} of {} core(s) is below the kernel's least, 0.001",
-                format_number(fraction), cores);
   try {
     set_quota(h, group_, std::llround(share * static_cast<double>(period_us)), period_us);
     write_text(group_ + "/cgroup.procs", std::to_string(pid_));
@@ -144,11 +144,21 @@ CpuQuota::CpuQuota(pid_t pid, double fraction, int cores) : pid_(pid ? pid : get
 }
 
 CpuQuota::~CpuQuota() {
-  // Back to where it came from (fails harmlessly when the process has exited), then the
-  // group goes; its last task can take a moment to leave after an exit.
+  // An exited process has left the group already; a live one goes back where it came
+  // from first. Its last task can take a moment to leave after an exit.
+  if (rmdir(group_.c_str()) == 0 || errno != EBUSY) return;
   std::ofstream(parent_ + "/cgroup.procs") << pid_ << std::flush;
   for (int attempt = 0; attempt < 100 && rmdir(group_.c_str()) != 0 && errno == EBUSY; ++attempt)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+void CpuQuota::remove_left_by(pid_t pid) {
+  try {
+    const Hierarchy h = locate(0);
+    rmdir(fmt::format("{}{}/concnas-{}", h.mount, h.group_of_pid == "/" ? "" : h.group_of_pid, pid).c_str());
+  } catch (const IoError&) {
+    // No cpu controller: no group was made.
+  }
 }
 
 long long CpuQuota::throttled_periods() const {
@@ -163,6 +173,10 @@ std::string CpuQuota::unavailable_reason() {
   try {
     const Hierarchy h = locate(0);
     const auto parent = h.mount + (h.group_of_pid == "/" ? "" : h.group_of_pid);
+    // v2 lets no group but the root both hold processes and hand controllers down.
+    if (h.v2 && h.group_of_pid != "/")
+      return fmt::format("cgroup v2: this process is in {}, not the root group, so no group of its own can get "
+                         "the cpu controller (run it under a delegated group)", parent);
     if (access(parent.c_str(), W_OK) != 0)
       return fmt::format("cannot create control groups in {}: {} (needs root)", parent, std::strerror(errno));
     return "";

@@ -34,7 +34,10 @@ bool PartitionOptions::equal_shares() const {
 }
 
 double balance_cap(const Hypergraph& hg, const PartitionOptions& options, int unit) {
-  return options.epsilon * static_cast<double>(hg.total_weight()) * options.share_of(unit);
+  const double total = static_cast<double>(hg.total_weight());
+  // Equal shares: the same arithmetic as before shares existed, so caps agree to the bit.
+  if (options.shares.empty()) return options.epsilon * total / options.units;
+  return options.epsilon * total * options.share_of(unit);
 }
 
 std::vector<double> balance_caps(const Hypergraph& hg, const PartitionOptions& options) {
@@ -169,7 +172,11 @@ class ComponentsPartitioner final : public Partitioner {
     std::vector<double> time(options.units, 0);  // load / share
     std::vector<int> unit_of_root(hg.num_compute, 0);
     for (int c : comps) {
-      const int u = static_cast<int>(std::min_element(time.begin(), time.end()) - time.begin());
+      int u = 0;  // the unit that would finish first with the component
+      for (int x = 1; x < options.units; ++x)
+        if (time[x] + static_cast<double>(weight[c]) / options.raw_share(x) <
+            time[u] + static_cast<double>(weight[c]) / options.raw_share(u))
+          u = x;
       unit_of_root[c] = u;
       time[u] += static_cast<double>(weight[c]) / options.raw_share(u);
     }

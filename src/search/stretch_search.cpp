@@ -114,9 +114,13 @@ void export_pick(const StretchCandidate& c, const config::TrainConfig& cfg, cons
   net->eval();
   const auto norm = train::input_normalisation(cfg);
   const int units = static_cast<int>(c.options.branches.size());
-  fs::remove_all(dir);
+  // Beside the old export until the new one is whole, then in its place.
+  const std::string next = dir + ".new";
+  fs::remove_all(next);
   deploy::export_deployment(c.stretched.arch, *net, deploy::make_plan(c.stretched.arch, c.stretched.parts, units),
-                            dir, {norm.mean, norm.std});
+                            next, {norm.mean, norm.std});
+  fs::remove_all(dir);
+  fs::rename(next, dir);
 }
 
 }  // namespace

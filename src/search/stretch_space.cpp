@@ -24,6 +24,8 @@ namespace {
 
 // Sets of meeting vertices the rules may leave before the simulator runs on each.
 constexpr std::size_t kMostCandidates = 20000;
+// Partial meeting sets rule 1 may leave to explore.
+constexpr std::size_t kMostVisits = 1000000;
 
 // What the rules need of the chain: each position's seconds on unit 0 and the bytes of the
 // tensor entering it (the stem's for position 0) and leaving the last one, on the link.
@@ -49,32 +51,40 @@ ChainSegments chain_segments(const arch::Architecture& chain, const arch::Archit
   return c;
 }
 
-// Rule 1 for the segment of chain positions first..last: its input out to the other
-// devices and their outputs back, at full width, against alpha times its compute.
-bool amortized(const ChainSegments& c, int first, int last, const sim::LinkModel& link, double alpha) {
-  double compute = 0;
-  for (int i = first; i <= last; ++i) compute += c.seconds[i];
-  const double out = last + 1 < c.length() ? c.in_bytes[last + 1] : c.out_bytes;
-  const double per_message = link.latency_s + link.send_overhead_s + link.receive_overhead_s;
-  const double comm = 2 * per_message + (c.in_bytes[first] + out) / link.bandwidth_bytes_per_s;
-  return comm <= alpha * compute;
-}
+// Rule 1 for the segment of chain positions first..last: its input out to each of the
+// other devices and their outputs back, at full width, against alpha times its compute.
+struct Amortization {
+  const ChainSegments& c;
+  const sim::LinkModel& link;
+  double alpha;
+  int others;  // devices besides unit 0
+  std::size_t visited = 0;
 
-// Every meeting set (positions 1..n-2, a vertex between each two) whose segments all pass
-// rule 1: depth-first from the segment that starts at `first`.
-void amortized_sets(const ChainSegments& c, const sim::LinkModel& link, double alpha, int first,
-                    std::vector<int>& meetings, std::vector<std::vector<int>>& out) {
-  const int n = c.length();
-  if (amortized(c, first, n - 1, link, alpha)) out.push_back(meetings);
-  CONCNAS_CHECK(out.size() <= kMostCandidates, "alpha {} leaves more than {} sets of meeting vertices; lower it",
-                format_number(alpha), kMostCandidates);
-  for (int m = first + 1; m <= n - 2; ++m) {
-    if (!amortized(c, first, m - 1, link, alpha)) continue;
-    meetings.push_back(m);
-    amortized_sets(c, link, alpha, m + 1, meetings, out);
-    meetings.pop_back();
+  bool amortized(int first, int last) const {
+    double compute = 0;
+    for (int i = first; i <= last; ++i) compute += c.seconds[i];
+    const double out = last + 1 < c.length() ? c.in_bytes[last + 1] : c.out_bytes;
+    const double per_message = link.latency_s + link.send_overhead_s + link.receive_overhead_s;
+    const double comm = others * (2 * per_message + (c.in_bytes[first] + out) / link.bandwidth_bytes_per_s);
+    return comm <= alpha * compute;
   }
-}
+  // Every meeting set (positions 1..n-2, a vertex between each two) whose segments all
+  // pass: depth-first from the segment that starts at `first`.
+  void sets(int first, std::vector<int>& meetings, std::vector<std::vector<int>>& out) {
+    const int n = c.length();
+    CONCNAS_CHECK(++visited <= kMostVisits, "alpha {} leaves more than {} partial sets of meeting vertices to "
+                  "explore; lower it", format_number(alpha), kMostVisits);
+    if (amortized(first, n - 1)) out.push_back(meetings);
+    CONCNAS_CHECK(out.size() <= kMostCandidates, "alpha {} leaves more than {} sets of meeting vertices; lower it",
+                  format_number(alpha), kMostCandidates);
+    for (int m = first + 1; m <= n - 2; ++m) {
+      if (!amortized(first, m - 1)) continue;
+      meetings.push_back(m);
+      sets(m + 1, meetings, out);
+      meetings.pop_back();
+    }
+  }
+};
 
 // Meeting sets of a chain of n vertices, all of them: f(k) sets for a tail that starts at
 // position k, f(k) = 1 + Σ_{m = k+1..n-2} f(m + 1).
@@ -174,7 +184,7 @@ StretchSpace prune_stretch_space(const arch::Architecture& chain, const sim::Dev
   const auto grid = ratio_grid(options.step);
   std::vector<std::vector<int>> sets;
   std::vector<int> meetings;
-  amortized_sets(segments, link, options.alpha, 0, meetings, sets);
+  Amortization{segments, link, options.alpha, units - 1}.sets(0, meetings, sets);
   std::vector<BranchChoices> choices;
   // Rule 2 per device: the whole chain as one branch of ratios (d, w) on it, against the
   // chain on the fastest device; segments scale alike.

@@ -95,6 +95,17 @@ TEST(AStretchedChain, RefusesWhatItCannotBuild) {
   refused({{0}, {{1.0, 1.0}}}, "outside 1..18");
   refused({{19}, {{1.0, 1.0}}}, "outside 1..18");
   refused({{5, 6}, {{1.0, 1.0}}}, "leave no vertex between them");
+  Design counted(21);
+  counted[4].channels = 5;
+  std::vector<bool> staged;
+  for (int v : chain_order(chain)) staged.push_back(chain.vertices[v].staged);
+  const auto fixed = rebuild_architecture(chain.dag, chain.network, staged, counted);
+  try {
+    (void)stretch_chain(fixed, {{}, {{1.0, 1.0}}});
+    ADD_FAILURE() << "stretched a chain with an explicit channel count";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("sets its channels (5)"), std::string::npos) << e.what();
+  }
   GenerateOptions g;
   g.generator = "dp";
   g.nodes = 12;

@@ -17,6 +17,7 @@ TEST(ACpuQuota, RefusesAFractionOutsideZeroToOneAndNoCores) {
   EXPECT_THROW(CpuQuota(0, 0.0, 1), InvalidArgument);
   EXPECT_THROW(CpuQuota(0, 1.5, 1), InvalidArgument);
   EXPECT_THROW(CpuQuota(0, 0.5, 0), InvalidArgument);
+  EXPECT_THROW(CpuQuota(0, 0.0005, 1), InvalidArgument);  // under the kernel's least quota
 }
 
 // A child spinning for 0.6 s under a quota of a fifth of a core: the kernel holds it

@@ -127,6 +127,14 @@ TEST(PartitionShares, SendComponentsToTheUnitThatFinishesFirst) {
   o.shares = {3, 1};
   const auto parts = builtin_partitioners().get("components").partition(hg, o);
   EXPECT_EQ(std::count(parts.begin(), parts.begin() + 24, 1), 6);
+  // A chain of 6 and one of 2, the fast unit second: the long chain goes to the fast unit
+  // (6 / 3 against 6 / 1), though both units are empty then, and the short one to the slow.
+  const auto b = arch::rebuild_architecture(graph::Dag::from_compute_edges(8, {{0, 1}, {1, 2}, {2, 3}, {3, 4},
+                                                                              {4, 5}, {6, 7}}),
+                                            net, std::vector<bool>(8, false));
+  o.shares = {1, 3};
+  const auto two = builtin_partitioners().get("components").partition(hypergraph_of(b), o);
+  EXPECT_EQ(two, (std::vector<int>{1, 1, 1, 1, 1, 1, 0, 0, 0, 0}));
 }
 
 TEST(PartitionShares, MeasureImbalanceAgainstEachUnitsShare) {

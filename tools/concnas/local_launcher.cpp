@@ -122,6 +122,7 @@ std::pair<int, int> wait_for_workers(std::map<pid_t, int> rank_of, std::chrono::
     int status = 0;
     const pid_t pid = waitpid(-1, &status, deadline ? WNOHANG : 0);
     if (pid > 0) {
+      CpuQuota::remove_left_by(pid);  // a worker killed under --cpu-quota left its group
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       if (code != 0 && first_failure == 0) {
         first_failure = code;

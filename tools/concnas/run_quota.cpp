@@ -11,11 +11,13 @@
 namespace concnas::cli {
 namespace {
 
-double parse_fraction(const std::string& entry, const std::string& text) {
+double parse_fraction(const std::string& entry, const std::string& text, int cores) {
   char* end = nullptr;
   const double f = std::strtod(text.c_str(), &end);
   CONCNAS_CHECK(!text.empty() && end == text.c_str() + text.size() && f > 0 && f <= 1,
                 "--cpu-quota '{}': the fraction of a core's time must be a number in (0, 1]", entry);
+  CONCNAS_CHECK(f * cores >= 0.001, "--cpu-quota '{}': {} core(s) at that fraction is under the least quota, "
+                "0.001 of a core", entry, cores);
   return f;
 }
 
@@ -28,7 +30,7 @@ double cpu_quota_of(const RunArgs& a, int rank, int units) {
     if (eq == std::string::npos) {
       CONCNAS_CHECK(!a.local, "--cpu-quota '{}': with --local, say which worker: UNIT=FRACTION, e.g. 1=0.5",
                     entry);
-      fraction = parse_fraction(entry, entry);
+      fraction = parse_fraction(entry, entry, a.cores);
       continue;
     }
     const auto unit_text = entry.substr(0, eq);
@@ -36,7 +38,7 @@ double cpu_quota_of(const RunArgs& a, int rank, int units) {
     const long unit = std::strtol(unit_text.c_str(), &end, 10);
     CONCNAS_CHECK(!unit_text.empty() && end == unit_text.c_str() + unit_text.size() && unit >= 0 && unit < units,
                   "--cpu-quota '{}': the unit must be one of 0..{} of the plan", entry, units - 1);
-    const double f = parse_fraction(entry, entry.substr(eq + 1));
+    const double f = parse_fraction(entry, entry.substr(eq + 1), a.cores);
     if (unit == rank) fraction = f;
   }
   return fraction;

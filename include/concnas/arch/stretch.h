@@ -51,8 +51,9 @@ struct Stretched {
 std::vector<int> chain_order(const Architecture& a);
 
 /// Stretches `chain` (a sequential network). Throws `InvalidArgument` naming the problem:
-/// not a chain, meetings out of order or out of range, no branch, a ratio outside (0, 1],
-/// or a segment left empty (two adjacent meetings).
+/// not a chain, a vertex with an explicit channel count or an edge carrying part of its
+/// tensor or fp16 (a branch scales widths only), meetings out of order or out of range, no
+/// branch, a ratio outside (0, 1], or a segment left empty (two adjacent meetings).
 Stretched stretch_chain(const Architecture& chain, const StretchOptions& options);
 
 }  // namespace concnas::arch

@@ -36,6 +36,10 @@ class CpuQuota {
   /// Times the group was held back for using up its quota (cpu.stat's nr_throttled).
   long long throttled_periods() const;
 
+  /// Removes the group a quota of process `pid` left behind when that process was killed
+  /// before its quota went (a launcher calls it for every worker it reaps).
+  static void remove_left_by(pid_t pid);
+
   /// Why no quota can be set here, or "" when one can (the controller is mounted and its
   /// root-level files are writable by this process).
   static std::string unavailable_reason();

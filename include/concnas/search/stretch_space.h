@@ -12,8 +12,8 @@
 /// The space: a set of meeting vertices (any chain positions with a vertex between each
 /// two) and, per device, a branch's depth and width ratios on the grid step, 2 step, ...,
 /// 1. The rules, in order:
-/// 1. alpha (amortized meetings): at every segment, the time to send its input to the
-///    other devices and their outputs back (full width, on the link model) is at most
+/// 1. alpha (amortized meetings): at every segment, the time to send its input to each
+///    other device and their outputs back (full width, on the link model) is at most
 ///    alpha times the segment's compute on unit 0.
 /// 2. beta (no straggler): branch k on device k takes at most beta times the segment's time
 ///    on the fastest device. Measured on the whole chain as one branch of those ratios
@@ -37,7 +37,8 @@ struct StretchSpaceOptions {
   double alpha = 0.2;
   double beta = 0.7;
   double min_ratio = 0.5;
-  /// The ratio grid's step: ratios min_ratio, min_ratio + step, ..., up to 1 (and 1).
+  /// The ratio grid's step: ratios step, 2 step, ..., 1 (rule 3 then drops those under
+  /// min_ratio).
   double step = 0.25;
   /// Throws `InvalidArgument` naming the bad field.
   void sanity_check() const;
