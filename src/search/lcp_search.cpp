@@ -12,6 +12,7 @@
 #include "concnas/common/error.h"
 #include "concnas/partition/score.h"
 #include "concnas/train/trainer.h"
+#include "logged_training.h"
 
 namespace concnas::search {
 namespace {
@@ -34,14 +35,7 @@ LcpRow train_row(const config::LcpConfig& cfg, const arch::Architecture& a, int 
                  const std::string& out, const std::string& dir, bool resume,
                  const std::function<void(const std::string&)>& log) {
   const auto cost = arch::compute_cost(a);
-  log(fmt::format("training {} ({:.3f} M params, {:.2f} MFLOPs) -> {}/{}", a.name, cost.total.params / 1e6,
-                  cost.total.flops / 1e6, out, dir));
-  train::Trainer trainer(cfg.base, a, out + "/" + dir);
-  trainer.set_progress([&](int epoch, int epochs, std::int64_t done, std::int64_t total, double loss) {
-    if (done == total) log(fmt::format("  {} epoch {}/{}: train loss {:.4f}", a.name, epoch, epochs, loss));
-  });
-  const bool carry_on = resume && fs::exists(out + "/" + dir);
-  const auto r = trainer.run(carry_on);
+  const auto r = train_logged(cfg.base, a, out, dir, resume, log);
   LcpRow row;
   row.name = a.name;
   row.dir = dir;

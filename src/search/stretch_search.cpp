@@ -14,6 +14,7 @@
 #include "concnas/common/param_map.h"
 #include "concnas/deploy/export.h"
 #include "concnas/train/trainer.h"
+#include "logged_training.h"
 
 namespace concnas::search {
 namespace fs = std::filesystem;
@@ -32,21 +33,14 @@ using Log = std::function<void(const std::string&)>;
 
 StretchRow train_row(const config::TrainConfig& cfg, const arch::Architecture& a, const std::string& out,
                      const std::string& dir, bool resume, const Log& log) {
-  const auto cost = arch::compute_cost(a);
-  log(fmt::format("training {} ({:.3f} M params, {:.2f} MFLOPs) -> {}/{}", a.name, cost.total.params / 1e6,
-                  cost.total.flops / 1e6, out, dir));
-  train::Trainer trainer(cfg, a, out + "/" + dir);
-  trainer.set_progress([&](int epoch, int epochs, std::int64_t done, std::int64_t total, double loss) {
-    if (done == total) log(fmt::format("  {} epoch {}/{}: train loss {:.4f}", a.name, epoch, epochs, loss));
-  });
-  const auto r = trainer.run(resume && fs::exists(out + "/" + dir));
+  const auto r = train_logged(cfg, a, out, dir, resume, log);
   StretchRow row;
   row.name = a.name;
   row.dir = dir;
   row.val_accuracy = r.val_accuracy;
   row.test_accuracy = r.test_accuracy;
   row.params = r.params;
-  row.flops = cost.total.flops;
+  row.flops = r.flops;
   row.train_seconds = r.seconds;
   return row;
 }

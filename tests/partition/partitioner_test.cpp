@@ -213,14 +213,7 @@ TEST_F(APartitioner, PartitionsEachBoundAsIfAlone) {
 TEST_F(APartitioner, ComponentsPlacesHeaviestComponentsOnTheLeastLoadedUnit) {
   // Three chains of 5, one chain of 2: the chains of 5 weigh alike and go to units 0, 1, 2;
   // the short chain then joins the least loaded unit.
-  std::vector<graph::Arc> arcs;
-  for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < 4; ++i) arcs.push_back({c * 5 + i, c * 5 + i + 1});
-  arcs.push_back({15, 16});
-  arch::NetworkOptions net;
-  const auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(17, arcs), net,
-                                            std::vector<bool>(17, false));
-  const auto hg = hypergraph_of(a);
+  const auto hg = hypergraph_of(concnas::testing::chains({5, 5, 5, 2}));
   PartitionOptions o;
   o.units = 3;
   const auto parts = registry_.get("components").partition(hg, o);

@@ -115,13 +115,7 @@ TEST(PartitionShares, GiveAFasterUnitMoreWorkUnderMetis) {
 
 TEST(PartitionShares, SendComponentsToTheUnitThatFinishesFirst) {
   // Eight equal chains of 3 on units of shares 3 and 1: six chains on unit 0, two on 1.
-  std::vector<graph::Arc> arcs;
-  for (int c = 0; c < 8; ++c)
-    for (int i = 0; i < 2; ++i) arcs.push_back({c * 3 + i, c * 3 + i + 1});
-  arch::NetworkOptions net;
-  const auto a = arch::rebuild_architecture(graph::Dag::from_compute_edges(24, arcs), net,
-                                            std::vector<bool>(24, false));
-  const auto hg = hypergraph_of(a);
+  const auto hg = hypergraph_of(concnas::testing::chains(std::vector<int>(8, 3)));
   PartitionOptions o;
   o.units = 2;
   o.shares = {3, 1};
@@ -129,11 +123,8 @@ TEST(PartitionShares, SendComponentsToTheUnitThatFinishesFirst) {
   EXPECT_EQ(std::count(parts.begin(), parts.begin() + 24, 1), 6);
   // A chain of 6 and one of 2, the fast unit second: the long chain goes to the fast unit
   // (6 / 3 against 6 / 1), though both units are empty then, and the short one to the slow.
-  const auto b = arch::rebuild_architecture(graph::Dag::from_compute_edges(8, {{0, 1}, {1, 2}, {2, 3}, {3, 4},
-                                                                              {4, 5}, {6, 7}}),
-                                            net, std::vector<bool>(8, false));
   o.shares = {1, 3};
-  const auto two = builtin_partitioners().get("components").partition(hypergraph_of(b), o);
+  const auto two = builtin_partitioners().get("components").partition(hypergraph_of(concnas::testing::chains({6, 2})), o);
   EXPECT_EQ(two, (std::vector<int>{1, 1, 1, 1, 1, 1, 0, 0, 0, 0}));
 }
 

@@ -31,6 +31,19 @@ inline partition::Hypergraph hypergraph_of(const arch::Architecture& a) {
   return partition::build_hypergraph(a, arch::compute_cost(a));
 }
 
+/// Disjoint chains of the given lengths, nothing staged: vertices numbered chain after
+/// chain (the components partitioner's test networks).
+inline arch::Architecture chains(const std::vector<int>& lengths) {
+  std::vector<graph::Arc> arcs;
+  int first = 0;
+  for (int length : lengths) {
+    for (int i = 0; i + 1 < length; ++i) arcs.push_back({first + i, first + i + 1});
+    first += length;
+  }
+  return arch::rebuild_architecture(graph::Dag::from_compute_edges(first, arcs), arch::NetworkOptions{},
+                                    std::vector<bool>(first, false));
+}
+
 /// Whether every unit of `parts` is within its balance cap.
 inline bool balanced(const partition::Hypergraph& hg, const std::vector<int>& parts,
                      const partition::PartitionOptions& o) {
