@@ -142,13 +142,8 @@ double body_seconds(const arch::Architecture& a, const sim::DeviceModel& devices
 // The chain's seconds on unit `u` alone (its own stem and head too).
 double chain_seconds_on(const arch::Architecture& chain, const arch::ArchitectureCost& cost,
                         const sim::DeviceModel& devices, int u) {
-  sim::DeviceModel one;
-  one.flops_per_s = {devices.flops_per_s.at(u)};
-  if (!devices.cores.empty()) one.cores = {devices.cores_of(u)};
-  if (!devices.layer_overhead_s.empty()) one.layer_overhead_s = {devices.overhead_of(u)};
-  if (!devices.ops.empty()) one.ops = {devices.ops.at(u)};
   const std::vector<int> parts(chain.dag.num_vertices(), 0);
-  return sim::simulate(chain, cost, parts, one, sim::LinkModel{}).latency_s;
+  return sim::simulate(chain, cost, parts, devices.only({u}), sim::LinkModel{}).latency_s;
 }
 
 // Every combination of one branch per device from `choices`.

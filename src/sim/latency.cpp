@@ -22,6 +22,19 @@ int layer_calls(const arch::Architecture& arch, int v) {
   return 1 + static_cast<int>(spec.scaling.size());
 }
 
+DeviceModel DeviceModel::only(const std::vector<int>& units) const {
+  DeviceModel d;
+  for (int u : units) {
+    CONCNAS_CHECK(u >= 0 && u < this->units(), "unit {} is not one of the {} of the device model", u, this->units());
+    d.flops_per_s.push_back(flops_per_s[u]);
+    if (!cores.empty()) d.cores.push_back(cores[u]);
+    if (!names.empty()) d.names.push_back(names[u]);
+    if (!layer_overhead_s.empty()) d.layer_overhead_s.push_back(layer_overhead_s[u]);
+    if (!ops.empty()) d.ops.push_back(ops[u]);
+  }
+  return d;
+}
+
 void DeviceModel::sanity_check() const {
   CONCNAS_CHECK(!flops_per_s.empty(), "a device model needs at least one unit");
   for (std::size_t i = 0; i < flops_per_s.size(); ++i)

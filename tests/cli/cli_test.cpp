@@ -621,6 +621,12 @@ TEST_F(TheRunCommand, StretchesAChainOverAFastAndASlowDevice) {
                        path("s.json"));
   ASSERT_EQ(ran.code, 0) << ran.err;
   EXPECT_LT(nlohmann::json::parse(slurp(path("s.json")))["max_abs_diff"].get<double>(), 1e-5);
+  // The devices file predicts the pick as the search did.
+  const auto predicted = run("run --plan " + path("st/deploy") + " --local --runs 20" + input() + " --devices " +
+                             path("hetero.yaml") + " --json " + path("p.json"));
+  ASSERT_EQ(predicted.code, 0) << predicted.err;
+  EXPECT_NEAR(nlohmann::json::parse(slurp(path("p.json")))["predicted_ms"].get<double>(),
+              j["picked"]["predicted_ms"].get<double>(), 1e-6);
   // Resumed, every training is done already: the same pick.
   const auto again = run(args + " --resume");
   ASSERT_EQ(again.code, 0) << again.err;

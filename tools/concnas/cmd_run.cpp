@@ -12,6 +12,7 @@
 #include <optional>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -78,8 +79,13 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
 
 // What the devices file predicts for deployment `d` run as these flags run it (--cores per
 // unit, --fp16 halving the bytes), at batch 1.
-double predicted_ms(const RunArgs& a, const deploy::Deployment& d) {
-  auto [devices, link] = config::load_devices(a.devices, d.plan.num_units);
+// What --devices predicts for deployment `d`; the file describes `file_units` devices (the
+// deployment's; a one-unit --baseline runs on the first of them).
+double predicted_ms(const RunArgs& a, const deploy::Deployment& d, int file_units) {
+  auto [all, link] = config::load_devices(a.devices, file_units);
+  std::vector<int> first(d.plan.num_units);
+  std::iota(first.begin(), first.end(), 0);
+  auto devices = all.only(first);
   devices.cores.assign(d.plan.num_units, a.cores);
   if (a.fp16) link.bytes_per_element = 2;
   return sim::simulate(d.arch, arch::compute_cost(d.arch), d.plan.parts, devices, link).latency_s * 1e3;
@@ -150,8 +156,9 @@ void run_worker(const RunArgs& a, const deploy::Deployment& d) {
   bench.labelled = labelled;
   auto r = deploy::run_benchmark(worker, d, set, bench, a.fp16);
   if (!a.devices.empty()) {
-    r.predicted_ms = predicted_ms(a, d);
-    if (r.baseline) r.baseline->predicted_ms = predicted_ms(a, deploy::read_deployment(a.bench.baseline));
+    r.predicted_ms = predicted_ms(a, d, d.plan.num_units);
+    if (r.baseline)
+      r.baseline->predicted_ms = predicted_ms(a, deploy::read_deployment(a.bench.baseline), d.plan.num_units);
   }
   report(a, r);  // before the trace: a trace that cannot be written loses no results
   worker.write_trace();
@@ -178,7 +185,7 @@ void run_command(const RunArgs& a) {
     CONCNAS_CHECK(file->empty() || folder.empty() || fs::is_directory(folder), "{} {}: the folder {} does not exist",
                   flag, *file, folder.string());
   }
-  if (!a.devices.empty()) (void)predicted_ms(a, d);  // a bad devices file fails before the inferences
+  if (!a.devices.empty()) (void)predicted_ms(a, d, d.plan.num_units);  // a bad devices file fails before the inferences
   // Checked here, before any worker starts: more engine threads than CPUs only queue.
   const auto allowed = deploy::cpus_of_this_process();
   CONCNAS_CHECK(allowed.empty() || static_cast<std::size_t>(a.cores) <= allowed.size(),

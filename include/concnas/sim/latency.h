@@ -51,6 +51,9 @@ struct DeviceModel {
   std::vector<OpCosts> ops;
   /// `units` identical devices.
   static DeviceModel uniform(int units, double flops_per_s, double layer_overhead_s = 0);
+  /// The model of the given units alone, in that order (e.g. {0}: a one-unit baseline on
+  /// device 0). Throws `InvalidArgument` on a unit it does not have.
+  DeviceModel only(const std::vector<int>& units) const;
   double overhead_of(int unit) const { return layer_overhead_s.empty() ? 0.0 : layer_overhead_s.at(unit); }
   int cores_of(int unit) const { return cores.empty() ? 1 : cores.at(unit); }
   /// Whether unit `unit` is timed by calibrated prices.
