@@ -185,13 +185,15 @@ StretchSpace prune_stretch_space(const arch::Architecture& chain, const sim::Dev
   // chain on the fastest device; segments scale alike.
   const int fastest = static_cast<int>(std::min_element(alone.begin(), alone.end()) - alone.begin());
   const double body = body_seconds(chain, devices, fastest);
-  for (int u = 0; u < units; ++u) {
-    std::vector<std::vector<double>> work(grid.size(), std::vector<double>(grid.size()));
-    for (std::size_t d = 0; d < grid.size(); ++d)
-      for (std::size_t w = 0; w < grid.size(); ++w)
-        work[d][w] = body_seconds(arch::stretch_chain(chain, {{}, {{grid[d], grid[w]}}}).arch, devices, u) / body;
-    choices.push_back(branch_choices(work, grid, options));
-  }
+  // work[u][d][w]: each one-branch network built once, timed on every device.
+  std::vector<std::vector<std::vector<double>>> work(
+      units, std::vector<std::vector<double>>(grid.size(), std::vector<double>(grid.size())));
+  for (std::size_t d = 0; d < grid.size(); ++d)
+    for (std::size_t w = 0; w < grid.size(); ++w) {
+      const auto branch = arch::stretch_chain(chain, {{}, {{grid[d], grid[w]}}}).arch;
+      for (int u = 0; u < units; ++u) work[u][d][w] = body_seconds(branch, devices, u) / body;
+    }
+  for (int u = 0; u < units; ++u) choices.push_back(branch_choices(work[u], grid, options));
   const double per_branch = static_cast<double>(grid.size() * grid.size());
   double beta = 1, min = 1, largest = 1;
   for (const auto& c : choices) {
@@ -207,8 +209,9 @@ StretchSpace prune_stretch_space(const arch::Architecture& chain, const sim::Dev
                  {"largest", n_sets * largest}};
   CONCNAS_CHECK(n_sets * largest <= kMostCandidates, "the rules leave {} candidates to simulate; lower alpha or beta",
                 format_number(n_sets * largest));
+  const auto all_branches = combinations(choices);
   for (const auto& set : sets)
-    for (const auto& branches : combinations(choices)) {
+    for (const auto& branches : all_branches) {
       StretchCandidate c;
       c.options = {set, branches};
       c.stretched = arch::stretch_chain(chain, c.options);

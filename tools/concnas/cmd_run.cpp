@@ -78,9 +78,8 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
 }
 
 // What the devices file predicts for deployment `d` run as these flags run it (--cores per
-// unit, --fp16 halving the bytes), at batch 1.
-// What --devices predicts for deployment `d`; the file describes `file_units` devices (the
-// deployment's; a one-unit --baseline runs on the first of them).
+// unit, --fp16 halving the bytes), at batch 1. The file describes `file_units` devices (the
+// main deployment's); `d` runs on the first of them (a one-unit --baseline on device 0).
 double predicted_ms(const RunArgs& a, const deploy::Deployment& d, int file_units) {
   auto [all, link] = config::load_devices(a.devices, file_units);
   std::vector<int> first(d.plan.num_units);
