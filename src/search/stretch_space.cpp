@@ -139,6 +139,22 @@ double body_seconds(const arch::Architecture& a, const sim::DeviceModel& devices
   return s;
 }
 
+// work[u][d][w]: the chain as one branch of grid ratios (d, w) on unit u, over `body`
+// seconds; each such network built once and timed on every unit.
+std::vector<std::vector<std::vector<double>>> branch_work(const arch::Architecture& chain,
+                                                          const sim::DeviceModel& devices,
+                                                          const std::vector<double>& grid, double body) {
+  const std::size_t g = grid.size();
+  std::vector<std::vector<std::vector<double>>> work(devices.units(),
+                                                     std::vector<std::vector<double>>(g, std::vector<double>(g)));
+  for (std::size_t d = 0; d < g; ++d)
+    for (std::size_t w = 0; w < g; ++w) {
+      const auto branch = arch::stretch_chain(chain, {{}, {{grid[d], grid[w]}}}).arch;
+      for (int u = 0; u < devices.units(); ++u) work[u][d][w] = body_seconds(branch, devices, u) / body;
+    }
+  return work;
+}
+
 // The chain's seconds on unit `u` alone (its own stem and head too).
 double chain_seconds_on(const arch::Architecture& chain, const arch::ArchitectureCost& cost,
                         const sim::DeviceModel& devices, int u) {
@@ -185,14 +201,7 @@ StretchSpace prune_stretch_space(const arch::Architecture& chain, const sim::Dev
   // chain on the fastest device; segments scale alike.
   const int fastest = static_cast<int>(std::min_element(alone.begin(), alone.end()) - alone.begin());
   const double body = body_seconds(chain, devices, fastest);
-  // work[u][d][w]: each one-branch network built once, timed on every device.
-  std::vector<std::vector<std::vector<double>>> work(
-      units, std::vector<std::vector<double>>(grid.size(), std::vector<double>(grid.size())));
-  for (std::size_t d = 0; d < grid.size(); ++d)
-    for (std::size_t w = 0; w < grid.size(); ++w) {
-      const auto branch = arch::stretch_chain(chain, {{}, {{grid[d], grid[w]}}}).arch;
-      for (int u = 0; u < units; ++u) work[u][d][w] = body_seconds(branch, devices, u) / body;
-    }
+  const auto work = branch_work(chain, devices, grid, body);
   for (int u = 0; u < units; ++u) choices.push_back(branch_choices(work[u], grid, options));
   const double per_branch = static_cast<double>(grid.size() * grid.size());
   double beta = 1, min = 1, largest = 1;
