@@ -51,7 +51,10 @@ std::string devices_part() {
          section("`ops` of an entry (written by `concnas calibrate`)", detail::ops_schema(), "", sim::OpCosts{}) +
          section("`link`", detail::link_schema(), "", sim::LinkModel{}) +
          "`measured:` (optional) records where and when `concnas calibrate` measured the file: "
-         "`host`, `date`, `command` (strings).\n\n";
+         "`host`, `date`, `command` (strings).\n\n"
+         "`batch:` (optional, default 1, at most 100000) is the number of images per inference that the "
+         "prices and the link were measured at (`concnas calibrate --batch`); the simulator then predicts "
+         "inferences of that batch, and `concnas run --devices` requires the same `--batch`.\n\n";
 }
 
 std::string plan_part() {

@@ -130,12 +130,17 @@ std::pair<sim::DeviceModel, sim::LinkModel> devices_from_yaml(const std::string&
   detail::Reader r(source);
   const YAML::Node root = detail::load_yaml(text, source);
   if (!root.IsMap()) throw ParseError(source, 0, "not a device file (expected a mapping)");
-  r.check_map(root, "", {"devices", "device", "link", "measured"});
+  r.check_map(root, "", {"devices", "device", "link", "measured", "batch"});
   if (const auto m = root["measured"]) {  // what calibrate records: host, date, command
     if (!m.IsMap()) r.fail(m, "'measured' must be a mapping of strings (host, date, command)");
     for (const auto& kv : m) r.string(kv.second, "measured." + r.key(kv.first, "measured"));
   }
-  const auto devices = read_devices(r, root, units);
+  auto devices = read_devices(r, root, units);
+  if (const auto b = root["batch"]) {  // the images per inference the prices are for
+    devices.batch = r.integer(b, "batch");
+    if (devices.batch < 1 || devices.batch > 100000)
+      r.fail(b, fmt::format("'batch' must lie in [1, 100000], got {}", devices.batch));
+  }
   sim::LinkModel link;
   // Calibrated prices with a guessed link would mislead more than they help.
   if (units > 1 && !root["link"] && !devices.ops.empty() && devices.ops.front().set())

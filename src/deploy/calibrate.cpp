@@ -30,18 +30,18 @@ double median(std::vector<double> v) {
 // One calibration network compiled into the engine at some core count.
 class Bench {
  public:
-  Bench(const arch::Architecture& a, int cores)
-      : arch_(a), plan_(make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1)), net_(a) {
+  Bench(const arch::Architecture& a, int cores, int batch)
+      : arch_(a), batch_(batch), plan_(make_plan(a, std::vector<int>(a.dag.num_vertices(), 0), 1)), net_(a) {
     net_->eval();
     engine_ = std::make_unique<Engine>(a, plan_, 0, unit_module(a, *net_, plan_, 0), EngineOptions{cores});
     const auto& in = a.network.input;
-    images_ = torch::randn({1, in.channels, in.height, in.width});
+    images_ = torch::randn({batch, in.channels, in.height, in.width});
   }
 
   // Seconds of one whole inference.
   double infer() {
     const auto t0 = now_ns();
-    engine_->head({engine_->run(1, &images_, {})});
+    engine_->head({engine_->run(batch_, &images_, {})});
     return static_cast<double>(now_ns() - t0) * 1e-9;
   }
 
@@ -51,7 +51,7 @@ class Bench {
     std::vector<std::pair<int, std::int64_t>> events;  // (vertex, ns), in the order run
     EngineHooks hooks;
     hooks.ran = [&](int v, int, std::int64_t begin) { events.push_back({v, now_ns() - begin}); };
-    engine_->head({engine_->run(1, &images_, hooks)});
+    engine_->head({engine_->run(batch_, &images_, hooks)});
     std::map<int, double> out;
     const auto& dag = arch_.dag;
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -67,6 +67,7 @@ class Bench {
 
  private:
   arch::Architecture arch_;
+  int batch_;
   Plan plan_;
   nn::Network net_;
   std::unique_ptr<Engine> engine_;
@@ -156,6 +157,7 @@ std::vector<arch::Architecture> calibration_networks() {
 DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   CONCNAS_CHECK(o.cores >= 1, "calibration needs at least one core, not {}", o.cores);
   CONCNAS_CHECK(o.runs >= 1 && o.warmup >= 0, "calibration needs runs >= 1 and warmup >= 0");
+  CONCNAS_CHECK(o.batch >= 1, "calibration needs a batch of at least 1 image, not {}", o.batch);
   torch::manual_seed(0);
   const auto nets = calibration_networks();
   const int total = static_cast<int>(nets.size());
@@ -163,7 +165,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   std::vector<double> one_core;
   for (int i = 0; i < total; ++i) {
     if (o.progress) o.progress("1 core", i, total);
-    Bench b(nets[i], 1);
+    Bench b(nets[i], 1, o.batch);
     one_core.push_back(time_network(b, nets[i], o, samples));
   }
   DeviceCalibration c;
@@ -184,7 +186,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
     std::vector<double> many;
     for (int i = 0; i < total; ++i) {
       if (o.progress) o.progress(fmt::format("{} cores", o.cores), i, total);
-      Bench b(nets[i], o.cores);
+      Bench b(nets[i], o.cores, o.batch);
       for (int w = 0; w < o.warmup; ++w) b.infer();
       std::vector<double> whole;
       for (int r = 0; r < o.runs; ++r) whole.push_back(b.infer());

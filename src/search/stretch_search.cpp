@@ -60,6 +60,7 @@ nlohmann::ordered_json row_json(const StretchRow& r) {
 
 void write_space(const StretchSpace& space, const std::string& out) {
   nlohmann::ordered_json j;
+  j["batch"] = space.batch;
   j["chain_predicted_ms"] = space.chain_s * 1e3;
   j["rules"] = nlohmann::ordered_json::array();
   for (const auto& [rule, size] : space.rules) j["rules"].push_back({{"rule", rule}, {"size", size}});
@@ -73,6 +74,7 @@ void write_space(const StretchSpace& space, const std::string& out) {
 void write_report(const StretchReport& report, double tolerance, const std::string& out) {
   nlohmann::ordered_json j;
   j["tolerance_points"] = tolerance;
+  j["batch"] = report.space.batch;
   j["chain"] = row_json(report.chain);
   j["tried"] = nlohmann::ordered_json::array();
   for (const auto& r : report.tried) j["tried"].push_back(row_json(r));

@@ -190,6 +190,7 @@ StretchSpace prune_stretch_space(const arch::Architecture& chain, const sim::Dev
   std::vector<double> alone(units);
   for (int u = 0; u < units; ++u) alone[u] = chain_seconds_on(chain, cost, devices, u);
   StretchSpace space;
+  space.batch = devices.batch;
   space.chain_s = *std::min_element(alone.begin(), alone.end());
 
   const auto grid = ratio_grid(options.step);

@@ -24,6 +24,7 @@ int layer_calls(const arch::Architecture& arch, int v) {
 
 DeviceModel DeviceModel::only(const std::vector<int>& units) const {
   DeviceModel d;
+  d.batch = batch;
   for (int u : units) {
     CONCNAS_CHECK(u >= 0 && u < this->units(), "unit {} is not one of the {} of the device model", u, this->units());
     d.flops_per_s.push_back(flops_per_s[u]);
@@ -37,6 +38,7 @@ DeviceModel DeviceModel::only(const std::vector<int>& units) const {
 
 void DeviceModel::sanity_check() const {
   CONCNAS_CHECK(!flops_per_s.empty(), "a device model needs at least one unit");
+  CONCNAS_CHECK(batch >= 1, "a device model's batch must be at least 1, got {}", batch);
   for (std::size_t i = 0; i < flops_per_s.size(); ++i)
     CONCNAS_CHECK(flops_per_s[i] > 0 && std::isfinite(flops_per_s[i]),
                   "unit {}: flops_per_s must be a positive number, got {}", i,

@@ -575,6 +575,13 @@ TEST_F(TheRunCommand, ReportsWhatADevicesFilePredictsBesideTheMeasurement) {
   EXPECT_LE(nlohmann::json::parse(slurp(path("h.json")))["predicted_ms"].get<double>(), predicted);
   expect_rejected("run --plan " + path("deploy") + " --local --runs 5" + input() + " --devices " + path("none.yaml"),
                   "none.yaml", 1);
+  // Prices measured at one batch predict no other.
+  write("dev8.yaml", "batch: 8\ndevice: {flops_per_s: 1e9, ops: {step_s: 1e-3}}\nlink: {latency_s: 1e-3}\n");
+  expect_rejected("run --plan " + path("deploy") + " --local --runs 5" + input() + " --devices " + path("dev8.yaml"),
+                  "predicts inferences of 8 images (its 'batch'), not --batch 1");
+  const auto at8 = run("run --plan " + path("deploy") + " --local --runs 5 --batch 8" + input() + " --devices " +
+                       path("dev8.yaml"));
+  EXPECT_EQ(at8.code, 0) << at8.err;
 }
 
 TEST_F(TheRunCommand, HoldsAWorkerToItsCpuQuotaAsASlowerDevice) {

@@ -82,6 +82,15 @@ TEST(ADeviceFile, ReadsCalibratedPricesAndWhereTheyWereMeasured) {
   EXPECT_FALSE(devices_from_yaml("device: {flops_per_s: 1e9}\n", "d.yaml", 1).first.priced(0));
 }
 
+// A file calibrated at a batch predicts inferences of that batch; without the key, 1.
+TEST(ADeviceFile, ReadsTheBatchItsPricesAreFor) {
+  EXPECT_EQ(devices_from_yaml("batch: 32\ndevice: {flops_per_s: 1e9}\n", "d.yaml", 2).first.batch, 32);
+  EXPECT_EQ(devices_from_yaml("device: {flops_per_s: 1e9}\n", "d.yaml", 2).first.batch, 1);
+  EXPECT_EQ(devices_from_yaml("batch: 8\ndevice: {flops_per_s: 1e9}\n", "d.yaml", 2).first.only({1}).batch, 8);
+  expect_error("batch: 0\ndevice: {flops_per_s: 1e9}\n", 1, 1, "'batch' must lie in [1, 100000], got 0");
+  expect_error("device: {flops_per_s: 1e9}\nbatch: many\n", 1, 2, "'batch' must be an integer");
+}
+
 TEST(ADeviceFile, RejectsBadPricesNamingLineAndKey) {
   auto expect = [](const std::string& text, int line, const std::string& what) {
     concnas::testing::expect_parse_error_at([&] { devices_from_yaml(text, "d.yaml", 1); }, line, what);

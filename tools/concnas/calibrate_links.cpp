@@ -68,7 +68,8 @@ sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const L
       auto parts = fastest_parts(nets[i], devices, world);
       const std::string dir = (work / nets[i].name).string();
       deploy::export_deployment(nets[i], *net, deploy::make_plan(nets[i], parts, world), dir);
-      samples.push_back({&nets[i], std::move(parts), measure_deployment(dir, runs, {}).p50_s});
+      const auto p50 = measure_deployment(dir, runs, {"--batch", std::to_string(devices.batch)}).p50_s;
+      samples.push_back({&nets[i], std::move(parts), p50});
     }
   } catch (...) {
     fs::remove_all(work);

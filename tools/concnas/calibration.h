@@ -13,6 +13,7 @@ struct CalibrationRequest {
   int runs = 40;
   int world = 1;         ///< > 1: also measure the link of that many local workers
   int link_runs = 300;
+  int batch = 1;         ///< images per inference, for the device and the link
   std::string name;      ///< the device's name (default: the host name)
   std::string command;   ///< recorded under `measured:`
 };

@@ -71,6 +71,7 @@ std::string devices_yaml(const CalibrationRequest& a, const deploy::DeviceCalibr
   std::string s = "# This machine as a device, measured by concnas calibrate (docs/scoring.md,\n"
                   "# \"Calibrated devices\"). Every unit gets this device; edit `cores:` per setting.\n";
   s += fmt::format("measured: {{host: \"{}\", date: \"{}\", command: \"{}\"}}\n", host_name(), utc_now(), a.command);
+  if (a.batch > 1) s += fmt::format("batch: {}  # images per inference: the prices and the link are for it\n", a.batch);
   s += fmt::format("device:\n  name: \"{}\"\n  flops_per_s: {}\n  cores: {}\n  ops: {}\n",
                    a.name.empty() ? host_name() : a.name, format_number(sustained_flops_per_s(c)), cores,
                    ops_yaml(c.ops));
@@ -102,6 +103,7 @@ void write_calibrated_devices(const CalibrationRequest& a, deploy::DeviceCalibra
   deploy::DeviceCalibrationOptions o;
   o.cores = cores;
   o.runs = a.runs;
+  o.batch = a.batch;
   const bool tty = stderr_is_terminal();
   o.progress = [tty](const std::string& stage, int done, int total) {
     if (tty) draw_progress_bar("calibrate " + stage, done, total, 30, fmt::format("{}/{} networks", done, total));
@@ -114,6 +116,7 @@ void write_calibrated_devices(const CalibrationRequest& a, deploy::DeviceCalibra
     const auto one = config::devices_from_yaml(yaml, a.out, 1).first;
     auto devices = sim::DeviceModel::uniform(a.world, one.flops_per_s[0]);
     devices.ops.assign(a.world, one.ops[0]);
+    devices.batch = one.batch;
     const auto link = calibrate_link(devices, a.link_runs, [tty, &a](int done, int total) {
       if (tty) draw_progress_bar(fmt::format("calibrate link ({} workers)", a.world), done, total, 30,
                                  fmt::format("{}/{} deployments", done, total));
@@ -140,10 +143,13 @@ Action add_calibrate_command(CLI::App& app) {
       ->needs(local);
   cmd->add_option("--link-runs", args->link_runs, "timed inferences per deployment for the link")
       ->check(CLI::Range(10, 100000));
+  cmd->add_option("--batch", args->batch, "images per inference to measure at (the file then predicts that batch)")
+      ->check(CLI::Range(1, 100000));
   return [args] {
     CONCNAS_CHECK(!args->local || args->world > 1, "--local measures a link: give --world 2 or more");
-    args->command = fmt::format("concnas calibrate -o {}{}", args->out,
-                                args->local ? fmt::format(" --local --world {}", args->world) : "");
+    args->command = fmt::format("concnas calibrate -o {}{}{}", args->out,
+                                args->local ? fmt::format(" --local --world {}", args->world) : "",
+                                args->batch > 1 ? fmt::format(" --batch {}", args->batch) : "");
     run_calibrate(*args);
   };
 }

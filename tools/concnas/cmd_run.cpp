@@ -78,10 +78,15 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
 }
 
 // What the devices file predicts for deployment `d` run as these flags run it (--cores per
-// unit, --fp16 halving the bytes), at batch 1. The file describes `file_units` devices (the
-// main deployment's); `d` runs on the first of them (a one-unit --baseline on device 0).
+// unit, --fp16 halving the bytes). The file describes `file_units` devices (the main
+// deployment's); `d` runs on the first of them (a one-unit --baseline on device 0). Its
+// prices are for its own batch, so --batch must be that one.
 double predicted_ms(const RunArgs& a, const deploy::Deployment& d, int file_units) {
   auto [all, link] = config::load_devices(a.devices, file_units);
+  CONCNAS_CHECK(all.batch == a.bench.batch,
+                "--devices {} predicts inferences of {} image{} (its 'batch'), not --batch {}: calibrate at "
+                "that batch (concnas calibrate --batch {})", a.devices, all.batch, all.batch == 1 ? "" : "s",
+                a.bench.batch, a.bench.batch);
   std::vector<int> first(d.plan.num_units);
   std::iota(first.begin(), first.end(), 0);
   auto devices = all.only(first);

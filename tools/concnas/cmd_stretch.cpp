@@ -26,8 +26,9 @@ struct StretchArgs {
 };
 
 void print_report(const search::StretchReport& r, const std::string& out) {
-  std::printf("chain %s: validation %.2f%%, test %.2f%%, predicted %.3f ms on the fastest device\n",
-              r.chain.name.c_str(), 100 * r.chain.val_accuracy, 100 * r.chain.test_accuracy, r.chain.predicted_ms);
+  std::printf("chain %s: validation %.2f%%, test %.2f%%, predicted %.3f ms on the fastest device (batch %d)\n",
+              r.chain.name.c_str(), 100 * r.chain.val_accuracy, 100 * r.chain.test_accuracy, r.chain.predicted_ms,
+              r.space.batch);
   const auto& p = r.tried.at(r.picked);
   std::printf("pick %s%s: validation %.2f%%, test %.2f%%, predicted %.3f ms (%.2fx the chain)\n", p.name.c_str(),
               p.within ? "" : " (none within tolerance: the most accurate)", 100 * p.val_accuracy,

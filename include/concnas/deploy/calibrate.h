@@ -24,6 +24,8 @@ struct DeviceCalibrationOptions {
   int cores = 1;    ///< also measure this many cores at once (parallel_slowdown)
   int runs = 40;    ///< timed inferences per network and setting
   int warmup = 5;
+  /// Images per inference: every price is then per inference of this many images.
+  int batch = 1;
   /// `stage` ("1 core", "2 cores"), networks done of `total`.
   std::function<void(const std::string& stage, int done, int total)> progress;
 };
@@ -48,7 +50,7 @@ struct DeviceCalibration {
 /// grey images and 10 classes, from narrow and shallow to wide and deep.
 std::vector<arch::Architecture> calibration_networks();
 
-/// Throws `InvalidArgument` on cores < 1 or runs < 1.
+/// Throws `InvalidArgument` on cores < 1, runs < 1 or batch < 1.
 DeviceCalibration calibrate_device(const DeviceCalibrationOptions& options);
 
 }  // namespace concnas::deploy

@@ -51,6 +51,8 @@ struct StretchCandidate {
 };
 
 struct StretchSpace {
+  /// Images per inference of every prediction: the devices model's batch.
+  int batch = 1;
   /// The chain's predicted latency alone on the fastest device.
   double chain_s = 0;
   /// The space's size before any rule ("space"), then after each rule, by rule name.

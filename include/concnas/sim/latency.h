@@ -49,6 +49,11 @@ struct DeviceModel {
   /// Calibrated prices per kind of work (op_costs.h), per unit; a unit whose prices are
   /// set is timed by them instead of by FLOP/s and layer calls. Empty: none set.
   std::vector<OpCosts> ops;
+  /// Images per inference that the prices and the link describe: the batch a devices file
+  /// was calibrated at (`concnas calibrate --batch`). Work is counted per image and every
+  /// price is per inference of `batch` images, so the model predicts inferences of that
+  /// batch only.
+  int batch = 1;
   /// `units` identical devices.
   static DeviceModel uniform(int units, double flops_per_s, double layer_overhead_s = 0);
   /// The model of the given units alone, in that order (e.g. {0}: a one-unit baseline on
@@ -60,7 +65,8 @@ struct DeviceModel {
   bool priced(int unit) const { return !ops.empty() && ops.at(unit).set(); }
   int units() const { return static_cast<int>(flops_per_s.size()); }
   /// Throws `InvalidArgument` on no units, a speed that is not positive, a negative
-  /// overhead, fewer than one core, or an overhead or core list of another length.
+  /// overhead, fewer than one core, an overhead or core list of another length, or a
+  /// batch under 1.
   void sanity_check() const;
 };
 
