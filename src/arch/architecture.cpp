@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "concnas/arch/lcp.h"
+#include "concnas/arch/families.h"
 #include "concnas/common/error.h"
 
 namespace concnas::arch {
@@ -296,8 +296,8 @@ Architecture generate_architecture(const GenerateOptions& options,
   options.staging.sanity_check();
   options.network.sanity_check();
   if (is_architecture_family(options.generator)) {
-    Architecture a = lcp_architecture(lcp_options(options.params, options.nodes), options.staging, options.network,
-                                      options.seed);
+    Architecture a = family_architecture(options.generator, options.params, options.nodes, options.staging,
+                                         options.network, options.seed);
     if (!options.name.empty()) a.name = options.name;
     return a;
   }

@@ -74,8 +74,4 @@ Architecture lcp_architecture(const LcpOptions& lcp, const StagingOptions& stagi
   return a;
 }
 
-bool is_architecture_family(const std::string& generator) { return generator == "lcp"; }
-
-std::vector<std::string> architecture_families() { return {"lcp"}; }
-
 }  // namespace concnas::arch

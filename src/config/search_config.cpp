@@ -1,5 +1,6 @@
 #include "concnas/search/search_config.h"
 
+#include "concnas/arch/families.h"
 #include "concnas/arch/lcp.h"
 
 #include <algorithm>
@@ -116,11 +117,11 @@ SearchKey rungs_key() {
 }
 
 SearchKey generators_key() {
-  SearchKey k{"space", "generators", "mapping", "", "generator name (er, ba, ws, dp, lcp) to its parameters: a number, "
+  SearchKey k{"space", "generators", "mapping", "", "generator name (er, ba, ws, dp, lcp, sep) to its parameters: a number, "
               "a range [low, high] or {choices: [...]}; default: all four with their defaults", {}, {}, {}};
   k.read = [](SearchConfig& c, const Reader& r, const YAML::Node& g, const std::string&) {
     if (!g.IsMap() || g.size() == 0)
-      r.fail(g, "'space.generators' must map generator names (er, ba, ws, dp, lcp) to their parameters");
+      r.fail(g, "'space.generators' must map generator names (er, ba, ws, dp, lcp, sep) to their parameters");
     c.space.generators.clear();
     const auto registry = graph::builtin_generators();
     for (const auto& kv : g) {
@@ -301,7 +302,7 @@ void probe_family(const GeneratorSpace& g, const std::vector<int>& nodes) {
   for (const auto& combo : combos)
     for (int n : nodes) {
       try {
-        arch::lcp_options(combo, n);
+        arch::check_family_params(g.name, combo, n);
       } catch (const InvalidArgument& e) {
         std::vector<std::string> values;
         for (const auto& [k, v] : combo.values()) values.push_back(fmt::format("{} = {}", k, format_number(v)));

@@ -9,7 +9,7 @@
 #include "concnas/arch/architecture.h"
 #include "concnas/arch/cost.h"
 #include "concnas/arch/dot.h"
-#include "concnas/arch/lcp.h"
+#include "concnas/arch/families.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
@@ -91,7 +91,7 @@ Action add_generate_command(CLI::App& app) {
   arch.generator.clear();  // required unless --from-edges
   arch.nodes = 0;
   auto* gen = cmd->add_option("--generator,-g", arch.generator,
-                              "er, ba, ws, dp, or lcp (branches, depth and width parameters)");
+                              "er, ba, ws, dp, lcp (branches, depth, width) or sep (groups, depth, alpha, policy, share, fp16, width)");
   auto* edges = cmd->add_option("--from-edges", args->from_edges,
                                 "a DAG of your own: edge file ('nodes N', then 'u v' lines)");
   gen->excludes(edges);

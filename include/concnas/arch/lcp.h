@@ -41,9 +41,4 @@ LcpOptions lcp_options(const ParamMap& params, int nodes);
 Architecture lcp_architecture(const LcpOptions& lcp, const StagingOptions& staging, const NetworkOptions& network,
                               std::uint64_t seed);
 
-/// Networks generate_architecture builds whole rather than from a random graph: "lcp".
-bool is_architecture_family(const std::string& generator);
-/// Their names, for error messages and help.
-std::vector<std::string> architecture_families();
-
 }  // namespace concnas::arch
