@@ -133,21 +133,33 @@ LinkModel fit_link(const std::vector<LinkSample>& samples, const DeviceModel& de
     }
     return e;
   };
+  // A coarse grid over every parameter, then a grid 4-8 times finer around its best point
+  // (the coarse one's bandwidth steps are half a decade, too coarse to settle between runs).
   LinkModel best;
   double best_error = std::numeric_limits<double>::infinity();
+  auto consider = [&](double latency, double bandwidth, double overhead) {
+    LinkModel link;
+    link.latency_s = latency;
+    link.bandwidth_bytes_per_s = bandwidth;
+    link.send_overhead_s = link.receive_overhead_s = overhead;
+    const double e = error_of(link);
+    if (e < best_error) {
+      best_error = e;
+      best = link;
+    }
+  };
   for (int li = 0; li <= 24; ++li)          // latency 1 us .. 10 ms
     for (int bi = 0; bi <= 8; ++bi)         // bandwidth 1e7 .. 1e11 bytes/s
-      for (int oi = 0; oi <= 12; ++oi) {    // CPU time per message 0, 1 us .. 1 ms
-        LinkModel link;
-        link.latency_s = 1e-6 * std::pow(10.0, li / 6.0);
-        link.bandwidth_bytes_per_s = 1e7 * std::pow(10.0, bi / 2.0);
-        link.send_overhead_s = link.receive_overhead_s = oi == 0 ? 0.0 : 1e-6 * std::pow(10.0, (oi - 1) / 4.0);
-        const double e = error_of(link);
-        if (e < best_error) {
-          best_error = e;
-          best = link;
-        }
-      }
+      for (int oi = 0; oi <= 12; ++oi)      // CPU time per message 0, 1 us .. 1 ms
+        consider(1e-6 * std::pow(10.0, li / 6.0), 1e7 * std::pow(10.0, bi / 2.0),
+                 oi == 0 ? 0.0 : 1e-6 * std::pow(10.0, (oi - 1) / 4.0));
+  const LinkModel coarse = best;
+  const double overhead = coarse.send_overhead_s > 0 ? coarse.send_overhead_s : 1e-6;
+  for (int li = -4; li <= 4; ++li)
+    for (int bi = -8; bi <= 8; ++bi)
+      for (int oi = -6; oi <= 6; ++oi)
+        consider(coarse.latency_s * std::pow(10.0, li / 24.0), coarse.bandwidth_bytes_per_s * std::pow(10.0, bi / 16.0),
+                 overhead * std::pow(10.0, oi / 24.0));
   return best;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "concnas/arch/architecture.h"
+#include "concnas/arch/baselines.h"
 #include "concnas/common/error.h"
 #include "concnas/common/rng.h"
 #include "concnas/graph/generator.h"
@@ -94,6 +95,33 @@ TEST(ALinkFit, FindsTheLinkThatMadeTheLatencies) {
   const auto fitted = fit_link(samples, d);
   for (const auto& s : samples)
     EXPECT_NEAR(simulate(a, cost, s.parts, d, fitted).latency_s / s.seconds, 1.0, 0.05);
+}
+
+// Chains that hand every tensor to the other unit, three widths: a bandwidth between two
+// points of the coarse grid (1e8 and 3.2e8) is found to within 10%.
+TEST(ALinkFit, SettlesTheBandwidthBetweenCoarseGridPoints) {
+  DeviceModel d = DeviceModel::uniform(2, 1e10);
+  d.ops = {known_prices(), known_prices()};
+  LinkModel truth;
+  truth.latency_s = 3e-5;
+  truth.bandwidth_bytes_per_s = 2.2e8;
+  truth.send_overhead_s = truth.receive_overhead_s = 2e-5;
+  std::vector<arch::Architecture> chains;
+  for (int channels : {4, 16, 48}) {
+    arch::NetworkOptions n;
+    n.stem_channels = n.channel_limit = channels;
+    arch::StagingOptions flat;
+    flat.policy = "uniform";
+    chains.push_back(arch::chain_architecture(6, flat, n, 1));
+  }
+  std::vector<LinkSample> samples;
+  for (const auto& a : chains) {
+    std::vector<int> parts(a.dag.num_vertices(), 0);
+    for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = (v + 1) % 2;
+    samples.push_back({&a, parts, simulate(a, arch::compute_cost(a), parts, d, truth).latency_s});
+  }
+  const auto fitted = fit_link(samples, d);
+  EXPECT_NEAR(fitted.bandwidth_bytes_per_s / truth.bandwidth_bytes_per_s, 1.0, 0.1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "concnas/arch/baselines.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
 #include "concnas/common/process.h"
@@ -36,6 +37,45 @@ std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceMod
   return score.fastest().parts;
 }
 
+// A calibration network and the unit of each of its vertices.
+struct PlacedNetwork {
+  arch::Architecture arch;
+  std::vector<int> parts;
+};
+
+// Chains of 28x28 vertices (nothing staged) whose vertices take turns on the units, so that
+// every transfer waits on the one before: unlike the calibration networks, whose transfers
+// overlap their compute, these pin down the link's cost per message and per byte. Three
+// widths, 4 to 48 channels, so that the bytes per message vary twelvefold.
+std::vector<PlacedNetwork> relay_networks(int world) {
+  std::vector<PlacedNetwork> out;
+  for (int channels : {4, 16, 48}) {
+    arch::NetworkOptions n;
+    n.stem_channels = channels;
+    n.channel_limit = channels;
+    arch::StagingOptions flat;
+    flat.policy = "uniform";
+    PlacedNetwork p{arch::chain_architecture(6, flat, n, 109), {}};
+    p.arch.name = fmt::format("relay-c{}", channels);
+    p.parts.assign(p.arch.dag.num_vertices(), 0);
+    for (int v = 0; v < p.arch.dag.num_compute(); ++v) p.parts[v] = (v + 1) % world;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Every network the link is fitted to: the calibration networks where `export` would put
+// them, then the relays.
+std::vector<PlacedNetwork> link_networks(const sim::DeviceModel& devices) {
+  std::vector<PlacedNetwork> out;
+  for (auto& a : deploy::calibration_networks()) {
+    auto parts = fastest_parts(a, devices, devices.units());
+    out.push_back({std::move(a), std::move(parts)});
+  }
+  for (auto& p : relay_networks(devices.units())) out.push_back(std::move(p));
+  return out;
+}
+
 }  // namespace
 
 DeploymentTiming measure_deployment(const std::string& dir, int runs, const std::vector<std::string>& input) {
@@ -55,28 +95,29 @@ DeploymentTiming measure_deployment(const std::string& dir, int runs, const std:
 
 sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {
   const int world = devices.units();
-  const auto nets = deploy::calibration_networks();
+  const auto nets = link_networks(devices);
+  const int total = static_cast<int>(nets.size());
   const fs::path work = fs::temp_directory_path() / fmt::format("concnas-calibrate-{}", ::getpid());
   fs::create_directories(work);
   std::vector<sim::LinkSample> samples;
   try {
-    for (std::size_t i = 0; i < nets.size(); ++i) {
-      if (progress) progress(static_cast<int>(i), static_cast<int>(nets.size()));
+    for (int i = 0; i < total; ++i) {
+      if (progress) progress(i, total);
+      const auto& [a, parts] = nets[i];
       torch::manual_seed(i);
-      nn::Network net(nets[i]);
+      nn::Network net(a);
       net->eval();
-      auto parts = fastest_parts(nets[i], devices, world);
-      const std::string dir = (work / nets[i].name).string();
-      deploy::export_deployment(nets[i], *net, deploy::make_plan(nets[i], parts, world), dir);
+      const std::string dir = (work / a.name).string();
+      deploy::export_deployment(a, *net, deploy::make_plan(a, parts, world), dir);
       const auto p50 = measure_deployment(dir, runs, {"--batch", std::to_string(devices.batch)}).p50_s;
-      samples.push_back({&nets[i], std::move(parts), p50});
+      samples.push_back({&a, parts, p50});
     }
   } catch (...) {
     fs::remove_all(work);
     throw;
   }
   fs::remove_all(work);
-  if (progress) progress(static_cast<int>(nets.size()), static_cast<int>(nets.size()));
+  if (progress) progress(total, total);
   return sim::fit_link(samples, devices);
 }
 

@@ -33,7 +33,7 @@ struct LinkSample {
 
 /// The link (latency, bandwidth, and the per-message CPU time of sender and receiver,
 /// taken as equal) whose simulated latencies on `devices` fit `samples` best: least
-/// squares of the log ratio, over a grid of each parameter.
+/// squares of the log ratio, over a grid of each parameter and a finer one around its best.
 LinkModel fit_link(const std::vector<LinkSample>& samples, const DeviceModel& devices);
 
 /// The relative error of `ops` on each sample: (predicted - measured) / measured.
