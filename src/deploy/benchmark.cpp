@@ -217,7 +217,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
   r.units = d.plan.num_units;
   r.batch = options.batch;
   r.fp16 = fp16;
-  r.bytes_per_image = fp16 ? d.plan.bytes_per_image() / 2 : d.plan.bytes_per_image();
+  r.bytes_per_image = d.plan.bytes_per_image(fp16);
   std::vector<double> ms;
   std::int64_t correct = 0;
   double max_diff = 0, busy_s = 0;
@@ -239,6 +239,7 @@ BenchmarkReport run_benchmark(Worker& worker, const Deployment& d, const data::I
     csv.add(logits, set, first, count);
   }
   worker.finish();
+  r.measured_bytes_per_image = worker.bytes_sent_per_image();
   csv.commit();
   if (!options.latencies_csv.empty()) write_latencies_csv(options.latencies_csv, ms, worker, base.get(), options.warmup);
   r.inferences = runs;
@@ -258,6 +259,7 @@ std::string BenchmarkReport::to_json() const {
                            {"latency_ms", {{"p50", p50_ms}, {"p95", p95_ms}, {"mean", mean_ms}, {"min", min_ms}}},
                            {"images_per_s", images_per_s},
                            {"bytes_per_image", bytes_per_image},
+                           {"measured_bytes_per_image", measured_bytes_per_image},
                            {"worker0_cpus", worker0_cpus}};
   j["accuracy"] = accuracy ? nlohmann::ordered_json(*accuracy) : nlohmann::ordered_json();
   j["max_abs_diff"] = max_abs_diff ? nlohmann::ordered_json(*max_abs_diff) : nlohmann::ordered_json();
@@ -275,9 +277,9 @@ std::string BenchmarkReport::to_json() const {
 
 std::string BenchmarkReport::to_text() const {
   std::string s = fmt::format("{} unit{}, batch {}{}: {} inferences, latency p50 {:.3f} ms, p95 {:.3f} ms, "
-                              "{:.1f} images/s, {} bytes per image between units",
+                              "{:.1f} images/s, {} bytes per image between units (sent: {:.0f})",
                               units, units == 1 ? "" : "s", batch, fp16 ? ", fp16 activations" : "", inferences,
-                              p50_ms, p95_ms, images_per_s, bytes_per_image);
+                              p50_ms, p95_ms, images_per_s, bytes_per_image, measured_bytes_per_image);
   if (accuracy) s += fmt::format(", accuracy {:.2f}%", *accuracy * 100);
   if (max_abs_diff) s += fmt::format(", max |logit - single process| {:.2e}", *max_abs_diff);
   if (predicted_ms) s += fmt::format("\npredicted by the devices file: {:.3f} ms ({:+.1f}% of the measured p50)", *predicted_ms,

@@ -15,9 +15,10 @@
 
 namespace concnas::deploy {
 
-std::int64_t Plan::bytes_per_image() const {
+std::int64_t Plan::bytes_per_image(bool all_half) const {
   std::int64_t total = 0;
-  for (const auto& t : transfers) total += t.bytes * static_cast<std::int64_t>(t.to.size());
+  for (const auto& t : transfers)
+    total += (all_half ? 2 * t.shape.elements() : t.bytes) * static_cast<std::int64_t>(t.to.size());
   return total;
 }
 

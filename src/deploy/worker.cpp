@@ -26,6 +26,8 @@ constexpr int kHeaderTag = 0;
 // The trace category of the stem, vertex, partial-sum and head calls.
 constexpr const char* kCompute = "compute";
 int tag_of(int vertex) { return vertex + 1; }
+// After the last inference, each worker's bytes sent, to rank 0: past every vertex's tag.
+int stats_tag(const arch::Architecture& a) { return a.dag.num_vertices() + 1; }
 
 using detail::now_ns;
 
@@ -56,6 +58,8 @@ struct Worker::Impl {
   };
   std::vector<Event> events;
   std::int64_t inference_no = 0;
+  std::int64_t bytes_sent = 0;   // handed to Gloo for other units (this worker's; rank 0: all after finish)
+  std::int64_t images_run = 0;   // rank 0: images of every inference started
   std::vector<double> compute_ms;  // per inference (index inference_no), traced or not
   // `name` is a string or something that makes one (formatted only when tracing).
   template <typename Name>
@@ -186,6 +190,7 @@ struct Worker::Impl {
       std::lock_guard<std::mutex> lock(m.mutex);
       const auto part = t.shape.channels < x.size(1) ? x.narrow(1, 0, t.shape.channels) : x;
       sent_buffers.push_back({part.to(wire_of(t)).contiguous()});
+      m.bytes_sent += static_cast<std::int64_t>(sent_buffers.back()[0].nbytes() * t.to.size());
       for (int peer : t.to)
         sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
       m.record("send " + name, "send", t0);
@@ -333,15 +338,25 @@ torch::Tensor Worker::infer(const torch::Tensor& images) {
   m.run(images.size(0), &images, &logits);
   m.record("inference", "inference", t0);
   ++m.inference_no;
+  m.images_run += images.size(0);
   return logits;
 }
 
 void Worker::finish() {
   auto& m = *impl_;
-  if (m.o.rank == 0 && m.o.world > 1) {
-    m.send_header(0);
-    m.wait_headers();
+  if (m.o.rank != 0 || m.o.world == 1) return;
+  m.send_header(0);
+  m.wait_headers();
+  for (int r = 1; r < m.o.world; ++r) {
+    std::vector<torch::Tensor> sent{torch::empty({1}, torch::kLong)};
+    m.wait(*m.post(false, sent, r, stats_tag(m.d.arch), "collecting what was sent"), "collecting what was sent", r);
+    m.bytes_sent += sent[0].item<std::int64_t>();
   }
+}
+
+double Worker::bytes_sent_per_image() const {
+  const auto& m = *impl_;
+  return m.images_run == 0 ? 0.0 : static_cast<double>(m.bytes_sent) / static_cast<double>(m.images_run);
 }
 
 std::int64_t Worker::serve() {
@@ -353,7 +368,11 @@ std::int64_t Worker::serve() {
     auto work = m.post(false, header, 0, kHeaderTag, "waiting for the next inference");
     m.wait(*work, "waiting for the next inference", 0);
     const std::int64_t batch = header[0].item<std::int64_t>();
-    if (batch == 0) return served;
+    if (batch == 0) {
+      std::vector<torch::Tensor> sent{torch::tensor({m.bytes_sent}, torch::kLong)};
+      m.wait(*m.post(true, sent, 0, stats_tag(m.d.arch), "reporting what was sent"), "reporting what was sent", 0);
+      return served;
+    }
     const auto t0 = now_ns();
     m.run(batch, nullptr, nullptr);
     m.record("inference", "inference", t0);

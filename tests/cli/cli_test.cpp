@@ -559,6 +559,30 @@ TEST_F(TheRunCommand, RunsTheUnitsAsLocalProcessesWithTheTrainedAccuracy) {
   EXPECT_EQ(csv.rfind("image,label,logit0,logit1,logit2,logit3\n", 0), 0u);
 }
 
+// A separable network on one worker per group: the workers hand the transport exactly the
+// bytes the plan says (the exchanged share of channels, fp16 where the policy says), and
+// the logits are the single process's.
+TEST_F(TheRunCommand, SendsASeparableNetworksExchangedShareAsPlanned) {
+  for (const std::string fp16 : {"0", "1"}) {
+    SCOPED_TRACE("fp16=" + fp16);
+    ASSERT_EQ(run("generate --generator sep --param groups=4 --param depth=3 --param alpha=1 --param policy=" +
+                  std::to_string(9 + 14 * 24) + " --param share=0.5 --param fp16=" + fp16 +
+                  " --input-shape 1x16x16 --stem-channels 8 --channel-limit 32 --min-resolution 2 --classes 4 -o " +
+                  path("sep.yaml")).code, 0);
+    ASSERT_EQ(run("train --config " + path("c.yaml") + tiny_train_sets() + " --arch " + path("sep.yaml") +
+                  " --out " + path("sep" + fp16)).code, 0);
+    ASSERT_EQ(run("export --arch " + path("sep.yaml") + " --weights " + path("sep" + fp16 + "/weights.pt") +
+                  " --units 4 -o " + path("sepd" + fp16)).code, 0);
+    const auto r = run("run --plan " + path("sepd" + fp16) + " --local --all --batch 8 --check" + input() +
+                       " --json " + path("sep.json"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(slurp(path("sep.json")));
+    EXPECT_GT(j["bytes_per_image"].get<double>(), 0);
+    EXPECT_EQ(j["measured_bytes_per_image"].get<double>(), j["bytes_per_image"].get<double>());
+    EXPECT_LT(j["max_abs_diff"].get<double>(), fp16 == "0" ? 1e-4 : 1e-2);
+  }
+}
+
 TEST_F(TheRunCommand, ReportsWhatADevicesFilePredictsBesideTheMeasurement) {
   export_units(2);
   write("dev.yaml", "device: {flops_per_s: 1e9, ops: {step_s: 1e-3}}\nlink: {latency_s: 1e-3}\n");

@@ -54,7 +54,10 @@ struct BenchmarkReport {
   std::int64_t images = 0;
   double p50_ms = 0, p95_ms = 0, mean_ms = 0, min_ms = 0;
   double images_per_s = 0;
-  std::int64_t bytes_per_image = 0;   ///< sent between units per image (the plan's, halved by fp16)
+  std::int64_t bytes_per_image = 0;   ///< sent between units per image: the plan's (every transfer fp16 with fp16)
+  /// What the workers handed to the transport between units, over every inference run
+  /// (warm-up included), per image; -1 before `finish` collected it.
+  double measured_bytes_per_image = -1;
   std::vector<int> worker0_cpus;      ///< the CPUs worker 0 (and a baseline) could run on
   std::optional<double> accuracy;     ///< over the images run, when the set has labels
   std::optional<double> max_abs_diff; ///< against the single-process execution (`check`)

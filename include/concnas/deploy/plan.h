@@ -55,8 +55,9 @@ struct Plan {
   std::vector<UnitPlan> units;
   std::vector<Transfer> transfers;  ///< by producing vertex, then sending unit, ascending
   /// Bytes crossing units per image: the partition's connectivity cost, except that each
-  /// unit other than 0 sends one partial sum of its sinks instead of every sink.
-  std::int64_t bytes_per_image() const;
+  /// unit other than 0 sends one partial sum of its sinks instead of every sink. With
+  /// `all_half` (`run --fp16`), every transfer at 2 bytes per element.
+  std::int64_t bytes_per_image(bool all_half = false) const;
 };
 
 /// Throws `InvalidArgument` when `parts` does not give every DAG vertex a unit in

@@ -100,9 +100,13 @@ class Worker {
   torch::Tensor infer(const torch::Tensor& images);
   /// Rank 0: tells the other workers that no inference follows.
   void finish();
-  /// Ranks > 0: runs inferences as rank 0 starts them until it calls `finish`.
-  /// Returns the number of inferences served.
+  /// Ranks > 0: runs inferences as rank 0 starts them until it calls `finish`, then sends
+  /// rank 0 what it sent. Returns the number of inferences served.
   std::int64_t serve();
+  /// Rank 0 after `finish`: the bytes every worker handed to the transport for other units
+  /// (tensors and partial sums, not the batch-size headers), over the images of every
+  /// inference so far. 0 before any inference.
+  double bytes_sent_per_image() const;
 
   int rank() const;
   int cores() const;
