@@ -8,6 +8,7 @@
 #include <set>
 
 #include "concnas/arch/baselines.h"
+#include "concnas/arch/families.h"
 #include "concnas/common/error.h"
 #include "concnas/deploy/plan.h"
 #include "support/expect_error.h"
@@ -141,6 +142,23 @@ TEST(ASeparableNetwork, IsGeneratedByNameAndReproducible) {
   EXPECT_EQ(a, generate_architecture(o, graph::builtin_generators(), builtin_staging_policies()));
   EXPECT_EQ(a.provenance.generator, "sep");
   EXPECT_EQ(exchanges(a, 6), (std::vector<std::pair<int, int>>{{8, 3}, {2, 9}}));
+}
+
+TEST(AFamilyPlacement, PutsGroupKOnUnitKAndRefusesOtherCounts) {
+  GenerateOptions o;
+  o.generator = "sep";
+  o.params = {{"groups", 2}, {"depth", 3}, {"alpha", 1}, {"policy", -1}};
+  o.nodes = 6;
+  o.network = small_network();
+  const auto a = generate_architecture(o, graph::builtin_generators(), builtin_staging_policies());
+  EXPECT_EQ(family_parts(a, 2), (std::vector<int>{0, 0, 0, 1, 1, 1, 0, 0}));
+  concnas::testing::expect_error_containing<InvalidArgument>([&] { family_parts(a, 3); },
+                                                             "has 2 groups, one per unit: give --units 2");
+  o.generator = "ws";
+  o.params = {};
+  const auto ws = generate_architecture(o, graph::builtin_generators(), builtin_staging_policies());
+  concnas::testing::expect_error_containing<InvalidArgument>([&] { family_parts(ws, 2); },
+                                                             "not generated as an lcp or sep network");
 }
 
 }  // namespace

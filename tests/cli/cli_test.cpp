@@ -571,8 +571,13 @@ TEST_F(TheRunCommand, SendsASeparableNetworksExchangedShareAsPlanned) {
                   path("sep.yaml")).code, 0);
     ASSERT_EQ(run("train --config " + path("c.yaml") + tiny_train_sets() + " --arch " + path("sep.yaml") +
                   " --out " + path("sep" + fp16)).code, 0);
-    ASSERT_EQ(run("export --arch " + path("sep.yaml") + " --weights " + path("sep" + fp16 + "/weights.pt") +
-                  " --units 4 -o " + path("sepd" + fp16)).code, 0);
+    const std::string weights = " --weights " + path("sep" + fp16 + "/weights.pt");
+    ASSERT_EQ(run("export --arch " + path("sep.yaml") + weights + " --units 4 --partitioner groups -o " +
+                  path("sepd" + fp16)).code, 0);
+    EXPECT_NE(slurp(path("sepd" + fp16 + "/plan.yaml")).find("parts: [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 0]"),
+              std::string::npos);
+    expect_rejected("export --arch " + path("sep.yaml") + weights + " --units 3 --partitioner groups -o " +
+                        path("bad"), "has 4 groups, one per unit: give --units 4", 2);
     const auto r = run("run --plan " + path("sepd" + fp16) + " --local --all --batch 8 --check" + input() +
                        " --json " + path("sep.json"));
     ASSERT_EQ(r.code, 0) << r.err;

@@ -10,6 +10,8 @@
 
 #include "commands.h"
 #include "device_args.h"
+#include "concnas/arch/cost.h"
+#include "concnas/arch/families.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/config/train_config.h"
 #include "concnas/train/trainer.h"
@@ -67,6 +69,33 @@ deploy::InputSpec input_spec(const ExportArgs& a) {
                                     run.empty() ? "." : run.string()));
 }
 
+// Where each vertex runs: with --partitioner groups, branch or group k of an lcp or sep
+// network on unit k; else the option the model predicts fastest (the score's best has the
+// lowest CS). `what` describes the choice for the summary line.
+struct Placement {
+  std::vector<int> parts;
+  double predicted_ms = 0;
+  std::string what;
+};
+
+Placement place(const ExportArgs& a, const arch::Architecture& architecture) {
+  partition::ScoreOptions o;
+  o.units = a.units;
+  o.partitioner = a.partitioner;
+  o.seed = a.seed;
+  if (a.epsilon > 0) o.epsilons = {a.epsilon};
+  a.model.apply(o, a.units);
+  if (a.partitioner == "groups") {
+    auto parts = arch::family_parts(architecture, a.units);
+    const double s = sim::simulate(architecture, arch::compute_cost(architecture), parts, o.devices, o.link).latency_s;
+    return {std::move(parts), s * 1e3, "one group per unit"};
+  }
+  const auto score = partition::score_architecture(architecture, o, partition::builtin_partitioners());
+  const auto& best = score.fastest();
+  return {best.parts, best.sim.latency_s * 1e3,
+          fmt::format("epsilon {:.2f}, CS {:.3f}", best.epsilon, best.metrics.cs)};
+}
+
 void run_export(const ExportArgs& a) {
   const auto architecture = config::load_architecture(a.arch);
   nn::Network net(architecture);
@@ -77,23 +106,15 @@ void run_export(const ExportArgs& a) {
                             first_line(e.what())));
   }
   net->eval();
-  partition::ScoreOptions o;
-  o.units = a.units;
-  o.partitioner = a.partitioner;
-  o.seed = a.seed;
-  if (a.epsilon > 0) o.epsilons = {a.epsilon};
-  a.model.apply(o, a.units);
-  const auto score = partition::score_architecture(architecture, o, partition::builtin_partitioners());
-  // Deploy the option the model predicts fastest (the score's best has the lowest CS).
-  const auto& best = score.fastest();
+  const auto placement = place(a, architecture);
   const auto input = input_spec(a);
-  const auto plan = deploy::make_plan(architecture, best.parts, a.units);
+  const auto plan = deploy::make_plan(architecture, placement.parts, a.units);
   const auto hash = deploy::export_deployment(architecture, *net, plan, a.out, input);
-  std::printf("exported %s for %d units (epsilon %.2f, CS %.3f, %lld bytes per image between units, "
-              "predicted %.3f ms) -> %s (unit_0..%d.pt, plan.yaml hash %016llx, parts.dot)\n",
-              architecture.name.c_str(), a.units, best.epsilon, best.metrics.cs,
-              static_cast<long long>(plan.bytes_per_image()), best.sim.latency_s * 1e3, a.out.c_str(),
-              a.units - 1, static_cast<unsigned long long>(hash));
+  std::printf("exported %s for %d units (%s, %lld bytes per image between units, predicted %.3f ms) -> %s "
+              "(unit_0..%d.pt, plan.yaml hash %016llx, parts.dot)\n",
+              architecture.name.c_str(), a.units, placement.what.c_str(),
+              static_cast<long long>(plan.bytes_per_image()), placement.predicted_ms, a.out.c_str(), a.units - 1,
+              static_cast<unsigned long long>(hash));
 }
 
 }  // namespace
@@ -104,7 +125,9 @@ Action add_export_command(CLI::App& app) {
   cmd->add_option("--arch", args->arch, "architecture file")->required();
   cmd->add_option("--weights", args->weights, "trained weights (weights.pt of a run folder)")->required();
   cmd->add_option("--units,-n", args->units, "number of units (devices)")->check(CLI::Range(1, 64));
-  cmd->add_option("--partitioner", args->partitioner, "metis, metis-unrefined, components, single or exact");
+  cmd->add_option("--partitioner", args->partitioner,
+                  "metis, metis-unrefined, components, single, exact, or groups (an lcp or sep network's branch or "
+                  "group k on unit k)");
   cmd->add_option("--epsilon", args->epsilon, "balance bound (default: of 1.03, 1.1 and 1.3, the one with the lowest predicted latency)")
       ->check(CLI::Range(1.0, 100.0));
   cmd->add_option("--seed", args->seed, "partitioner seed");

@@ -23,6 +23,11 @@ std::vector<std::string> architecture_families();
 /// network of family `generator`, as its options function says.
 void check_family_params(const std::string& generator, const ParamMap& params, int nodes);
 
+/// Unit per DAG vertex that puts branch (lcp) or group (sep) k of `a` on unit k, the stem
+/// and the head on unit 0: how those networks are meant to run. Throws `InvalidArgument`
+/// unless `a` was generated as one of them with exactly `units` branches or groups.
+std::vector<int> family_parts(const Architecture& a, int units);
+
 /// The network of family `generator` from its parameters; throws as `check_family_params`.
 Architecture family_architecture(const std::string& generator, const ParamMap& params, int nodes,
                                  const StagingOptions& staging, const NetworkOptions& network, std::uint64_t seed);
