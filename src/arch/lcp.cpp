@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "concnas/arch/baselines.h"
+#include "parallel_chains.h"
 #include "concnas/common/error.h"
 
 namespace concnas::arch {
@@ -51,20 +51,9 @@ LcpOptions lcp_options(const ParamMap& params, int nodes) {
 Architecture lcp_architecture(const LcpOptions& lcp, const StagingOptions& staging, const NetworkOptions& network,
                               std::uint64_t seed) {
   lcp.sanity_check();
-  const Architecture chain = chain_architecture(lcp.depth, staging, network, seed);
-  const int nodes = lcp.branches * lcp.depth;
-  std::vector<graph::Arc> arcs;
-  std::vector<bool> staged(nodes);
-  Design design(nodes + 1);
-  for (int b = 0; b < lcp.branches; ++b)
-    for (int i = 0; i < lcp.depth; ++i) {
-      const int v = b * lcp.depth + i;
-      if (i + 1 < lcp.depth) arcs.push_back({v, v + 1});
-      staged[v] = chain.vertices[i].staged;
-      design[v].width = lcp.width / lcp.branches;
-    }
-  design[nodes].merge = Merge::kConcat;
-  Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(nodes, arcs), network, staged, design);
+  const auto p = detail::parallel_chains(lcp.branches, lcp.depth, lcp.width, staging, network, seed);
+  Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(lcp.branches * lcp.depth, p.arcs), network,
+                                        p.staged, p.design);
   a.name = fmt::format("lcp-k{}-d{}-w{}-s{}", lcp.branches, lcp.depth, format_number(lcp.width), seed);
   a.provenance.generator = "lcp";
   a.provenance.params = {{"branches", lcp.branches}, {"depth", lcp.depth}, {"width", lcp.width}};

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "concnas/arch/baselines.h"
+#include "parallel_chains.h"
 #include "concnas/common/error.h"
 
 namespace concnas::arch {
@@ -130,30 +130,19 @@ SepOptions sep_options(const ParamMap& params, int nodes) {
 Architecture sep_architecture(const SepOptions& sep, const StagingOptions& staging, const NetworkOptions& network,
                               std::uint64_t seed) {
   sep.sanity_check();
-  const Architecture chain = chain_architecture(sep.depth, staging, network, seed);
-  const int nodes = sep.groups * sep.depth;
-  std::vector<graph::Arc> arcs;
-  std::vector<bool> staged(nodes);
-  Design design(nodes + 1);
+  auto p = detail::parallel_chains(sep.groups, sep.depth, sep.width, staging, network, seed);
   const EdgeSpec exchanged{sep.share, sep.fp16 ? Dtype::kFp16 : Dtype::kFp32};
-  for (int g = 0; g < sep.groups; ++g)
-    for (int i = 0; i < sep.depth; ++i) {
-      const int v = g * sep.depth + i;
-      if (i + 1 < sep.depth) arcs.push_back({v, v + 1});
-      staged[v] = chain.vertices[i].staged;
-      design[v].width = sep.width / sep.groups;
-    }
   for (int s = 0; s < sep.steps(); ++s) {
     const int block = (s + 1) * sep.alpha;
     for (int g = 0; g < sep.groups; ++g)
       for (int h : receivers(sep, s, g)) {
         const int from = g * sep.depth + block - 1, to = h * sep.depth + block;
-        arcs.push_back({from, to});
-        if (!exchanged.is_default()) design[to].edges[from] = exchanged;
+        p.arcs.push_back({from, to});
+        if (!exchanged.is_default()) p.design[to].edges[from] = exchanged;
       }
   }
-  design[nodes].merge = Merge::kConcat;
-  Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(nodes, arcs), network, staged, design);
+  Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(sep.groups * sep.depth, p.arcs), network,
+                                        p.staged, p.design);
   a.name = fmt::format("sep-g{}-d{}-a{}-{}{}{}-s{}", sep.groups, sep.depth, sep.alpha, policy_name(sep),
                        sep.share == 1 ? "" : "-x" + format_number(sep.share), sep.fp16 ? "-fp16" : "", seed);
   a.provenance.generator = "sep";
