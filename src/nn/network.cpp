@@ -1,5 +1,7 @@
 #include "concnas/nn/network.h"
 
+#include <algorithm>
+
 #include "concnas/common/error.h"
 #include "concnas/nn/ops.h"
 
@@ -66,6 +68,24 @@ torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inpu
   return inputs.size() > 1 ? x.relu_() : torch::relu(x);
 }
 
+torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inputs,
+                                          const std::vector<std::size_t>& active) {
+  if (active.size() == inputs.size()) return forward_relu(inputs);
+  CONCNAS_CHECK(!active.empty(), "a vertex needs at least one active input");
+  if (active.size() == 1) return torch::relu(scaled(inputs, active[0]));
+  std::vector<torch::Tensor> xs;
+  for (std::size_t i : active) xs.push_back(scaled(inputs, i));
+  if (spec_.merge == arch::Merge::kConcat) return torch::cat(xs, 1).relu_();
+  const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
+  torch::Tensor sum;
+  for (std::size_t k = 0; k < xs.size(); ++k) {
+    const auto term = (kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(xs[k]) : xs[k]) *
+                      w[static_cast<int64_t>(active[k])];
+    sum = k == 0 ? term : sum + term;
+  }
+  return sum.relu_();
+}
+
 torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
   auto at = [&](std::size_t i) { return scaled(inputs, i); };
   if (inputs.size() == 1) return at(0);
@@ -102,6 +122,12 @@ VertexImpl::VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& a
 
 torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs) {
   const torch::Tensor x = aggregate_->forward_relu(inputs);
+  return batch_norm(*norm_, pointwise_->forward(depthwise_->forward(x)));
+}
+
+torch::Tensor VertexImpl::forward(const std::vector<torch::Tensor>& inputs, const std::vector<std::size_t>& active) {
+  if (active.empty()) return forward(inputs);
+  const torch::Tensor x = aggregate_->forward_relu(inputs, active);
   return batch_norm(*norm_, pointwise_->forward(depthwise_->forward(x)));
 }
 
@@ -149,11 +175,32 @@ torch::Tensor NetworkImpl::forward(const torch::Tensor& images) {
     if (!dag.is_compute(v)) continue;
     std::vector<torch::Tensor> inputs;
     for (int p : dag.predecessors(v)) inputs.push_back(take(p));
-    out[v] = vertices_[v]->forward(inputs);
+    out[v] = active_.empty() ? vertices_[v]->forward(inputs) : vertices_[v]->forward(inputs, active_[v]);
   }
   std::vector<torch::Tensor> sinks;
   for (int s : arch_.output.inputs) sinks.push_back(take(s));
   return head_->forward(torch::adaptive_avg_pool2d(output(sinks), {1, 1}).flatten(1));
+}
+
+void NetworkImpl::set_inactive_edges(const std::vector<std::pair<int, int>>& edges) {
+  const auto& dag = arch_.dag;
+  std::vector<std::vector<bool>> off(dag.num_compute());
+  for (int v = 0; v < dag.num_compute(); ++v) off[v].assign(arch_.vertices[v].inputs.size(), false);
+  for (const auto& [from, to] : edges) {
+    CONCNAS_CHECK(to >= 0 && to < dag.num_compute(), "edge ({}, {}): {} is not a compute vertex", from, to, to);
+    const auto& inputs = arch_.vertices[to].inputs;
+    const auto at = std::find(inputs.begin(), inputs.end(), from);
+    CONCNAS_CHECK(at != inputs.end(), "edge ({}, {}) is not in '{}'", from, to, arch_.name);
+    off[to][static_cast<std::size_t>(at - inputs.begin())] = true;
+  }
+  active_.clear();
+  if (edges.empty()) return;
+  active_.resize(dag.num_compute());
+  for (int v = 0; v < dag.num_compute(); ++v) {
+    for (std::size_t i = 0; i < off[v].size(); ++i)
+      if (!off[v][i]) active_[v].push_back(i);
+    CONCNAS_CHECK(!active_[v].empty(), "the inactive edges leave vertex {} no input", v);
+  }
 }
 
 // The output vertex: the sinks as their edges carry them, scaled and averaged, or

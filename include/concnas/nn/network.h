@@ -54,6 +54,9 @@ class AggregateImpl : public torch::nn::Module {
   /// ReLU(forward(inputs)); in training with RandWire weights one operator of concnas's own
   /// (nn::weighted_sum_relu) unless nn::set_kernels chose LibTorch's.
   torch::Tensor forward_relu(const std::vector<torch::Tensor>& inputs);
+  /// ReLU of the inputs `active` (indices into `inputs`, ascending) combined as if the
+  /// others were not there: one passes through, several are weighted by their own weights.
+  torch::Tensor forward_relu(const std::vector<torch::Tensor>& inputs, const std::vector<std::size_t>& active);
 
  private:
   torch::Tensor scaled(const std::vector<torch::Tensor>& inputs, std::size_t i);
@@ -72,6 +75,8 @@ class VertexImpl : public torch::nn::Module {
  public:
   VertexImpl(const arch::VertexSpec& spec, const arch::Architecture& arch);
   torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
+  /// With only the inputs `active` (AggregateImpl::forward_relu); empty: all of them.
+  torch::Tensor forward(const std::vector<torch::Tensor>& inputs, const std::vector<std::size_t>& active);
 
  private:
   Aggregate aggregate_{nullptr};
@@ -86,6 +91,12 @@ class NetworkImpl : public torch::nn::Module {
   explicit NetworkImpl(const arch::Architecture& arch);
   torch::Tensor forward(const torch::Tensor& images);
   const arch::Architecture& architecture() const { return arch_; }
+  /// Weight sharing across communication policies (seed 001; nn/weight_sharing.h): the
+  /// edges (producer, consumer) given are left out of their consumer's aggregation, as if
+  /// the architecture did not have them; the others keep their weights. Empty: every edge
+  /// counts again. Throws `InvalidArgument` on a pair that is not an edge into a compute
+  /// vertex, or that would leave a vertex no input.
+  void set_inactive_edges(const std::vector<std::pair<int, int>>& edges);
 
  private:
   arch::Architecture arch_;
@@ -96,6 +107,7 @@ class NetworkImpl : public torch::nn::Module {
   torch::Tensor output(const std::vector<torch::Tensor>& sinks);
   torch::nn::Linear head_{nullptr};
   std::vector<int> remaining_uses_;         ///< consumers per vertex, to free tensors early
+  std::vector<std::vector<std::size_t>> active_;  ///< per compute vertex, its inputs counted; empty: all
 };
 TORCH_MODULE(Network);
 
