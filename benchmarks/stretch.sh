@@ -9,6 +9,8 @@
 #     held to half its core (`--cpu-quota 1=0.5`); chain-20 on concnas alone on worker 0's
 #     core; and chain-20 in PyTorch on that core (traced, frozen, optimize_for_inference, 1
 #     thread: the peer).
+# CALIBRATION=FILE uses that devices file of this machine (`concnas calibrate --local --world 2
+# --batch BATCH`) instead of calibrating again: the rules' counts move with the link's fit.
 # Needs root for the quota. Arguments after the fourth go to `concnas stretch`; without
 # any, the rules of docs/results.md: --alpha 0.1 --beta 0.5 --min-ratio 0.25.
 #   benchmarks/stretch.sh [OUT.json] [CONFIG] [ROUNDS] [BATCH] [STRETCH FLAGS...]
@@ -26,7 +28,11 @@ work=$(mktemp -d)
 concnas=$PWD/build/bin/concnas
 core=$(python3 -c 'import os; print(sorted(os.sched_getaffinity(0))[0])')
 
-"$concnas" calibrate -o "$work/cal.yaml" --local --world 2 --batch "$batch" >"$work/calibrate.log" 2>&1
+if [[ -n ${CALIBRATION:-} ]]; then
+  cp "$CALIBRATION" "$work/cal.yaml"  # a devices file of `concnas calibrate --batch BATCH` made before
+else
+  "$concnas" calibrate -o "$work/cal.yaml" --local --world 2 --batch "$batch" >"$work/calibrate.log" 2>&1
+fi
 python3 - "$work/cal.yaml" "$work/hetero.yaml" <<'PY'
 import sys, yaml
 cal = yaml.safe_load(open(sys.argv[1]))
@@ -78,7 +84,7 @@ for r in range(rounds):
                  "speedup_vs_chain_torch": peer["frozen_1t"]["p50"] / run["latency_ms"]["p50"]})
 med = lambda k: statistics.median(x[k] for x in rows)
 spread = lambda k: [min(x[k] for x in rows), max(x[k] for x in rows)]
-result = {"config": config, "batch": batch, "rules": space["rules"], "candidates": len(space["candidates"]),
+result = {"config": config, "batch": batch, "devices": open(f"{work}/hetero.yaml").read(), "rules": space["rules"], "candidates": len(space["candidates"]),
           "chain": chain, "pick": pick, "tried": report["tried"],
           "predicted_speedup": chain["predicted_ms"] / pick["predicted_ms"],
           "test_accuracy_points": 100 * (pick["test_accuracy"] - chain["test_accuracy"]), "rounds": rows,
