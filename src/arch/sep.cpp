@@ -1,5 +1,6 @@
 #include "concnas/arch/sep.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -100,6 +101,35 @@ std::vector<int> nth_permutation(int n, std::int64_t index) {
   return out;
 }
 
+std::vector<std::pair<int, int>> exchange_arcs(const SepOptions& sep) {
+  std::vector<std::pair<int, int>> arcs;
+  for (int s = 0; s < sep.steps(); ++s) {
+    const int block = (s + 1) * sep.alpha;
+    for (int g = 0; g < sep.groups; ++g)
+      for (int h : receivers(sep, s, g)) arcs.emplace_back(g * sep.depth + block - 1, h * sep.depth + block);
+  }
+  return arcs;
+}
+
+SepOptions random_policy(const SepOptions& base, Rng& rng) {
+  SepOptions p = base;
+  p.full = false;
+  p.permutations.clear();
+  for (int s = 0; s < p.steps(); ++s)
+    p.permutations.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(factorial(p.groups)))));
+  return p;
+}
+
+std::vector<std::pair<int, int>> edges_left_out(const SepOptions& policy) {
+  SepOptions full = policy;
+  full.full = true;
+  const auto made = exchange_arcs(policy);
+  std::vector<std::pair<int, int>> out;
+  for (const auto& e : exchange_arcs(full))
+    if (std::find(made.begin(), made.end(), e) == made.end()) out.push_back(e);
+  return out;
+}
+
 SepOptions sep_options(const ParamMap& params, int nodes) {
   for (const auto& [key, value] : params.values())
     CONCNAS_CHECK(key == "groups" || key == "depth" || key == "alpha" || key == "width" || key == "share" ||
@@ -132,14 +162,9 @@ Architecture sep_architecture(const SepOptions& sep, const StagingOptions& stagi
   sep.sanity_check();
   auto p = detail::parallel_chains(sep.groups, sep.depth, sep.width, staging, network, seed);
   const EdgeSpec exchanged{sep.share, sep.fp16 ? Dtype::kFp16 : Dtype::kFp32};
-  for (int s = 0; s < sep.steps(); ++s) {
-    const int block = (s + 1) * sep.alpha;
-    for (int g = 0; g < sep.groups; ++g)
-      for (int h : receivers(sep, s, g)) {
-        const int from = g * sep.depth + block - 1, to = h * sep.depth + block;
-        p.arcs.push_back({from, to});
-        if (!exchanged.is_default()) p.design[to].edges[from] = exchanged;
-      }
+  for (const auto& [from, to] : exchange_arcs(sep)) {
+    p.arcs.push_back({from, to});
+    if (!exchanged.is_default()) p.design[to].edges[from] = exchanged;
   }
   Architecture a = rebuild_architecture(graph::Dag::from_compute_edges(sep.groups * sep.depth, p.arcs), network,
                                         p.staged, p.design);

@@ -71,7 +71,8 @@ TrainingTensors load_training_tensors(const data::Dataset& dataset, const Traine
 
 EpochStats train_epoch(nn::Network& net, torch::optim::SGD& opt, const TrainingTensors& data,
                        const TrainerOptions& options, const Schedule& schedule, int epoch,
-                       std::int64_t* step, const std::string& kept_checkpoint, const ProgressFn& progress) {
+                       std::int64_t* step, const std::string& kept_checkpoint, const ProgressFn& progress,
+                       const StepHook& before_step) {
   const auto& t = options.train;
   const int64_t n = data.train_x.size(0);
   Rng rng = Rng::derive(t.seed, 0x65706f6368ULL + static_cast<std::uint64_t>(epoch));
@@ -87,6 +88,7 @@ EpochStats train_epoch(nn::Network& net, torch::optim::SGD& opt, const TrainingT
     if (options.data.augment) x = augment(x, options.data.crop_padding, data.flip, rng);
     for (auto& group : opt.param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options()).lr(schedule.lr_at(*step));
+    if (before_step) before_step(*net, *step);
     const StepResult r = forward_backward(net, x, y, t.label_smoothing);
     if (!std::isfinite(r.loss))
       throw Error(fmt::format("loss became {} at epoch {} step {}; the last good checkpoint ({}) is kept",

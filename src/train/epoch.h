@@ -38,7 +38,8 @@ struct EpochStats {
 /// `kept_checkpoint` as what is kept.
 EpochStats train_epoch(nn::Network& net, torch::optim::SGD& opt, const TrainingTensors& data,
                        const TrainerOptions& options, const Schedule& schedule, int epoch,
-                       std::int64_t* step, const std::string& kept_checkpoint, const ProgressFn& progress);
+                       std::int64_t* step, const std::string& kept_checkpoint, const ProgressFn& progress,
+                       const StepHook& before_step = {});
 
 /// Mean loss and accuracy of `net` on (x, y), in batches of `batch`; (0, 0) on no rows.
 std::pair<double, double> evaluate(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y,

@@ -161,7 +161,9 @@ TrainResult Trainer::run(bool resume) {
   net->train();
   for (int epochs_here = 1; at.epoch < t.epochs && at.step < schedule.total_steps; ++epochs_here) {
     const std::string kept = fs::exists(folder.checkpoint_path()) ? folder.checkpoint_path() : "none yet";
-    const auto stats = detail::train_epoch(net, opt, data, options_, schedule, at.epoch, &at.step, kept, progress_);
+    const auto stats =
+        detail::train_epoch(net, opt, data, options_, schedule, at.epoch, &at.step, kept, progress_, before_step_);
+    if (before_step_) before_step_(*net, -1);
     ++at.epoch;
     at.images += stats.seen;
     last_val = detail::evaluate(net, data.val_x, data.val_y, t.eval_batch_size);
@@ -180,6 +182,7 @@ TrainResult Trainer::run(bool resume) {
   r.images_per_s = r.seconds > 0 ? at.images / r.seconds : 0;
   r.epochs = at.epoch;
   r.steps = at.step;
+  if (before_step_) before_step_(*net, -1);
   std::tie(r.test_loss, r.test_accuracy) = detail::evaluate(net, data.test_x, data.test_y, t.eval_batch_size);
   // The last epoch of this process evaluated these weights already; a run resumed after
   // its last epoch has not.

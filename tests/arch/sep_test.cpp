@@ -144,6 +144,32 @@ TEST(ASeparableNetwork, IsGeneratedByNameAndReproducible) {
   EXPECT_EQ(exchanges(a, 6), (std::vector<std::pair<int, int>>{{8, 3}, {2, 9}}));
 }
 
+// A policy's edges and the ones it leaves out make full exchange; random policies are
+// drawn from the generator alone.
+TEST(ASeparablePolicy, LeavesOutTheRestOfFullExchangeAndIsDrawnReproducibly) {
+  SepOptions full;
+  full.full = true;
+  Rng a(5), b(5);
+  std::set<std::vector<int>> drawn;
+  for (int i = 0; i < 20; ++i) {
+    const auto p = random_policy(full, a);
+    EXPECT_EQ(p.permutations, random_policy(full, b).permutations);
+    EXPECT_FALSE(p.full);
+    ASSERT_EQ(p.permutations.size(), 3u);
+    drawn.insert(p.permutations);
+    auto both = exchange_arcs(p);
+    for (const auto& e : edges_left_out(p)) both.push_back(e);
+    std::sort(both.begin(), both.end());
+    auto all = exchange_arcs(full);
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(both, all);
+  }
+  EXPECT_GT(drawn.size(), 15u);
+  SepOptions none;
+  EXPECT_EQ(edges_left_out(none).size(), exchange_arcs(full).size());
+  EXPECT_TRUE(edges_left_out(full).empty());
+}
+
 TEST(AFamilyPlacement, PutsGroupKOnUnitKAndRefusesOtherCounts) {
   GenerateOptions o;
   o.generator = "sep";

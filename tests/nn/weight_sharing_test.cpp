@@ -56,6 +56,15 @@ TEST(ASharedNetwork, WithAPolicysEdgesOnlyComputesThatPolicysNetwork) {
     if (std::find(kept.begin(), kept.end(), e) == kept.end()) off.push_back(e);
   ASSERT_FALSE(kept.empty());
   ASSERT_GT(off.size(), kept.size());
+  arch::SepOptions policy_options;
+  policy_options.groups = 3;
+  policy_options.depth = 4;
+  policy_options.alpha = 1;
+  policy_options.permutations = {3, 0, 5};
+  auto left_out = arch::edges_left_out(policy_options);
+  std::sort(left_out.begin(), left_out.end());
+  std::sort(off.begin(), off.end());
+  EXPECT_EQ(left_out, off);
   shared->set_inactive_edges(off);
   Network sub(policy);
   inherit_shared_weights(*shared, *sub);

@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "concnas/arch/baselines.h"
+#include "concnas/arch/sep.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/common/error.h"
+#include "concnas/common/rng.h"
 #include "concnas/nn/network.h"
 #include "support/temp_dir.h"
 
@@ -95,6 +97,55 @@ TEST_F(ATrainer, ResumesAnInterruptedRunToTheSameWeights) {
   EXPECT_GT(trained_for, 0.0);
   Trainer again(c, a, run("split"));
   EXPECT_DOUBLE_EQ(again.run(true).seconds, trained_for);
+  const auto w1 = weights_of(a, run("whole") + "/weights.pt");
+  const auto w2 = weights_of(a, run("split") + "/weights.pt");
+  ASSERT_EQ(w1.size(), w2.size());
+  for (std::size_t i = 0; i < w1.size(); ++i) EXPECT_TRUE(torch::equal(w1[i], w2[i])) << "tensor " << i;
+}
+
+// One network of full exchange shared by communication policies: a policy per step drawn
+// from the step number, every edge on to evaluate. The hook sees every step once, in order,
+// and a run resumed after an epoch ends with the uninterrupted run's weights.
+TEST_F(ATrainer, CallsAStepHookThatAResumedRunRepeats) {
+  const auto c = tiny_config();
+  arch::SepOptions sep;
+  sep.groups = 2;
+  sep.depth = 3;
+  sep.alpha = 1;
+  sep.full = true;
+  arch::NetworkOptions n;
+  n.input = {1, c.data.synthetic_side, c.data.synthetic_side};
+  n.stem_channels = 8;
+  n.channel_limit = 16;
+  n.min_resolution = 2;
+  n.classes = c.data.synthetic_classes;
+  const auto a = arch::sep_architecture(sep, arch::StagingOptions{}, n, 0);
+  std::vector<std::int64_t> seen;
+  const StepHook policy_per_step = [&](nn::NetworkImpl& net, std::int64_t step) {
+    seen.push_back(step);
+    if (step < 0) return net.set_inactive_edges({});
+    Rng rng = Rng::derive(7, static_cast<std::uint64_t>(step));
+    net.set_inactive_edges(arch::edges_left_out(arch::random_policy(sep, rng)));
+  };
+  Trainer whole(c, a, run("whole"));
+  whole.set_before_step(policy_per_step);
+  const auto r = whole.run(false);
+  const std::int64_t steps = r.steps;
+  ASSERT_GT(steps, 0);
+  std::vector<std::int64_t> expected;
+  for (int e = 0; e < 3; ++e) {
+    for (std::int64_t s = e * steps / 3; s < (e + 1) * steps / 3; ++s) expected.push_back(s);
+    expected.push_back(-1);  // validation after the epoch
+  }
+  expected.push_back(-1);  // the test set
+  EXPECT_EQ(seen, expected);
+  Trainer first(c, a, run("split"));
+  first.set_before_step(policy_per_step);
+  first.set_stop_after_epochs(1);
+  first.run(false);
+  Trainer rest(c, a, run("split"));
+  rest.set_before_step(policy_per_step);
+  EXPECT_EQ(rest.run(true).test_accuracy, r.test_accuracy);
   const auto w1 = weights_of(a, run("whole") + "/weights.pt");
   const auto w2 = weights_of(a, run("split") + "/weights.pt");
   ASSERT_EQ(w1.size(), w2.size());

@@ -26,10 +26,12 @@
 /// sep --param groups=G --param depth=D --param alpha=A --param policy=P`, sep_options).
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "concnas/arch/architecture.h"
 #include "concnas/common/param_map.h"
+#include "concnas/common/rng.h"
 
 namespace concnas::arch {
 
@@ -62,6 +64,17 @@ std::vector<int> nth_permutation(int n, std::int64_t index);
 /// 0 the lowest digit (0: no exchange). Throws `InvalidArgument` on an unknown parameter,
 /// a value out of range, or a depth that disagrees with `nodes` (0: no vertex count given).
 SepOptions sep_options(const ParamMap& params, int nodes);
+
+/// The edges between groups that `sep` makes, (producer, consumer) by step, then group.
+std::vector<std::pair<int, int>> exchange_arcs(const SepOptions& sep);
+
+/// `base` with a permutation per step drawn uniformly from the G! (`full` off): a policy
+/// for one training step of the shared network.
+SepOptions random_policy(const SepOptions& base, Rng& rng);
+
+/// The edges of full exchange that `policy` does not make: switched off in the network of
+/// full exchange (NetworkImpl::set_inactive_edges), it computes as `policy`'s network.
+std::vector<std::pair<int, int>> edges_left_out(const SepOptions& policy);
 
 Architecture sep_architecture(const SepOptions& sep, const StagingOptions& staging, const NetworkOptions& network,
                               std::uint64_t seed);

@@ -22,6 +22,10 @@
 #include "concnas/config/train_config.h"
 #include "concnas/data/dataset.h"
 
+namespace concnas::nn {
+class NetworkImpl;
+}
+
 namespace concnas::train {
 
 struct TrainResult {
@@ -38,6 +42,12 @@ struct TrainResult {
   std::int64_t steps = 0;
   double images_per_s = 0;   ///< training images / seconds, over resumed runs
 };
+
+/// Called with the network before every optimiser step, with the run's step number (a
+/// resumed run carries on the count, so a hook that draws from it is reproducible), and
+/// with step -1 before every evaluation: e.g. a communication policy per step for one
+/// network shared by many (nn/weight_sharing.h), and every edge on to evaluate.
+using StepHook = std::function<void(nn::NetworkImpl& net, std::int64_t step)>;
 
 /// One line of progress, called after every batch (`done` of `total` batches in the epoch).
 using ProgressFn = std::function<void(int epoch, int epochs, std::int64_t done,
@@ -58,6 +68,7 @@ class Trainer {
   /// The data set, options and architecture of a training config.
   Trainer(const config::TrainConfig& config, arch::Architecture arch, std::string run_dir);
   void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
+  void set_before_step(StepHook hook) { before_step_ = std::move(hook); }
   /// For tests: stop (as if killed) after this many epochs of this process.
   void set_stop_after_epochs(int epochs) { stop_after_ = epochs; }
   /// Trains, or with `resume` continues from the run folder's checkpoint (a folder killed
@@ -72,6 +83,7 @@ class Trainer {
   arch::Architecture arch_;
   std::string dir_;
   ProgressFn progress_;
+  StepHook before_step_;
   int stop_after_ = 0;
 };
 
