@@ -37,6 +37,7 @@ torch::Tensor carried(const arch::VertexSpec& spec, std::size_t i, const torch::
 AggregateImpl::AggregateImpl(const arch::VertexSpec& spec, arch::Aggregation kind)
     : spec_(spec), kind_(kind) {
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    every_input_.push_back(i);
     const arch::ScalingBlock* block = spec.scaling_from(spec.inputs[i]);
     scaled_.push_back(block != nullptr);
     scaling_.push_back(block ? register_module("scale" + std::to_string(spec.inputs[i]),
@@ -72,36 +73,32 @@ torch::Tensor AggregateImpl::forward_relu(const std::vector<torch::Tensor>& inpu
                                           const std::vector<std::size_t>& active) {
   if (active.size() == inputs.size()) return forward_relu(inputs);
   CONCNAS_CHECK(!active.empty(), "a vertex needs at least one active input");
-  if (active.size() == 1) return torch::relu(scaled(inputs, active[0]));
-  std::vector<torch::Tensor> xs;
-  for (std::size_t i : active) xs.push_back(scaled(inputs, i));
-  if (spec_.merge == arch::Merge::kConcat) return torch::cat(xs, 1).relu_();
-  const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
-  torch::Tensor sum;
-  for (std::size_t k = 0; k < xs.size(); ++k) {
-    const auto term = (kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(xs[k]) : xs[k]) *
-                      w[static_cast<int64_t>(active[k])];
-    sum = k == 0 ? term : sum + term;
-  }
-  return sum.relu_();
+  torch::Tensor x = combine(inputs, active);
+  // A single input is another vertex's output, still needed elsewhere: no in-place ReLU then.
+  return active.size() > 1 ? x.relu_() : torch::relu(x);
 }
 
 torch::Tensor AggregateImpl::forward(const std::vector<torch::Tensor>& inputs) {
-  auto at = [&](std::size_t i) { return scaled(inputs, i); };
-  if (inputs.size() == 1) return at(0);
+  return combine(inputs, every_input_);
+}
+
+torch::Tensor AggregateImpl::combine(const std::vector<torch::Tensor>& inputs,
+                                     const std::vector<std::size_t>& which) {
+  auto at = [&](std::size_t k) { return scaled(inputs, which[k]); };
+  if (which.size() == 1) return at(0);
   if (spec_.merge == arch::Merge::kConcat) {
     std::vector<torch::Tensor> xs;
-    for (std::size_t i = 0; i < inputs.size(); ++i) xs.push_back(at(i));
+    for (std::size_t k = 0; k < which.size(); ++k) xs.push_back(at(k));
     return torch::cat(xs, 1);
   }
   const torch::Tensor w = kind_ == arch::Aggregation::kRandWire ? torch::sigmoid(weight_) : weight_;
-  auto term = [&](std::size_t i) {
-    return kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(at(i)) : at(i);
+  auto term = [&](std::size_t k) {
+    return kind_ == arch::Aggregation::kSigmoidInputs ? torch::sigmoid(at(k)) : at(k);
   };
   // One buffer accumulated in place: k - 1 fewer temporaries than a sum of products.
-  torch::Tensor sum = term(0) * w[0];
-  for (std::size_t i = 1; i < inputs.size(); ++i)
-    sum.addcmul_(term(i), w[static_cast<int64_t>(i)]);
+  torch::Tensor sum = term(0) * w[static_cast<int64_t>(which[0])];
+  for (std::size_t k = 1; k < which.size(); ++k)
+    sum.addcmul_(term(k), w[static_cast<int64_t>(which[k])]);
   return sum;
 }
 

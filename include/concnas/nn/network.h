@@ -60,8 +60,12 @@ class AggregateImpl : public torch::nn::Module {
 
  private:
   torch::Tensor scaled(const std::vector<torch::Tensor>& inputs, std::size_t i);
+  /// The inputs `which` (indices into `inputs`, ascending) scaled and combined: one passes
+  /// through; several are concatenated, or summed with their own weights.
+  torch::Tensor combine(const std::vector<torch::Tensor>& inputs, const std::vector<std::size_t>& which);
 
   arch::VertexSpec spec_;
+  std::vector<std::size_t> every_input_;  ///< 0 .. inputs - 1
   arch::Aggregation kind_;
   std::vector<Scaling> scaling_;  ///< per input; empty module where none is needed
   std::vector<bool> scaled_;
