@@ -10,10 +10,18 @@ bool is_architecture_family(const std::string& generator) { return generator == 
 
 std::vector<std::string> architecture_families() { return {"lcp", "sep"}; }
 
+namespace {
+
+[[noreturn]] void not_a_family(const std::string& generator) {
+  throw InvalidArgument("'" + generator + "' is not a network family (lcp, sep)");
+}
+
+}  // namespace
+
 void check_family_params(const std::string& generator, const ParamMap& params, int nodes) {
   if (generator == "lcp") (void)lcp_options(params, nodes);
   else if (generator == "sep") (void)sep_options(params, nodes);
-  else throw InvalidArgument("'" + generator + "' is not a network family (lcp, sep)");
+  else not_a_family(generator);
 }
 
 std::vector<int> family_parts(const Architecture& a, int units) {
@@ -35,9 +43,9 @@ std::vector<int> family_parts(const Architecture& a, int units) {
 
 Architecture family_architecture(const std::string& generator, const ParamMap& params, int nodes,
                                  const StagingOptions& staging, const NetworkOptions& network, std::uint64_t seed) {
+  if (generator == "lcp") return lcp_architecture(lcp_options(params, nodes), staging, network, seed);
   if (generator == "sep") return sep_architecture(sep_options(params, nodes), staging, network, seed);
-  check_family_params(generator, params, nodes);
-  return lcp_architecture(lcp_options(params, nodes), staging, network, seed);
+  not_a_family(generator);
 }
 
 }  // namespace concnas::arch

@@ -20,11 +20,7 @@ void LcpOptions::sanity_check() const {
 namespace {
 
 int whole(const ParamMap& params, const std::string& key, int fallback) {
-  if (!params.contains(key)) return fallback;
-  const double v = params.get(key);
-  CONCNAS_CHECK(std::floor(v) == v && std::abs(v) <= 1e9, "lcp: {} must be a whole number, got {}", key,
-                format_number(v));
-  return static_cast<int>(v);
+  return detail::whole_param("lcp", params, key, fallback);
 }
 
 }  // namespace

@@ -1,13 +1,18 @@
 #pragma once
 // What LCP and separable networks share (arch/lcp.h, arch/sep.h): `groups` chains of
 // `depth` vertices, vertex g·depth + i staged as vertex i of the chain baseline of that
-// depth and seed, every vertex width / groups as wide, the output concatenating them.
+// depth and seed, every vertex width / groups as wide, the output concatenating them; and
+// how both read their whole-number parameters.
 
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "concnas/arch/architecture.h"
 #include "concnas/arch/baselines.h"
+#include "concnas/common/error.h"
+#include "concnas/common/param_map.h"
 
 namespace concnas::arch::detail {
 
@@ -16,6 +21,16 @@ struct ParallelChains {
   std::vector<bool> staged;
   Design design;                 ///< one per compute vertex, then the output's
 };
+
+/// Parameter `key` of `family` (for the error line) as a whole number; `fallback` when the
+/// parameter is not given.
+inline int whole_param(const char* family, const ParamMap& params, const std::string& key, int fallback) {
+  if (!params.contains(key)) return fallback;
+  const double v = params.get(key);
+  CONCNAS_CHECK(std::floor(v) == v && std::abs(v) <= 1e9, "{}: {} must be a whole number, got {}", family, key,
+                format_number(v));
+  return static_cast<int>(v);
+}
 
 inline ParallelChains parallel_chains(int groups, int depth, double width, const StagingOptions& staging,
                                       const NetworkOptions& network, std::uint64_t seed) {

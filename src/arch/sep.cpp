@@ -18,11 +18,7 @@ std::int64_t factorial(int n) {
 }
 
 int whole(const ParamMap& params, const std::string& key, int fallback) {
-  if (!params.contains(key)) return fallback;
-  const double v = params.get(key);
-  CONCNAS_CHECK(std::floor(v) == v && std::abs(v) <= 1e9, "sep: {} must be a whole number, got {}", key,
-                format_number(v));
-  return static_cast<int>(v);
+  return detail::whole_param("sep", params, key, fallback);
 }
 
 // `policy` of sep_options: one number, the steps' permutation indices in base G!.
@@ -148,10 +144,8 @@ SepOptions sep_options(const ParamMap& params, int nodes) {
   const int fp16 = whole(params, "fp16", 0);
   CONCNAS_CHECK(fp16 == 0 || fp16 == 1, "sep: fp16 must be 0 or 1, got {}", fp16);
   o.fp16 = fp16 == 1;
-  CONCNAS_CHECK(o.depth >= 1 && o.depth <= 100000, "sep: depth {} outside 1..100000", o.depth);
-  CONCNAS_CHECK(o.alpha >= 1 && o.alpha <= o.depth, "sep: alpha {} outside 1..depth ({})", o.alpha, o.depth);
+  o.sanity_check();  // the policy's range below needs valid groups, depth and alpha
   read_policy(params, o);
-  o.sanity_check();
   CONCNAS_CHECK(nodes == 0 || nodes == o.groups * o.depth, "sep: {} groups of depth {} are {} vertices, not the {} "
                 "asked for", o.groups, o.depth, o.groups * o.depth, nodes);
   return o;
