@@ -1,7 +1,5 @@
 #include "concnas/deploy/engine.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -12,6 +10,7 @@
 #include "concnas/common/error.h"
 #include "concnas/sim/latency.h"
 #include "infer_kernels.h"
+#include "one_openmp_thread.h"
 #include "ready_scheduler.h"
 #include "steady_ns.h"
 
@@ -60,15 +59,20 @@ struct Step {
   arch::Shape in, out;
   int stride = 1;
   torch::Tensor depthwise, pointwise, bias;  // C x 9, Cout x C, Cout (batch norm folded in)
-  torch::Tensor depthwise_t;                 // 9 x C: the channel-last kernel's (small planes)
+  torch::Tensor depthwise_t, pointwise_t;    // 9 x C, C x Cout: the channel-last kernels'
+
+
 };
 
-// Planes up to this size (14x14) run channel-last (infer_kernels.h): a 4x4 plane is one
-// vector, and a pass per plane costs more than its work. Measured on LCP-2 at batch 8:
-// 14x14 gains a little over 64; every plane (28x28 too) loses 15%.
-constexpr std::int64_t kChannelLastPlane = 256;
+// Every vertex but a concatenation runs channel-last (infer_kernels.h): its inputs and its
+// output hold each pixel's channels together, so that the nine taps run over channels in
+// vector lanes and the pointwise convolution of many images is one GEMM, and no vertex
+// changes the layout of what the one before it wrote. A concatenation runs plane by plane.
+bool channel_last(const Step& s) { return !s.concat; }
 
-bool channel_last(const Step& s) { return !s.concat && s.in.height * s.in.width <= kChannelLastPlane; }
+// A channel-last vertex runs the pointwise convolution of this many of its depthwise
+// outputs' floats (512 KiB, within L2) at once: at 4x4 x 96 channels, 85 images.
+constexpr std::int64_t kBlockFloats = 1 << 17;
 
 // The tensor `name` of a unit file, checked against the shape the architecture gives it.
 torch::Tensor tensor_of(const torch::jit::Module& m, const std::string& name, std::vector<std::int64_t> shape) {
@@ -113,6 +117,16 @@ torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
   return z;
 }
 
+// Input `i` of channel-last step `s`, as that step takes it: carried, scaled, and with each
+// pixel's channels together. An edge that carries all of a channel-last producer's channels
+// in float32 and needs no scaling hands over the producer's tensor itself.
+torch::Tensor channel_last_input(const Step& s, std::size_t i, const torch::Tensor& x) {
+  const Edge& e = s.edges[i];
+  const Scale& scale = s.scales[i];
+  const bool as_is = e.channels == x.size(1) && !e.half && !scale.pool && !scale.project.defined();
+  return (as_is ? x : apply(scale, carry(e, x))).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -121,7 +135,7 @@ struct Engine::Impl {
   EngineOptions options;
   std::vector<Step> steps;               // this unit's vertices, in the plan's order
   std::vector<int> step_of;              // DAG vertex -> its step here, or -1
-  torch::Tensor stem_weight, stem_bias;  // unit 0: Cs x Cin x 9, Cs
+  torch::Tensor stem_weight_t, stem_bias;  // unit 0: Cin x 9 x Cs, Cs
   std::vector<Scale> sink_scales;        // this unit's sinks, in the plan's order
   std::vector<Edge> sink_edges;          // the same sinks' edges to the output vertex
   std::vector<std::int64_t> sink_offset; // concat: each sink's first channel in the output
@@ -133,6 +147,8 @@ struct Engine::Impl {
   void schedule();
   torch::Tensor stem(const torch::Tensor& images) const;
   torch::Tensor vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const;
+  torch::Tensor vertex_planes(const Step& s, const std::vector<torch::Tensor>& inputs) const;
+  torch::Tensor vertex_channel_last(const Step& s, const std::vector<torch::Tensor>& inputs) const;
   void concat_relu_depthwise(const Step& s, const std::vector<torch::Tensor>& inputs, std::int64_t b,
                              float* scratch, float* mid) const;
   torch::Tensor partial(const std::vector<torch::Tensor>& scaled) const;
@@ -143,7 +159,7 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
   CONCNAS_CHECK(arch.output.in.channels == arch.output.out.channels, "the output vertex of '{}' changes the channels",
                 arch.name);
   if (unit == 0) {
-    stem_weight = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9});
+    stem_weight_t = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9}).permute({1, 2, 0}).contiguous();
     stem_bias = tensor_of(m, "stem_bias", {n.stem_channels});
     head_weight = tensor_of(m, "head_weight", {n.classes, arch.output.out.channels});
     head_bias = tensor_of(m, "head_bias", {n.classes});
@@ -171,9 +187,10 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
       s.sigmoid_inputs = n.aggregation == arch::Aggregation::kSigmoidInputs;
     }
     s.depthwise = tensor_of(m, p + "depthwise", {spec.in.channels, 9});
-    s.depthwise_t = s.depthwise.t().contiguous();
     s.pointwise = tensor_of(m, p + "pointwise", {spec.out.channels, spec.in.channels});
     s.bias = tensor_of(m, p + "bias", {spec.out.channels});
+    s.depthwise_t = s.depthwise.t().contiguous();
+    s.pointwise_t = s.pointwise.t().contiguous();
     step_of[v] = static_cast<int>(steps.size());
     steps.push_back(std::move(s));
   }
@@ -203,53 +220,73 @@ void Engine::Impl::schedule() {
   scheduler = std::make_unique<detail::ReadyScheduler>(std::move(successors), std::move(priority), options.cores);
 }
 
+// The stem's output is channel-last, as the vertices after it take it.
 torch::Tensor Engine::Impl::stem(const torch::Tensor& images) const {
   const auto& n = arch.network;
   const auto x = images.to(torch::kFloat).contiguous();
   const std::int64_t batch = x.size(0), size = n.input.height * n.input.width;
-  auto out = torch::empty({batch, n.stem_channels, n.input.height, n.input.width});
-  std::vector<float> scratch(static_cast<std::size_t>(k::conv3x3_scratch_size(n.input.channels, plane_of(n.input))));
+  auto out = torch::empty({batch, n.input.height, n.input.width, n.stem_channels}).permute({0, 3, 1, 2});
   for (std::int64_t b = 0; b < batch; ++b)
-    k::conv3x3(x.data_ptr<float>() + b * n.input.channels * size, n.input.channels, plane_of(n.input),
-               stem_weight.data_ptr<float>(), stem_bias.data_ptr<float>(), n.stem_channels, scratch.data(),
-               out.data_ptr<float>() + b * n.stem_channels * size);
+    k::conv3x3_channel_last(x.data_ptr<float>() + b * n.input.channels * size, n.input.channels, plane_of(n.input),
+                            stem_weight_t.data_ptr<float>(), stem_bias.data_ptr<float>(), n.stem_channels,
+                            out.data_ptr<float>() + b * n.stem_channels * size);
   return out;
 }
 
 torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tensor>& inputs) const {
+  return channel_last(s) ? vertex_channel_last(s, inputs) : vertex_planes(s, inputs);
+}
+
+torch::Tensor Engine::Impl::vertex_planes(const Step& s, const std::vector<torch::Tensor>& inputs) const {
   std::vector<torch::Tensor> scaled;
   for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], carry(s.edges[i], inputs[i])));
   const std::int64_t batch = scaled[0].size(0);
   const k::Plane out_plane = plane_of(s.out);
-  const bool last = channel_last(s);
   auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
   thread_local std::vector<float> scratch, mid;
-  scratch.resize(static_cast<std::size_t>(last ? k::channel_last_scratch_size(s.in.channels, plane_of(s.in))
-                                               : k::depthwise_scratch_size(plane_of(s.in))));
+  scratch.resize(static_cast<std::size_t>(k::depthwise_scratch_size(plane_of(s.in))));
   mid.resize(static_cast<std::size_t>(s.in.channels * out_plane.size()));
   std::vector<const float*> xs(scaled.size());
   for (std::int64_t b = 0; b < batch; ++b) {
     float* o = out.data_ptr<float>() + b * s.out.elements();
     if (s.concat) {
       concat_relu_depthwise(s, scaled, b, scratch.data(), mid.data());
-      k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
-                     s.in.channels, out_plane.size(), o);
-      continue;
+    } else {
+      for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
+      k::aggregate_relu_depthwise(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
+                                  s.in.channels, plane_of(s.in), s.depthwise.data_ptr<float>(), s.stride,
+                                  scratch.data(), mid.data());
     }
-    for (std::size_t i = 0; i < scaled.size(); ++i) xs[i] = scaled[i].data_ptr<float>() + b * s.in.elements();
-    const int k = static_cast<int>(xs.size());
-    if (last) {
-      k::aggregate_relu_depthwise_channel_last(xs.data(), s.mix.data(), k, s.sigmoid_inputs, s.in.channels,
-                                               plane_of(s.in), s.depthwise_t.data_ptr<float>(), s.stride,
-                                               scratch.data(), mid.data());
-      k::matmul_bias_transposed(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
-                                s.in.channels, out_plane.size(), o);
-      continue;
-    }
-    k::aggregate_relu_depthwise(xs.data(), s.mix.data(), k, s.sigmoid_inputs, s.in.channels, plane_of(s.in),
-                                s.depthwise.data_ptr<float>(), s.stride, scratch.data(), mid.data());
     k::matmul_bias(s.pointwise.data_ptr<float>(), s.bias.data_ptr<float>(), mid.data(), s.out.channels,
                    s.in.channels, out_plane.size(), o);
+  }
+  return out;
+}
+
+// A small-plane vertex: the aggregation, ReLU and depthwise convolution image by image,
+// then the pointwise convolution of a block of images in one GEMM (a 4x4 plane is 16
+// columns, too few for a GEMM of its own). Inputs and output are channel-last.
+torch::Tensor Engine::Impl::vertex_channel_last(const Step& s, const std::vector<torch::Tensor>& inputs) const {
+  std::vector<torch::Tensor> ins;
+  for (std::size_t i = 0; i < inputs.size(); ++i) ins.push_back(channel_last_input(s, i, inputs[i]));
+  const std::int64_t batch = ins[0].size(0), mid_image = s.in.channels * plane_of(s.out).size();
+  const std::int64_t block = std::clamp<std::int64_t>(kBlockFloats / mid_image, 1, batch);
+  auto out = torch::empty({batch, s.out.height, s.out.width, s.out.channels}).permute({0, 3, 1, 2});
+  thread_local std::vector<float> scratch, mid;
+  scratch.resize(static_cast<std::size_t>(k::channel_last_scratch_size(s.in.channels, plane_of(s.in))));
+  mid.resize(static_cast<std::size_t>(block * mid_image));
+  std::vector<const float*> xs(ins.size());
+  for (std::int64_t first = 0; first < batch; first += block) {
+    const std::int64_t n = std::min(block, batch - first);
+    for (std::int64_t b = 0; b < n; ++b) {
+      for (std::size_t i = 0; i < ins.size(); ++i) xs[i] = ins[i].data_ptr<float>() + (first + b) * s.in.elements();
+      k::aggregate_relu_depthwise_channel_last(xs.data(), s.mix.data(), static_cast<int>(xs.size()), s.sigmoid_inputs,
+                                               s.in.channels, plane_of(s.in), s.depthwise_t.data_ptr<float>(),
+                                               s.stride, scratch.data(), mid.data() + b * mid_image);
+    }
+    k::matmul_rows_bias(mid.data(), s.pointwise_t.data_ptr<float>(), s.bias.data_ptr<float>(),
+                        n * plane_of(s.out).size(), s.in.channels, s.out.channels,
+                        out.data_ptr<float>() + first * s.out.elements());
   }
   return out;
 }
@@ -301,25 +338,6 @@ Engine::Engine(const arch::Architecture& arch, const Plan& plan, int unit, const
 
 Engine::~Engine() = default;
 
-namespace {
-
-// Torch's copies (and oneDNN's GEMM) would otherwise start an OpenMP team per call above
-// their grain size, whose threads spin on the cores the engine's own threads use (on a
-// worker pinned to one core, a batch of 32 spent 3.4 ms of its 9.4 ms so in the head).
-// The engine's threads are the parallelism; the caller's setting comes back however the
-// scope ends.
-class OneOpenMpThread {
- public:
-  OneOpenMpThread() { omp_set_num_threads(1); }
-  ~OneOpenMpThread() { omp_set_num_threads(before_); }
-  OneOpenMpThread(const OneOpenMpThread&) = delete;
-  OneOpenMpThread& operator=(const OneOpenMpThread&) = delete;
-
- private:
-  int before_ = omp_get_max_threads();
-};
-
-}  // namespace
 
 int Engine::cores() const { return impl_->options.cores; }
 
@@ -327,7 +345,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
   auto& m = *impl_;
   const auto& dag = m.arch.dag;
   c10::InferenceMode inference;
-  const OneOpenMpThread one_thread;
+  const detail::OneOpenMpThread one_thread;
   std::vector<torch::Tensor> out(dag.num_vertices());
   if (m.unit == 0) {
     CONCNAS_CHECK(images != nullptr && images->size(0) == batch, "unit 0 needs the batch's {} images", batch);
@@ -373,7 +391,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
 torch::Tensor Engine::head(const std::vector<torch::Tensor>& partials) const {
   const auto& m = *impl_;
   CONCNAS_CHECK(m.unit == 0 && !partials.empty(), "the head runs on unit 0, over at least one partial sum");
-  const OneOpenMpThread one_thread;
+  const detail::OneOpenMpThread one_thread;
   auto sum = partials[0].to(torch::kFloat).contiguous().clone();
   for (std::size_t i = 1; i < partials.size(); ++i) {
     const auto x = partials[i].to(torch::kFloat).contiguous();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -33,26 +34,33 @@ CONCNAS_CLONES void weighted_sum_relu(const float* const* xs, const float* a, in
       const float* x = xs[j] + offset;
       for (int64_t i = 0; i < n; ++i) z[i] += a[j] / (1.0F + std::exp(-x[i]));
     }
-  } else {
-    for (int64_t i = 0; i < n; ++i) z[i] = a[0] * x0[i];
-    for (int j = 1; j < k; ++j) axpy(z, xs[j] + offset, a[j], n);
+    for (int64_t i = 0; i < n; ++i) z[i] = std::max(z[i], 0.0F);
+    return;
   }
-  for (int64_t i = 0; i < n; ++i) z[i] = std::max(z[i], 0.0F);
+  // The ReLU rides on the last input's pass (the sum's order is the same).
+  if (k == 1) {
+    for (int64_t i = 0; i < n; ++i) z[i] = std::max(a[0] * x0[i], 0.0F);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) z[i] = a[0] * x0[i];
+  for (int j = 1; j + 1 < k; ++j) axpy(z, xs[j] + offset, a[j], n);
+  const float* last = xs[k - 1] + offset;
+  const float w = a[k - 1];
+  for (int64_t i = 0; i < n; ++i) z[i] = std::max(z[i] + w * last[i], 0.0F);
 }
 
 // The 3x3 convolution of a zero-padded plane ((h + 2) x (w + 2)) at stride 1, into `full`
 // (h x (w + 2)): the padded plane is read as one long row, so the nine taps of a run of
 // outputs are summed in vector registers and stored once, where a 7-wide row would not
 // fill a vector; the last two columns of each row are waste, dropped by the caller.
-CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full,
-                                   bool accumulate = false) {
+CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, float* __restrict full) {
   const int64_t wp = p.width + 2, n = p.height * wp - 2;
   const float* r0 = pad;
   const float* r1 = pad + wp;
   const float* r2 = pad + 2 * wp;
   const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
   for (int64_t i = 0; i < n; ++i)
-    full[i] = (accumulate ? full[i] : 0.0F) + w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
+    full[i] = w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
               w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
 }
 
@@ -87,24 +95,118 @@ void extract(const float* full, Plane p, int stride, float* out) {
   }
 }
 
-}  // namespace
 
-std::int64_t conv3x3_scratch_size(int64_t in_channels, Plane p) {
-  return (in_channels + 1) * (p.height + 2) * (p.width + 2);
+// The taps of a 3x3 window at (y, x) that fall inside the plane: each one's offset in
+// pixels from the plane's start and its index in the kernel (row-major), in kernel order.
+struct Window {
+  int64_t offset[9];
+  int tap[9];
+  int count = 0;
+};
+
+[[gnu::always_inline]] inline Window window_at(Plane p, int64_t y, int64_t x) {
+  Window w;
+  for (int64_t dy = 0; dy < 3; ++dy)
+    for (int64_t dx = 0; dx < 3; ++dx) {
+      const int64_t iy = y + dy - 1, ix = x + dx - 1;
+      if (iy < 0 || iy >= p.height || ix < 0 || ix >= p.width) continue;
+      w.offset[w.count] = iy * p.width + ix;
+      w.tap[w.count++] = static_cast<int>(dy * 3 + dx);
+    }
+  return w;
 }
 
-void conv3x3(const float* in, int64_t in_channels, Plane p, const float* w, const float* bias,
-             int64_t out_channels, float* scratch, float* out) {
-  const int64_t padded = (p.height + 2) * (p.width + 2);
-  float* full = scratch + in_channels * padded;
-  std::fill(scratch, scratch + in_channels * padded, 0.0F);
-  for (int64_t c = 0; c < in_channels; ++c) copy_into_padding(in + c * p.size(), p, scratch + c * padded);
-  for (int64_t o = 0; o < out_channels; ++o) {
+// Sums run in registers across taps, kLanes floats to a vector (one AVX-512 register, two
+// AVX2 ones, four SSE ones). A sum of nine taps is a chain of dependent FMAs, so the
+// depthwise loop runs four vectors at once (independent channels) and the stem four pixels.
+constexpr int64_t kLanes = 16;
+typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+typedef float UnalignedVec __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float)), may_alias));
+
+// The kLanes floats from p on, as one vector.
+inline const UnalignedVec& lanes_at(const float* p) { return *reinterpret_cast<const UnalignedVec*>(p); }
+inline UnalignedVec& lanes_at(float* p) { return *reinterpret_cast<UnalignedVec*>(p); }
+
+// Channels [c, c + V * kLanes) of one channel-last output pixel of the depthwise
+// convolution: o[j] = Σ_taps wt[tap][j] * z[pixel][j].
+template <int V>
+[[gnu::always_inline]] inline void depthwise_vectors(const float* z, const float* wt, int64_t channels, const Window& w, int64_t c,
+                              float* o) {
+  Vec acc[V] = {};
+  for (int t = 0; t < w.count; ++t) {
+    const float* zr = z + w.offset[t] * channels + c;
+    const float* wr = wt + w.tap[t] * channels + c;
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) acc[v] += lanes_at(wr + v * kLanes) * lanes_at(zr + v * kLanes);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) lanes_at(o + c + v * kLanes) = acc[v];
+}
+
+// The same for the last channels [c, channels), fewer than kLanes.
+[[gnu::always_inline]] inline void depthwise_rest(const float* z, const float* wt, int64_t channels, const Window& w, int64_t c, float* o) {
+  std::fill(o + c, o + channels, 0.0F);
+  for (int t = 0; t < w.count; ++t)
+    for (int64_t j = c; j < channels; ++j) o[j] += wt[w.tap[t] * channels + j] * z[w.offset[t] * channels + j];
+}
+
+// One channel-last pixel of the stem: bias plus every input plane's taps in `w`.
+[[gnu::always_inline]] inline void stem_pixel(const float* in, int64_t in_channels, Plane p, const float* wt,
+                                              const float* bias, int64_t out_channels, const Window& w, float* o) {
+  int64_t k = 0;
+  for (; k + kLanes <= out_channels; k += kLanes) {
+    Vec acc = lanes_at(bias + k);
     for (int64_t c = 0; c < in_channels; ++c)
-      conv3x3_padded(scratch + c * padded, p, w + (o * in_channels + c) * 9, full, c > 0);
-    float* plane = out + o * p.size();
-    extract(full, p, 1, plane);
-    for (int64_t i = 0; i < p.size(); ++i) plane[i] += bias[o];
+      for (int t = 0; t < w.count; ++t) acc += in[c * p.size() + w.offset[t]] * lanes_at(wt + (c * 9 + w.tap[t]) * out_channels + k);
+    lanes_at(o + k) = acc;
+  }
+  for (; k < out_channels; ++k) {
+    float acc = bias[k];
+    for (int64_t c = 0; c < in_channels; ++c)
+      for (int t = 0; t < w.count; ++t) acc += in[c * p.size() + w.offset[t]] * wt[(c * 9 + w.tap[t]) * out_channels + k];
+    o[k] = acc;
+  }
+}
+
+// The same for output channels [k, k + kLanes) of four pixels (x .. x + 3 of row y) whose
+// windows lie inside the plane.
+[[gnu::always_inline]] inline void stem_four_pixels(const float* in, int64_t in_channels, Plane p, const float* wt, const float* bias,
+                             int64_t out_channels, int64_t y, int64_t x, int64_t k, float* o) {
+  Vec acc0 = lanes_at(bias + k), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  for (int64_t c = 0; c < in_channels; ++c)
+    for (int64_t t = 0; t < 9; ++t) {
+      const float* v = in + c * p.size() + (y + t / 3 - 1) * p.width + x + t % 3 - 1;
+      const Vec wv = lanes_at(wt + (c * 9 + t) * out_channels + k);
+      acc0 += v[0] * wv;
+      acc1 += v[1] * wv;
+      acc2 += v[2] * wv;
+      acc3 += v[3] * wv;
+    }
+  lanes_at(o + k) = acc0;
+  lanes_at(o + out_channels + k) = acc1;
+  lanes_at(o + 2 * out_channels + k) = acc2;
+  lanes_at(o + 3 * out_channels + k) = acc3;
+}
+
+}  // namespace
+
+CONCNAS_CLONES void conv3x3_channel_last(const float* in, int64_t in_channels, Plane p, const float* wt,
+                                         const float* bias, int64_t out_channels, float* out_hwc) {
+  const int64_t full = out_channels / kLanes * kLanes;
+  for (int64_t y = 0; y < p.height; ++y) {
+    const bool inner_row = y > 0 && y + 1 < p.height;
+    int64_t x = 0;
+    for (; inner_row && full == out_channels && x + 4 < p.width; x += 4) {
+      float* o = out_hwc + (y * p.width + x) * out_channels;
+      if (x == 0) {  // the first pixel's window crosses the border
+        stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, x), o);
+        x -= 3;
+        continue;
+      }
+      for (int64_t k = 0; k < full; k += kLanes) stem_four_pixels(in, in_channels, p, wt, bias, out_channels, y, x, k, o);
+    }
+    for (; x < p.width; ++x) stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, x),
+                                                  out_hwc + (y * p.width + x) * out_channels);
   }
 }
 
@@ -129,63 +231,57 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
   }
 }
 
-std::int64_t channel_last_scratch_size(int64_t channels, Plane p) { return 2 * channels * p.size(); }
+std::int64_t channel_last_scratch_size(int64_t channels, Plane p) { return channels * p.size(); }
 
 CONCNAS_CLONES void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* a, int k,
                                                           bool sigmoid_inputs, int64_t channels, Plane p,
                                                           const float* wt, int stride, float* scratch,
                                                           float* out_hwc) {
-  float* z = scratch;                           // p.size() x channels
-  float* planes = scratch + channels * p.size();  // channels x p.size(), as the inputs
-  weighted_sum_relu(xs, a, k, sigmoid_inputs, 0, channels * p.size(), planes);
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t i = 0; i < p.size(); ++i) z[i * channels + c] = planes[c * p.size() + i];
+  float* z = scratch;  // p.size() x channels, as the inputs
+  weighted_sum_relu(xs, a, k, sigmoid_inputs, 0, channels * p.size(), z);
   const int64_t oh = (p.height + stride - 1) / stride, ow = (p.width + stride - 1) / stride;
   for (int64_t oy = 0; oy < oh; ++oy)
     for (int64_t ox = 0; ox < ow; ++ox) {
-      float* __restrict o = out_hwc + (oy * ow + ox) * channels;
-      std::fill(o, o + channels, 0.0F);
-      // Taps in the order of the padded kernel (rows, then columns); a tap on the zero
-      // border adds nothing and is skipped.
-      for (int64_t dy = 0; dy < 3; ++dy) {
-        const int64_t iy = oy * stride + dy - 1;
-        if (iy < 0 || iy >= p.height) continue;
-        for (int64_t dx = 0; dx < 3; ++dx) {
-          const int64_t ix = ox * stride + dx - 1;
-          if (ix < 0 || ix >= p.width) continue;
-          const float* __restrict zr = z + (iy * p.width + ix) * channels;
-          const float* __restrict wr = wt + (dy * 3 + dx) * channels;
-          for (int64_t c = 0; c < channels; ++c) o[c] += wr[c] * zr[c];
-        }
-      }
+      // Taps in the order of the padded kernel; a tap on the zero border adds nothing.
+      const Window w = window_at(p, oy * stride, ox * stride);
+      float* o = out_hwc + (oy * ow + ox) * channels;
+      int64_t c = 0;
+      for (; c + 4 * kLanes <= channels; c += 4 * kLanes) depthwise_vectors<4>(z, wt, channels, w, c, o);
+      for (; c + kLanes <= channels; c += kLanes) depthwise_vectors<1>(z, wt, channels, w, c, o);
+      if (c < channels) depthwise_rest(z, wt, channels, w, c, o);
     }
 }
 
 namespace {
 
-// out (rows x n) = weight (rows x k) * in, plus bias[r] on row r when it is given; `in` is
-// k x n, or n x k with `transposed`. oneDNN's GEMM is row-major and adds to `out` (the
-// bias) when beta is 1.
-void sgemm_bias(bool transposed, const float* weight, const float* bias, const float* in, int64_t rows, int64_t k,
-                int64_t n, float* out) {
-  if (bias != nullptr)
-    for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
-  const dnnl_status_t status = dnnl_sgemm('N', transposed ? 'T' : 'N', rows, n, k, 1.0F, weight, k, in,
-                                          transposed ? k : n, bias != nullptr ? 1.0F : 0.0F, out, n);
+// out[i][j] += bias[j] for each of `n` rows of `rows` values: a loop, where filling the
+// rows with the bias first cost a library call per row (512 a vertex at 4x4, batch 32).
+CONCNAS_CLONES void add_to_rows(const float* bias, int64_t n, int64_t rows, float* __restrict out) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < rows; ++j) out[i * rows + j] += bias[j];
+}
+
+// oneDNN's row-major GEMM, c = op(a) * op(b) + beta * c, or an error.
+void sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
+  const dnnl_status_t status = dnnl_sgemm(transa, transb, m, n, k, 1.0F, a, lda, b, ldb, beta, c, ldc);
   if (status != dnnl_success)
     throw std::runtime_error("oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
 }
 
 }  // namespace
 
-void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
-                            int64_t n, float* out) {
-  sgemm_bias(true, weight, bias, in_t, rows, k, n, out);
+void matmul_rows_bias(const float* in, const float* weight_t, const float* bias, int64_t n, int64_t k, int64_t rows,
+                      float* out) {
+  sgemm('N', 'N', n, rows, k, in, k, weight_t, rows, 0.0F, out, rows);
+  add_to_rows(bias, n, rows, out);
 }
 
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out) {
-  sgemm_bias(false, weight, bias, in, rows, k, n, out);
+  if (bias != nullptr)
+    for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
+  sgemm('N', 'N', rows, n, k, weight, k, in, n, bias != nullptr ? 1.0F : 0.0F, out, n);
 }
 
 CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {

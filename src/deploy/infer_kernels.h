@@ -17,12 +17,12 @@ struct Plane {
   int64_t size() const { return height * width; }
 };
 
-/// The stem: out[o] = bias[o] + Σ_c conv3x3(in[c], w[o][c]) over `in_channels` planes of
-/// size `p`, stride 1, zero padding 1 (w: out x in x 9). `scratch` holds
-/// `conv3x3_scratch_size(in_channels, p)` floats.
-std::int64_t conv3x3_scratch_size(int64_t in_channels, Plane p);
-void conv3x3(const float* in, int64_t in_channels, Plane p, const float* w, const float* bias,
-             int64_t out_channels, float* scratch, float* out);
+/// The stem: out[o] = bias[o] + Σ_c conv3x3(in[c], w[c][.][o]) over `in_channels` planes
+/// of size `p` (one image, plane after plane), stride 1, zero padding 1, written
+/// channel-last: each pixel's `out_channels` values together. `wt` is the weights as
+/// in x 9 x out.
+void conv3x3_channel_last(const float* in, int64_t in_channels, Plane p, const float* wt, const float* bias,
+                          int64_t out_channels, float* out_hwc);
 
 /// A vertex's aggregation, ReLU and depthwise convolution over `channels` planes:
 /// z = max(0, Σ_i a[i] * f(xs[i])) with f the identity or, with `sigmoid_inputs`, the
@@ -33,10 +33,11 @@ void aggregate_relu_depthwise(const float* const* xs, const float* a, int k, boo
                               int64_t channels, Plane p, const float* w, int stride, float* scratch,
                               float* out);
 
-/// The same on small planes, channels side by side: `out_hwc` holds each output pixel's
-/// `channels` values together (out_plane x channels), so that the nine taps run over the
-/// channels in vector lanes instead of over a plane of a few values. `wt` is the depthwise
-/// weights as 9 x channels. `scratch` holds `channel_last_scratch_size(channels, p)` floats.
+/// The same on small planes, channels side by side: each input and `out_hwc` hold one
+/// image's pixels with each pixel's `channels` values together (plane x channels), so that
+/// the nine taps run over the channels in vector lanes instead of over a plane of a few
+/// values. `wt` is the depthwise weights as 9 x channels. `scratch` holds
+/// `channel_last_scratch_size(channels, p)` floats.
 std::int64_t channel_last_scratch_size(int64_t channels, Plane p);
 void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* a, int k, bool sigmoid_inputs,
                                            int64_t channels, Plane p, const float* wt, int stride, float* scratch,
@@ -45,9 +46,11 @@ void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* 
 /// out (rows x n) = weight (rows x k) * in (k x n), plus bias[r] on row r when it is given.
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out);
-/// The same with `in_t` given transposed (n x k), as the channel-last kernel writes it.
-void matmul_bias_transposed(const float* weight, const float* bias, const float* in_t, int64_t rows, int64_t k,
-                            int64_t n, float* out);
+/// out (n x rows) = in (n x k) * weight_t (k x rows), plus bias[r] in column r: the pointwise
+/// convolution of `n` channel-last pixels, several images' at once, written channel-last,
+/// with the weights given transposed.
+void matmul_rows_bias(const float* in, const float* weight_t, const float* bias, int64_t n, int64_t k, int64_t rows,
+                      float* out);
 
 /// Max pooling of `channels` planes from `p` to `to`, each output cell the maximum of its
 /// adaptive window (rows floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is

@@ -17,6 +17,7 @@
 #include "concnas/common/atomic_file.h"
 #include "concnas/deploy/engine.h"
 #include "transport.h"
+#include "one_openmp_thread.h"
 #include "steady_ns.h"
 
 namespace concnas::deploy {
@@ -169,11 +170,13 @@ struct Worker::Impl {
     torch::ScalarType wire_of(const Transfer& t) const { return t.half ? torch::kHalf : wire; }
     Incoming post_receive(const Transfer& t, const std::string& what) {
       std::vector<torch::Tensor> buf{
-          torch::empty({batch, t.shape.channels, t.shape.height, t.shape.width}, wire_of(t))};
+          torch::empty({batch, t.shape.height, t.shape.width, t.shape.channels}, wire_of(t))};
       return {buf[0], m.post(false, buf, t.from, tag_of(t.vertex), what)};
     }
-    // A received buffer as the float tensor the engine takes.
-    torch::Tensor widened(const torch::Tensor& buf) const { return buf.to(torch::kFloat); }
+    // A received buffer as the float tensor the engine takes. Activations travel
+    // channel-last (batch x H x W x C), as the engine computes them: neither side copies to
+    // change the layout.
+    torch::Tensor widened(const torch::Tensor& buf) const { return buf.to(torch::kFloat).permute({0, 3, 1, 2}); }
     torch::Tensor take(int v) {
       const auto t0 = now_ns();
       auto& [buf, work] = incoming.at(v);
@@ -189,7 +192,7 @@ struct Worker::Impl {
       const int v = t.vertex;
       std::lock_guard<std::mutex> lock(m.mutex);
       const auto part = t.shape.channels < x.size(1) ? x.narrow(1, 0, t.shape.channels) : x;
-      sent_buffers.push_back({part.to(wire_of(t)).contiguous()});
+      sent_buffers.push_back({part.to(wire_of(t)).permute({0, 2, 3, 1}).contiguous()});
       m.bytes_sent += static_cast<std::int64_t>(sent_buffers.back()[0].nbytes() * t.to.size());
       for (int peer : t.to)
         sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
@@ -221,6 +224,7 @@ struct Worker::Impl {
   // One inference on this unit; rank 0 passes the images and gets the logits.
   void run(std::int64_t batch, const torch::Tensor* images, torch::Tensor* logits) {
     c10::InferenceMode inference;
+    const detail::OneOpenMpThread one_thread;  // the sends' layout copies included
     compute_ms.push_back(0.0);  // this inference's (inference_no's) entry, even if it computes nothing
     try {
       run_once(batch, images, logits);

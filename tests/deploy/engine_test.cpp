@@ -115,17 +115,19 @@ TEST_F(TheEngine, NamesATensorTheUnitFileLacks) {
 
 TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
   torch::manual_seed(3);
-  for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 6}, std::pair{3, 3}, std::pair{1, 4}}) {
-    const auto x = torch::randn({2, h, w});
-    const auto k = torch::randn({3, 2, 3, 3});
-    const auto bias = torch::randn({3});
-    const auto expected = torch::conv2d(x.unsqueeze(0), k, bias, 1, 1).squeeze(0);
-    auto got = torch::empty_like(expected);
-    std::vector<float> scratch(static_cast<std::size_t>(kernels::conv3x3_scratch_size(2, {h, w})));
-    kernels::conv3x3(x.data_ptr<float>(), 2, {h, w}, k.data_ptr<float>(), bias.data_ptr<float>(), 3, scratch.data(),
-                     got.data_ptr<float>());
-    EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5) << h << "x" << w;
-  }
+  // 16 and 32 output channels take the four-pixel path inside the plane; 3 the lane-by-lane one.
+  for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 11}, std::pair{3, 3}, std::pair{1, 4}})
+    for (int64_t out : {3, 16, 32}) {
+      const auto x = torch::randn({2, h, w});
+      const auto k = torch::randn({out, 2, 3, 3});
+      const auto bias = torch::randn({out});
+      const auto expected = torch::conv2d(x.unsqueeze(0), k, bias, 1, 1).squeeze(0);
+      auto got = torch::empty({h, w, out});                 // channel-last
+      const auto wt = k.permute({1, 2, 3, 0}).contiguous();  // in x 3 x 3 x out
+      kernels::conv3x3_channel_last(x.data_ptr<float>(), 2, {h, w}, wt.data_ptr<float>(), bias.data_ptr<float>(), out,
+                                    got.data_ptr<float>());
+      EXPECT_LT((got.permute({2, 0, 1}) - expected).abs().max().item<double>(), 1e-5) << h << "x" << w << " x" << out;
+    }
   auto x = torch::randn({3, 7, 10});
   x[1][2][3] = std::numeric_limits<float>::quiet_NaN();  // a NaN wins its window, as in LibTorch
   for (auto [h, w] : {std::pair{3, 5}, std::pair{7, 2}, std::pair{2, 3}}) {
@@ -137,44 +139,56 @@ TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
   }
 }
 
+// Image `x` (C x H x W) with each pixel's channels together.
+torch::Tensor channel_last_image(const torch::Tensor& x) { return x.permute({1, 2, 0}).contiguous(); }
+
 TEST(InferenceKernels, AggregateReluAndDepthwiseAsLibTorch) {
   torch::manual_seed(5);
+  const auto a = torch::tensor({0.3F, -1.2F, 0.7F});
+  // 83 channels: four vectors, one vector and three lanes in the channel-last loop.
   for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 6}, std::pair{1, 1}, std::pair{28, 28}})
     for (int stride : {1, 2})
-      for (bool sigmoid : {false, true}) {
-        const int64_t c = 3;
-        const auto x0 = torch::randn({c, h, w}), x1 = torch::randn({c, h, w});
-        const auto a = torch::tensor({0.3F, -1.2F});
-        const auto weight = torch::randn({c, 1, 3, 3});
-        auto f = [&](const torch::Tensor& x) { return sigmoid ? torch::sigmoid(x) : x; };
-        const auto z = torch::relu(f(x0) * a[0] + f(x1) * a[1]);
-        const auto expected = torch::conv2d(z.unsqueeze(0), weight, {}, stride, 1, 1, c).squeeze(0);
-        auto got = torch::empty_like(expected);
-        std::vector<float> scratch(static_cast<std::size_t>(kernels::depthwise_scratch_size({h, w})));
-        const float* xs[] = {x0.data_ptr<float>(), x1.data_ptr<float>()};
-        kernels::aggregate_relu_depthwise(xs, a.data_ptr<float>(), 2, sigmoid, c, {h, w}, weight.data_ptr<float>(),
-                                          stride, scratch.data(), got.data_ptr<float>());
-        EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5)
-            << h << "x" << w << " stride " << stride << (sigmoid ? " sigmoid" : "");
-        // Channel-last: each output pixel's channels together, weights as 9 x C.
-        auto hwc = torch::empty({expected.size(1), expected.size(2), c});
-        const auto wt = weight.view({c, 9}).t().contiguous();
-        std::vector<float> last(static_cast<std::size_t>(kernels::channel_last_scratch_size(c, {h, w})));
-        kernels::aggregate_relu_depthwise_channel_last(xs, a.data_ptr<float>(), 2, sigmoid, c, {h, w},
-                                                       wt.data_ptr<float>(), stride, last.data(), hwc.data_ptr<float>());
-        EXPECT_LT((hwc.permute({2, 0, 1}) - expected).abs().max().item<double>(), 1e-5)
-            << "channel-last " << h << "x" << w << " stride " << stride << (sigmoid ? " sigmoid" : "");
-      }
+      for (bool sigmoid : {false, true})
+        for (int64_t c : {3, 83})
+          for (int k : {1, 2, 3}) {
+            std::vector<torch::Tensor> x;
+            for (int i = 0; i < k; ++i) x.push_back(torch::randn({c, h, w}));
+            auto f = [&](const torch::Tensor& v) { return sigmoid ? torch::sigmoid(v) : v; };
+            auto sum = f(x[0]) * a[0];
+            for (int i = 1; i < k; ++i) sum = sum + f(x[i]) * a[i];
+            const auto weight = torch::randn({c, 1, 3, 3});
+            const auto expected = torch::conv2d(torch::relu(sum).unsqueeze(0), weight, {}, stride, 1, 1, c).squeeze(0);
+            const std::string what = fmt::format("{}x{} stride {} {} channels {} inputs{}", h, w, stride, c, k,
+                                                 sigmoid ? " sigmoid" : "");
+            auto got = torch::empty_like(expected);
+            std::vector<float> scratch(static_cast<std::size_t>(kernels::depthwise_scratch_size({h, w})));
+            std::vector<const float*> xs;
+            for (const auto& v : x) xs.push_back(v.data_ptr<float>());
+            kernels::aggregate_relu_depthwise(xs.data(), a.data_ptr<float>(), k, sigmoid, c, {h, w},
+                                              weight.data_ptr<float>(), stride, scratch.data(), got.data_ptr<float>());
+            EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5) << what;
+            // Channel-last: each pixel's channels together, in and out; weights as 9 x C.
+            std::vector<torch::Tensor> x_hwc;
+            std::vector<const float*> xs_hwc;
+            for (const auto& v : x) xs_hwc.push_back(x_hwc.emplace_back(channel_last_image(v)).data_ptr<float>());
+            auto hwc = torch::empty({expected.size(1), expected.size(2), c});
+            const auto wt = weight.view({c, 9}).t().contiguous();
+            std::vector<float> last(static_cast<std::size_t>(kernels::channel_last_scratch_size(c, {h, w})));
+            kernels::aggregate_relu_depthwise_channel_last(xs_hwc.data(), a.data_ptr<float>(), k, sigmoid, c, {h, w},
+                                                           wt.data_ptr<float>(), stride, last.data(),
+                                                           hwc.data_ptr<float>());
+            EXPECT_LT((hwc.permute({2, 0, 1}) - expected).abs().max().item<double>(), 1e-5) << "channel-last " << what;
+          }
 }
 
-TEST(InferenceKernels, MultiplyByATransposedInput) {
+TEST(InferenceKernels, MultiplyChannelLastPixelsByTheTransposedWeight) {
   torch::manual_seed(8);
-  const auto w = torch::randn({5, 7}), x = torch::randn({7, 12}), bias = torch::randn({5});
-  const auto expected = torch::matmul(w, x) + bias.unsqueeze(1);
-  auto got = torch::empty({5, 12});
-  const auto xt = x.t().contiguous();
-  kernels::matmul_bias_transposed(w.data_ptr<float>(), bias.data_ptr<float>(), xt.data_ptr<float>(), 5, 7, 12,
-                                  got.data_ptr<float>());
+  const auto w = torch::randn({5, 7}), x = torch::randn({12, 7}), bias = torch::randn({5});
+  const auto expected = torch::matmul(x, w.t()) + bias;
+  auto got = torch::empty({12, 5});
+  const auto wt = w.t().contiguous();
+  kernels::matmul_rows_bias(x.data_ptr<float>(), wt.data_ptr<float>(), bias.data_ptr<float>(), 12, 7, 5,
+                            got.data_ptr<float>());
   EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5);
 }
 
