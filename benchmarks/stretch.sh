@@ -11,7 +11,9 @@
 #     thread: the peer).
 # CALIBRATION=FILE uses that devices file of this machine (`concnas calibrate --local --world 2
 # --batch BATCH`) instead of calibrating again: the rules' counts move with the link's fit.
-# Needs root for the quota. Arguments after the fourth go to `concnas stretch`; without
+# REUSE=DIR measures again the work folder DIR of an earlier run (its calibration, trained
+# networks and exports), after a change to the engine or the runtime: no calibration or
+# training. Needs root for the quota. Arguments after the fourth go to `concnas stretch`; without
 # any, the rules of docs/results.md: --alpha 0.1 --beta 0.5 --min-ratio 0.25.
 #   benchmarks/stretch.sh [OUT.json] [CONFIG] [ROUNDS] [BATCH] [STRETCH FLAGS...]
 set -euo pipefail
@@ -24,16 +26,16 @@ shift $(($# < 4 ? $# : 4))
 (($#)) || set -- --alpha 0.1 --beta 0.5 --min-ratio 0.25
 runs=600
 mkdir -p "$(dirname "$out")"
-work=$(mktemp -d)
 concnas=$PWD/build/bin/concnas
 core=$(python3 -c 'import os; print(sorted(os.sched_getaffinity(0))[0])')
 
-if [[ -n ${CALIBRATION:-} ]]; then
-  cp "$CALIBRATION" "$work/cal.yaml"  # a devices file of `concnas calibrate --batch BATCH` made before
-else
-  "$concnas" calibrate -o "$work/cal.yaml" --local --world 2 --batch "$batch" >"$work/calibrate.log" 2>&1
-fi
-python3 - "$work/cal.yaml" "$work/hetero.yaml" <<'PY'
+prepare() {
+  if [[ -n ${CALIBRATION:-} ]]; then
+    cp "$CALIBRATION" "$work/cal.yaml"  # a devices file of `concnas calibrate --batch BATCH` made before
+  else
+    "$concnas" calibrate -o "$work/cal.yaml" --local --world 2 --batch "$batch" >"$work/calibrate.log" 2>&1
+  fi
+  python3 - "$work/cal.yaml" "$work/hetero.yaml" <<'PY'
 import sys, yaml
 cal = yaml.safe_load(open(sys.argv[1]))
 fast = dict(cal["device"], name="fast", cores=1)
@@ -41,13 +43,23 @@ slow = dict(fast, name="slow", flops_per_s=fast["flops_per_s"] / 2)
 slow["ops"] = {k: (v * 2 if k.endswith("_s") else v) for k, v in fast["ops"].items()}
 yaml.safe_dump({"batch": cal.get("batch", 1), "devices": [fast, slow], "link": cal["link"]}, open(sys.argv[2], "w"), sort_keys=False)
 PY
-"$concnas" generate --generator lcp --param branches=1 --param depth=20 --channel-limit 96 --seed 0 \
-  -o "$work/chain20.yaml" >/dev/null
-"$concnas" stretch --arch "$work/chain20.yaml" --config "$config" --devices "$work/hetero.yaml" \
-  --out "$work/stretch" "$@" 2>"$work/stretch.log" | tee "$work/stretch.out" ||
-  { tail -3 "$work/stretch.log"; exit 1; }
-"$concnas" export --arch "$work/chain20.yaml" --weights "$work/stretch/chain/weights.pt" --units 1 \
-  -o "$work/chain1" >/dev/null
+  "$concnas" generate --generator lcp --param branches=1 --param depth=20 --channel-limit 96 --seed 0 \
+    -o "$work/chain20.yaml" >/dev/null
+  "$concnas" stretch --arch "$work/chain20.yaml" --config "$config" --devices "$work/hetero.yaml" \
+    --out "$work/stretch" "$@" 2>"$work/stretch.log" | tee "$work/stretch.out" ||
+    { tail -3 "$work/stretch.log"; exit 1; }
+  "$concnas" export --arch "$work/chain20.yaml" --weights "$work/stretch/chain/weights.pt" --units 1 \
+    -o "$work/chain1" >/dev/null
+}
+
+if [[ -n ${REUSE:-} ]]; then
+  work=$REUSE
+  [[ -f $work/stretch/stretch.json && -d $work/chain1 ]] || { echo "REUSE=$work: no finished run there" >&2; exit 2; }
+  batch=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["batch"])' "$work/stretch/space.json")
+else
+  work=$(mktemp -d)
+  prepare "$@"
+fi
 
 for ((r = 0; r < rounds; r++)); do
   jobs=(stretch chain torch)

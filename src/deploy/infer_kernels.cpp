@@ -106,6 +106,14 @@ struct Window {
 
 [[gnu::always_inline]] inline Window window_at(Plane p, int64_t y, int64_t x) {
   Window w;
+  if (y > 0 && y + 1 < p.height && x > 0 && x + 1 < p.width) {  // inside: all nine, without a branch
+    for (int t = 0; t < 9; ++t) {
+      w.offset[t] = (y + t / 3 - 1) * p.width + x + t % 3 - 1;
+      w.tap[t] = t;
+    }
+    w.count = 9;
+    return w;
+  }
   for (int64_t dy = 0; dy < 3; ++dy)
     for (int64_t dx = 0; dx < 3; ++dx) {
       const int64_t iy = y + dy - 1, ix = x + dx - 1;
@@ -122,32 +130,56 @@ struct Window {
 constexpr int64_t kLanes = 16;
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
 typedef float UnalignedVec __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float)), may_alias));
+// Half a vector, for the last 8 to 15 channels (24 is a common width).
+typedef float HalfVec __attribute__((vector_size(kLanes / 2 * sizeof(float))));
+typedef float UnalignedHalfVec
+    __attribute__((vector_size(kLanes / 2 * sizeof(float)), aligned(alignof(float)), may_alias));
 
 // The kLanes floats from p on, as one vector.
 inline const UnalignedVec& lanes_at(const float* p) { return *reinterpret_cast<const UnalignedVec*>(p); }
 inline UnalignedVec& lanes_at(float* p) { return *reinterpret_cast<UnalignedVec*>(p); }
+// The kLanes / 2 floats from p on.
+inline const UnalignedHalfVec& half_at(const float* p) { return *reinterpret_cast<const UnalignedHalfVec*>(p); }
+inline UnalignedHalfVec& half_at(float* p) { return *reinterpret_cast<UnalignedHalfVec*>(p); }
 
 // Channels [c, c + V * kLanes) of one channel-last output pixel of the depthwise
-// convolution: o[j] = Σ_taps wt[tap][j] * z[pixel][j].
+// convolution: o[j] = Σ_taps wt[tap][j] * z[pixel][j]. A window inside the plane has its
+// nine taps unrolled.
 template <int V>
-[[gnu::always_inline]] inline void depthwise_vectors(const float* z, const float* wt, int64_t channels, const Window& w, int64_t c,
-                              float* o) {
+[[gnu::always_inline]] inline void depthwise_vectors(const float* z, const float* wt, int64_t channels,
+                                                     const Window& w, int64_t c, float* o) {
   Vec acc[V] = {};
-  for (int t = 0; t < w.count; ++t) {
+  auto tap = [&](int t) {
     const float* zr = z + w.offset[t] * channels + c;
     const float* wr = wt + w.tap[t] * channels + c;
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) acc[v] += lanes_at(wr + v * kLanes) * lanes_at(zr + v * kLanes);
+  };
+  if (w.count == 9) {
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) tap(t);
+  } else {
+    for (int t = 0; t < w.count; ++t) tap(t);
   }
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v) lanes_at(o + c + v * kLanes) = acc[v];
 }
 
-// The same for the last channels [c, channels), fewer than kLanes.
-[[gnu::always_inline]] inline void depthwise_rest(const float* z, const float* wt, int64_t channels, const Window& w, int64_t c, float* o) {
-  std::fill(o + c, o + channels, 0.0F);
-  for (int t = 0; t < w.count; ++t)
-    for (int64_t j = c; j < channels; ++j) o[j] += wt[w.tap[t] * channels + j] * z[w.offset[t] * channels + j];
+// The same for the last channels [c, channels), fewer than kLanes: half a vector if 8 or
+// more are left, then one at a time.
+[[gnu::always_inline]] inline void depthwise_rest(const float* z, const float* wt, int64_t channels, const Window& w,
+                                                  int64_t c, float* o) {
+  if (c + kLanes / 2 <= channels) {
+    HalfVec acc = {};
+    for (int t = 0; t < w.count; ++t) acc += half_at(wt + w.tap[t] * channels + c) * half_at(z + w.offset[t] * channels + c);
+    half_at(o + c) = acc;
+    c += kLanes / 2;
+  }
+  for (; c < channels; ++c) {
+    float acc = 0.0F;
+    for (int t = 0; t < w.count; ++t) acc += wt[w.tap[t] * channels + c] * z[w.offset[t] * channels + c];
+    o[c] = acc;
+  }
 }
 
 // One channel-last pixel of the stem: bias plus every input plane's taps in `w`.
