@@ -158,9 +158,12 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
   const auto& n = arch.network;
   CONCNAS_CHECK(arch.output.in.channels == arch.output.out.channels, "the output vertex of '{}' changes the channels",
                 arch.name);
-  if (unit == 0) {
+  const auto& receives = plan.units[unit].receives;
+  if (unit == 0 || std::find(receives.begin(), receives.end(), arch.dag.input()) != receives.end()) {
     stem_weight_t = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9}).permute({1, 2, 0}).contiguous();
     stem_bias = tensor_of(m, "stem_bias", {n.stem_channels});
+  }
+  if (unit == 0) {
     head_weight = tensor_of(m, "head_weight", {n.classes, arch.output.out.channels});
     head_bias = tensor_of(m, "head_bias", {n.classes});
   }
@@ -357,16 +360,26 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
   std::vector<torch::Tensor> scaled(m.sink_scales.size());
   // Inputs from other units: fetched once, by whichever thread needs them first.
   std::vector<std::once_flag> fetched(dag.num_vertices());
-  auto input = [&](int p) -> const torch::Tensor& {
-    if (m.step_of[p] < 0 && !(m.unit == 0 && p == dag.input()))
-      std::call_once(fetched[p], [&] { out[p] = hooks.receive(p); });
+  // Another unit's images: this unit runs the stem on them.
+  auto fetch = [&](int p, int thread) {
+    if (p != dag.input()) {
+      out[p] = hooks.receive(p);
+      return;
+    }
+    const auto images = hooks.receive(p);
+    const auto t0 = now_ns();
+    out[p] = m.stem(images);
+    if (hooks.ran) hooks.ran(p, thread, t0);
+  };
+  auto input = [&](int p, int thread) -> const torch::Tensor& {
+    if (m.step_of[p] < 0 && !(m.unit == 0 && p == dag.input())) std::call_once(fetched[p], fetch, p, thread);
     return out[p];
   };
   auto work = [&](int task, int thread) {
     if (thread > 0) omp_set_num_threads(1);
     const Step& s = m.steps[task];
     std::vector<torch::Tensor> xs;
-    for (int p : s.inputs) xs.push_back(input(p));
+    for (int p : s.inputs) xs.push_back(input(p, thread));
     const auto t0 = now_ns();
     out[s.vertex] = m.vertex(s, xs);
     if (hooks.ran) hooks.ran(s.vertex, thread, t0);

@@ -182,10 +182,14 @@ torch::jit::Module unit_module(const arch::Architecture& arch, nn::NetworkImpl& 
   UnitWriter w(inference_tensors(arch, net));
   std::string src;
   const auto& out = arch.output;
-  if (unit == 0) {
+  // Unit 0 and every unit the images are sent to run the stem.
+  const auto& receives = plan.units[unit].receives;
+  if (unit == 0 || std::find(receives.begin(), receives.end(), arch.dag.input()) != receives.end()) {
     src += "  def stem(self, images: Tensor) -> Tensor:\n";
     src += fmt::format("    return torch.conv2d(images, {}, {}, [1, 1], [1, 1])\n", w.use("stem_weight"),
                        w.use("stem_bias"));
+  }
+  if (unit == 0) {
     // The partial sums of every unit holding sinks (unit 0's own first), averaged.
     src += "  def head(self, partials: List[Tensor]) -> Tensor:\n";
     src += "    s = partials[0]\n";

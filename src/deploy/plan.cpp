@@ -24,8 +24,8 @@ std::int64_t Plan::bytes_per_image(bool all_half) const {
 
 namespace {
 
-// What compute vertex (or the input vertex) `v` sends to the units of its consumers
-// elsewhere (arch::sent_part).
+// What compute vertex `v` sends to the units of its consumers elsewhere (arch::sent_part),
+// or the input vertex (the images, arch::images_part).
 Transfer transfer_of(const arch::Architecture& arch, const std::vector<int>& parts, int v) {
   const auto& dag = arch.dag;
   auto remote = [&](int s) { return parts[s] != parts[v] && s != dag.output(); };
@@ -36,7 +36,7 @@ Transfer transfer_of(const arch::Architecture& arch, const std::vector<int>& par
     if (remote(s)) t.to.push_back(parts[s]);
   std::sort(t.to.begin(), t.to.end());
   t.to.erase(std::unique(t.to.begin(), t.to.end()), t.to.end());
-  const arch::SentPart part = arch::sent_part(arch, v, remote);
+  const arch::SentPart part = v == dag.input() ? arch::images_part(arch) : arch::sent_part(arch, v, remote);
   t.shape = part.shape;
   t.half = part.half;
   t.bytes = part.bytes();
@@ -112,6 +112,7 @@ std::string plan_yaml(const arch::Architecture& arch, const Plan& plan, const In
                    fmt::join(mean, ", "), fmt::join(std, ", "));
   s += fmt::format("parts: [{}]\nunit_plans:\n", fmt::join(plan.parts, ", "));
   auto name = [&](const Transfer& t) {
+    if (t.vertex == arch.dag.input()) return std::string("images");
     return t.vertex == arch.dag.output() ? fmt::format("partial{}", t.from) : fmt::format("v{}", t.vertex);
   };
   for (int u = 0; u < plan.num_units; ++u) {

@@ -183,7 +183,8 @@ struct Worker::Impl {
       m.wait(*work, fmt::format("receiving v{}", v), m.received.at(v)->from);
       auto x = widened(buf);
       std::lock_guard<std::mutex> lock(m.mutex);
-      m.record([&] { return fmt::format("wait v{}", v); }, "wait", t0);
+      m.record([&] { return v == m.d.arch.dag.input() ? std::string("wait images") : fmt::format("wait v{}", v); },
+               "wait", t0);
       return x;
     }
     // Sends what transfer `t` carries of `x`: its first channels, in its element type.
@@ -241,8 +242,17 @@ struct Worker::Impl {
     record("post receives", "wait", posted);
     EngineHooks hooks;
     hooks.receive = [&](int v) { return x.take(v); };
+    // The units that read the stem's output get the images and run the stem themselves.
+    // They go out once unit 0's own stem is done, not before: by then the receivers have
+    // posted their receives, and Gloo's thread (a batch thread on this core) sends them in
+    // the yield after posting instead of after this unit's last vertex.
     hooks.computed = [&](int v, const torch::Tensor& t) {
-      if (const auto it = sent.find(v); it != sent.end()) x.send(*it->second, t, fmt::format("v{}", v));
+      const auto it = sent.find(v);
+      if (it == sent.end()) return;
+      if (v == dag.input())
+        x.send(*it->second, images->to(torch::kFloat), "images");
+      else
+        x.send(*it->second, t, fmt::format("v{}", v));
     };
     hooks.ran = [&](int v, int thread, std::int64_t t0) {
       std::lock_guard<std::mutex> lock(mutex);

@@ -172,15 +172,16 @@ struct Timeline {
   std::int64_t comm_bytes = 0;
 };
 
-// Bytes of what each compute vertex (and the input vertex) sends another unit, as the
-// plan sends it (arch::sent_part over the consumers on other units), or 2 per element on a
-// float16 link.
+// Bytes of what each compute vertex (and the input vertex: the images) sends another unit,
+// as the plan sends it (arch::sent_part over the consumers on other units), or 2 per
+// element on a float16 link.
 std::vector<double> sent_bytes(const arch::Architecture& arch, const std::vector<int>& parts, const LinkModel& link) {
   const auto& dag = arch.dag;
   std::vector<double> bytes(dag.num_vertices(), 0.0);
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (v == dag.output()) continue;
-    const auto part = arch::sent_part(arch, v, [&](int s) { return parts[s] != parts[v] && s != dag.output(); });
+    const auto part = v == dag.input() ? arch::images_part(arch)
+                                       : arch::sent_part(arch, v, [&](int s) { return parts[s] != parts[v] && s != dag.output(); });
     bytes[v] = static_cast<double>(link.bytes_per_element == 2 ? 2 * part.elements() : part.bytes());
   }
   return bytes;
@@ -190,13 +191,15 @@ std::vector<double> sent_bytes(const arch::Architecture& arch, const std::vector
 double on_link(const LinkModel& link, double bytes) { return bytes * link.bytes_per_element / 4.0; }
 
 // When all of v's inputs are on v's unit: those from other units arrive over the link.
+// The images leave unit 0 as the inference starts (another unit runs the stem on them
+// itself, receive_seconds).
 double ready_time(const arch::Architecture& arch, const std::vector<double>& sent, const std::vector<int>& parts,
                   const LinkModel& link, const std::vector<double>& finish, int v) {
   double ready = 0;
   for (int p : arch.dag.predecessors(v)) {
     double arrival = finish[p];
     if (parts[p] != parts[v])
-      arrival += link.latency_s + sent[p] / link.bandwidth_bytes_per_s;
+      arrival = (p == arch.dag.input() ? 0.0 : arrival) + link.latency_s + sent[p] / link.bandwidth_bytes_per_s;
     ready = std::max(ready, arrival);
   }
   return ready;
@@ -255,15 +258,16 @@ void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& co
 }
 
 // Seconds unit u spends taking in the inputs of v from other units that it has not taken
-// in yet (`received`: per DAG vertex and unit).
-double receive_seconds(const arch::Architecture& arch, const std::vector<int>& parts, const LinkModel& link, int v,
-                       int units, std::vector<char>& received) {
+// in yet (`received`: per DAG vertex and unit), the stem on received images included.
+double receive_seconds(const arch::Architecture& arch, const arch::ArchitectureCost& cost, const DeviceModel& devices,
+                       const std::vector<int>& parts, const LinkModel& link, int v, std::vector<char>& received) {
   double s = 0;
   for (int p : arch.dag.predecessors(v)) {
-    auto& got = received[static_cast<std::size_t>(p) * units + parts[v]];
+    auto& got = received[static_cast<std::size_t>(p) * devices.units() + parts[v]];
     if (parts[p] == parts[v] || got) continue;
     got = 1;
     s += link.receive_overhead_s;
+    if (p == arch.dag.input()) s += step_seconds(arch, cost, devices, p, parts[v]);
   }
   return s;
 }
@@ -285,7 +289,7 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     const int u = parts[v];
     const double ready = ready_time(arch, bytes, parts, link, finish, v);
     auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
-    const double run = step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, parts, link, v, units, received);
+    const double run = step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, cost, devices, parts, link, v, received);
     core = std::max(ready, core) + run;
     r.busy_s[u] += run;
     post_sends(arch, bytes, parts, link, v, sent, core, r);

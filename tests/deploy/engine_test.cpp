@@ -78,10 +78,11 @@ TEST_P(TheEngineOfAPlan, RunsEachUnitOnItsOwnTensors) {
     if (!came) throw Error(fmt::format("v{} never came", v));
     return outputs.at(v);
   };
+  outputs[a.dag.input()] = images;  // the images go out as they are, as a worker sends them
   hooks.computed = [&](int v, const torch::Tensor& x) {
     std::lock_guard<std::mutex> lock(m);
     const auto it = transfer_of.find(v);
-    if (it == transfer_of.end()) return;
+    if (it == transfer_of.end() || v == a.dag.input()) return;
     const Transfer& t = *it->second;
     outputs[v] = x.narrow(1, 0, t.shape.channels).to(t.half ? torch::kHalf : torch::kFloat).to(torch::kFloat).contiguous();
     arrived.notify_all();

@@ -63,8 +63,9 @@ TEST_F(ADeployment, SendsWhatTheSimulatorCountsForVersion2Edges) {
   EXPECT_TRUE(narrowed && half) << "no transfer was narrowed or float16: the test checks neither";
 }
 
-// The partition's connectivity cost, except that a sink off unit 0 no longer travels:
-// each unit other than 0 holding sinks sends one partial sum of the output's shape.
+// The partition's connectivity cost, except that a sink off unit 0 no longer travels
+// (each unit other than 0 holding sinks sends one partial sum of the output's shape) and
+// that the images travel instead of the stem's tensor.
 TEST_F(ADeployment, PlansTheTrafficThePartitionCostsWithOnePartialSumPerUnit) {
   const auto a = test_architecture(arch::Aggregation::kRandWire);
   const auto cost = arch::compute_cost(a);
@@ -81,6 +82,11 @@ TEST_F(ADeployment, PlansTheTrafficThePartitionCostsWithOnePartialSumPerUnit) {
         holding.insert(parts[s]);
       }
     expected += static_cast<std::int64_t>(holding.size()) * a.output.in.elements() * 4;
+    // A unit that reads the stem's tensor gets the images instead and runs the stem itself.
+    std::set<int> reading;
+    for (int s : a.dag.successors(a.dag.input()))
+      if (s != a.dag.output() && parts[s] != 0) reading.insert(parts[s]);
+    expected -= static_cast<std::int64_t>(reading.size()) * (cost.stem.output_bytes - arch::images_part(a).bytes());
     EXPECT_EQ(plan.bytes_per_image(), expected) << units;
     int partials = 0, sinks = 0;
     for (const auto& t : plan.transfers)

@@ -158,7 +158,9 @@ TEST_F(ARuntime, TracesWhatEachWorkerRanAndWaitedFor) {
       for (int v : d.plan.units[u].vertices) EXPECT_TRUE(seen.count({u, "v" + std::to_string(v), i})) << u << " v" << v;
     for (const auto& t : d.plan.transfers) {
       const bool partial = t.vertex == a.dag.output();
-      const std::string what = partial ? "partial" : "v" + std::to_string(t.vertex);
+      const std::string what = partial                       ? "partial"
+                               : t.vertex == a.dag.input() ? "images"  // the stem runs where they go
+                                                           : "v" + std::to_string(t.vertex);
       for (int to : t.to) {
         const auto wait = seen.find({to, "wait " + (partial ? what + std::to_string(t.from) : what), i});
         ASSERT_NE(wait, seen.end()) << "unit " << to << " " << what;

@@ -22,16 +22,17 @@ TEST(ALatencySimulation, FollowsTheScheduleWorkedOutByHand) {
   link.bandwidth_bytes_per_s = 512;
   const auto r = simulate(a, cost, parts, DeviceModel::uniform(2, 1000), link);
   // stem on unit 0: 0 -> 5.12. v1 on unit 0: 5.12 -> 12.288.
-  // v0 on unit 1: the stem's 1024 bytes arrive at 5.12 + 1 + 2 = 8.12; runs to 10.552.
+  // v0 on unit 1: the images' 256 bytes, sent as the inference starts, arrive at 0 + 1 +
+  // 0.5 = 1.5; unit 1 runs the stem on them and v0: 1.5 -> 9.052.
   // v2 on unit 1: v1's 1024 bytes arrive at 12.288 + 3 = 15.288; runs to 21.56.
   // output + head on unit 0: v2's 512 bytes arrive at 21.56 + 2 = 23.56; head to 23.739.
   EXPECT_NEAR(r.latency_s, 23.739, 1e-9);
   EXPECT_NEAR(r.single_device_s, 21.171, 1e-9);
   EXPECT_NEAR(r.speedup, 21.171 / 23.739, 1e-9);
   EXPECT_NEAR(r.lower_bound_s, 5.12 + 7.168 + 6.272 + 0.179, 1e-9);  // critical path
-  EXPECT_EQ(r.comm_bytes, 1024 + 1024 + 512);
+  EXPECT_EQ(r.comm_bytes, 256 + 1024 + 512);
   EXPECT_NEAR(r.busy_s[0], 5.12 + 7.168 + 0.179, 1e-9);
-  EXPECT_NEAR(r.busy_s[1], 2.432 + 6.272, 1e-9);
+  EXPECT_NEAR(r.busy_s[1], 5.12 + 2.432 + 6.272, 1e-9);
 }
 
 // 1 s of latency, 0.5 s to post a tensor, bytes free: with FLOPs made free too (1e30
@@ -85,13 +86,14 @@ TEST(ALatencySimulation, ChargesLayerCallsAndSendsAsWorkedOutByHand) {
   const auto a = concnas::testing::tiny_network();
   const auto cost = arch::compute_cost(a);
   const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, DeviceModel::uniform(2, 1e30, 1.0), hand_link());
-  // unit 0: stem 0 -> 1, posts it to unit 1 until 1.5; v1 1.5 -> 2.5, posts it until 3.
-  // unit 1: v0 from 1.5 + 1 to 3.5; v2 needs v1 (3 + 1 = 4): 4 -> 6, posts it until 6.5.
+  // unit 0: stem 0 -> 1, posts the images to unit 1 until 1.5; v1 1.5 -> 2.5, posts it
+  // until 3. unit 1: the images arrive at 0 + 1; its own stem and v0 1 -> 3; v2 needs v1
+  // (3 + 1 = 4): 4 -> 6, posts it until 6.5.
   // unit 0: v2 arrives at 7.5, head to 8.5.
   EXPECT_NEAR(r.latency_s, 8.5, 1e-9);
   EXPECT_NEAR(r.single_device_s, 6.0, 1e-9);
   EXPECT_NEAR(r.busy_s[0], 1 + 0.5 + 1 + 0.5 + 1, 1e-9);
-  EXPECT_NEAR(r.busy_s[1], 1 + 2 + 0.5, 1e-9);
+  EXPECT_NEAR(r.busy_s[1], 1 + 1 + 2 + 0.5, 1e-9);
   EXPECT_NEAR(r.lower_bound_s, 5.0, 1e-9);  // stem, v1, v2 (2 calls), head
   EXPECT_EQ(layer_calls(a, a.dag.input()), 1);
   EXPECT_EQ(layer_calls(a, 2), 2);
@@ -160,7 +162,7 @@ TEST(ALatencySimulation, UsesEachUnitsOwnSpeed) {
   link.latency_s = 0;
   link.bandwidth_bytes_per_s = 1e12;
   const auto r = simulate(a, cost, {1, 0, 1, 0, 0}, d, link);
-  EXPECT_NEAR(r.busy_s[1], (2432 + 6272) / 4000.0, 1e-12);
+  EXPECT_NEAR(r.busy_s[1], (5120 + 2432 + 6272) / 4000.0, 1e-12);  // its own stem, v0, v2
   // Never faster than the bound.
   EXPECT_GE(r.latency_s + 1e-12, r.lower_bound_s);
 }

@@ -104,4 +104,9 @@ SentPart sent_part(const Architecture& arch, int v, To to) {
   return part;
 }
 
+/// What the input vertex sends another unit at run time: the images themselves, float32,
+/// from which that unit runs the stem (a few channels where the stem's output has
+/// stem_channels). The cost model's hypergraph still prices the stem's tensor.
+inline SentPart images_part(const Architecture& arch) { return {arch.network.input, false}; }
+
 }  // namespace concnas::arch

@@ -37,10 +37,13 @@ struct EngineOptions {
 /// What the engine asks of the process it runs in, during `Engine::run`.
 struct EngineHooks {
   /// Blocks until the output of `vertex`, computed on another unit, is here; returns it as
-  /// a contiguous float N x C x H x W tensor. Called from any of the engine's threads.
+  /// a float N x C x H x W tensor (channels-last or contiguous). For the input vertex: the
+  /// batch's normalised images, on which this unit runs the stem itself. Called from any of
+  /// the engine's threads.
   std::function<torch::Tensor(int vertex)> receive;
   /// A vertex this unit computed (or the stem, as the input vertex) is ready; called from
-  /// the thread that computed it, right away, so that a send can start.
+  /// the thread that computed it, right away, so that a send can start. (The input vertex
+  /// sends the images, not the stem's output: the caller has those before `run`.)
   std::function<void(int vertex, const torch::Tensor& output)> computed;
   /// A step ran from `begin_ns` to now (steady clock) on engine thread `thread`: `vertex`
   /// is a compute vertex, the input vertex (stem) or the output vertex (partial sum).
