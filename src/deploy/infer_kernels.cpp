@@ -165,6 +165,23 @@ template <int V>
   for (int v = 0; v < V; ++v) lanes_at(o + c + v * kLanes) = acc[v];
 }
 
+// Channels [c, c + kLanes) of two output pixels whose windows lie inside the plane: two
+// independent chains of nine FMAs interleaved, where one pixel's chain alone would wait on
+// each FMA's latency (a vertex of 16 to 63 channels has no second vector to interleave).
+[[gnu::always_inline]] inline void depthwise_two_pixels(const float* z, const float* wt, int64_t channels,
+                                                        const Window& w0, const Window& w1, int64_t c, float* o0,
+                                                        float* o1) {
+  Vec acc0 = {}, acc1 = {};
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) {
+    const Vec wv = lanes_at(wt + t * channels + c);
+    acc0 += wv * lanes_at(z + w0.offset[t] * channels + c);
+    acc1 += wv * lanes_at(z + w1.offset[t] * channels + c);
+  }
+  lanes_at(o0 + c) = acc0;
+  lanes_at(o1 + c) = acc1;
+}
+
 // The same for the last channels [c, channels), fewer than kLanes: half a vector if 8 or
 // more are left, then one at a time.
 [[gnu::always_inline]] inline void depthwise_rest(const float* z, const float* wt, int64_t channels, const Window& w,
@@ -272,12 +289,26 @@ CONCNAS_CLONES void aggregate_relu_depthwise_channel_last(const float* const* xs
   float* z = scratch;  // p.size() x channels, as the inputs
   weighted_sum_relu(xs, a, k, sigmoid_inputs, 0, channels * p.size(), z);
   const int64_t oh = (p.height + stride - 1) / stride, ow = (p.width + stride - 1) / stride;
+  const bool pairs = channels >= kLanes && channels < 4 * kLanes;
   for (int64_t oy = 0; oy < oh; ++oy)
     for (int64_t ox = 0; ox < ow; ++ox) {
       // Taps in the order of the padded kernel; a tap on the zero border adds nothing.
       const Window w = window_at(p, oy * stride, ox * stride);
       float* o = out_hwc + (oy * ow + ox) * channels;
       int64_t c = 0;
+      if (pairs && w.count == 9 && ox + 1 < ow) {
+        const Window next = window_at(p, oy * stride, (ox + 1) * stride);
+        if (next.count == 9) {
+          float* o_next = o + channels;
+          for (; c + kLanes <= channels; c += kLanes) depthwise_two_pixels(z, wt, channels, w, next, c, o, o_next);
+          if (c < channels) {
+            depthwise_rest(z, wt, channels, w, c, o);
+            depthwise_rest(z, wt, channels, next, c, o_next);
+          }
+          ++ox;
+          continue;
+        }
+      }
       for (; c + 4 * kLanes <= channels; c += 4 * kLanes) depthwise_vectors<4>(z, wt, channels, w, c, o);
       for (; c + kLanes <= channels; c += kLanes) depthwise_vectors<1>(z, wt, channels, w, c, o);
       if (c < channels) depthwise_rest(z, wt, channels, w, c, o);

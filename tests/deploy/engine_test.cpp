@@ -146,11 +146,12 @@ torch::Tensor channel_last_image(const torch::Tensor& x) { return x.permute({1, 
 TEST(InferenceKernels, AggregateReluAndDepthwiseAsLibTorch) {
   torch::manual_seed(5);
   const auto a = torch::tensor({0.3F, -1.2F, 0.7F});
-  // 83 channels: four vectors, one vector and three lanes in the channel-last loop.
+  // 83 channels: four vectors, one vector and three lanes in the channel-last loop; 24: two
+  // pixels at once inside the plane, then half a vector each.
   for (auto [h, w] : {std::pair{7, 5}, std::pair{6, 6}, std::pair{1, 1}, std::pair{28, 28}})
     for (int stride : {1, 2})
       for (bool sigmoid : {false, true})
-        for (int64_t c : {3, 83})
+        for (int64_t c : {3, 24, 83})
           for (int k : {1, 2, 3}) {
             std::vector<torch::Tensor> x;
             for (int i = 0; i < k; ++i) x.push_back(torch::randn({c, h, w}));
