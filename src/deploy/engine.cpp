@@ -160,7 +160,9 @@ void Engine::Impl::compile(const Plan& plan, const torch::jit::Module& m) {
                 arch.name);
   const auto& receives = plan.units[unit].receives;
   if (unit == 0 || std::find(receives.begin(), receives.end(), arch.dag.input()) != receives.end()) {
-    stem_weight_t = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9}).permute({1, 2, 0}).contiguous();
+    stem_weight_t = tensor_of(m, "stem_weight", {n.stem_channels, n.input.channels, 9})
+                        .permute({1, 2, 0})
+                        .contiguous();
     stem_bias = tensor_of(m, "stem_bias", {n.stem_channels});
   }
   if (unit == 0) {

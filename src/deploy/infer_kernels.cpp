@@ -188,7 +188,8 @@ template <int V>
                                                   int64_t c, float* o) {
   if (c + kLanes / 2 <= channels) {
     HalfVec acc = {};
-    for (int t = 0; t < w.count; ++t) acc += half_at(wt + w.tap[t] * channels + c) * half_at(z + w.offset[t] * channels + c);
+    for (int t = 0; t < w.count; ++t)
+      acc += half_at(wt + w.tap[t] * channels + c) * half_at(z + w.offset[t] * channels + c);
     half_at(o + c) = acc;
     c += kLanes / 2;
   }
@@ -206,21 +207,24 @@ template <int V>
   for (; k + kLanes <= out_channels; k += kLanes) {
     Vec acc = lanes_at(bias + k);
     for (int64_t c = 0; c < in_channels; ++c)
-      for (int t = 0; t < w.count; ++t) acc += in[c * p.size() + w.offset[t]] * lanes_at(wt + (c * 9 + w.tap[t]) * out_channels + k);
+      for (int t = 0; t < w.count; ++t)
+        acc += in[c * p.size() + w.offset[t]] * lanes_at(wt + (c * 9 + w.tap[t]) * out_channels + k);
     lanes_at(o + k) = acc;
   }
   for (; k < out_channels; ++k) {
     float acc = bias[k];
     for (int64_t c = 0; c < in_channels; ++c)
-      for (int t = 0; t < w.count; ++t) acc += in[c * p.size() + w.offset[t]] * wt[(c * 9 + w.tap[t]) * out_channels + k];
+      for (int t = 0; t < w.count; ++t)
+        acc += in[c * p.size() + w.offset[t]] * wt[(c * 9 + w.tap[t]) * out_channels + k];
     o[k] = acc;
   }
 }
 
 // The same for output channels [k, k + kLanes) of four pixels (x .. x + 3 of row y) whose
 // windows lie inside the plane.
-[[gnu::always_inline]] inline void stem_four_pixels(const float* in, int64_t in_channels, Plane p, const float* wt, const float* bias,
-                             int64_t out_channels, int64_t y, int64_t x, int64_t k, float* o) {
+[[gnu::always_inline]] inline void stem_four_pixels(const float* in, int64_t in_channels, Plane p, const float* wt,
+                                                    const float* bias, int64_t out_channels, int64_t y, int64_t x,
+                                                    int64_t k, float* o) {
   Vec acc0 = lanes_at(bias + k), acc1 = acc0, acc2 = acc0, acc3 = acc0;
   for (int64_t c = 0; c < in_channels; ++c)
     for (int64_t t = 0; t < 9; ++t) {
@@ -241,21 +245,17 @@ template <int V>
 
 CONCNAS_CLONES void conv3x3_channel_last(const float* in, int64_t in_channels, Plane p, const float* wt,
                                          const float* bias, int64_t out_channels, float* out_hwc) {
-  const int64_t full = out_channels / kLanes * kLanes;
   for (int64_t y = 0; y < p.height; ++y) {
-    const bool inner_row = y > 0 && y + 1 < p.height;
+    float* row = out_hwc + y * p.width * out_channels;
     int64_t x = 0;
-    for (; inner_row && full == out_channels && x + 4 < p.width; x += 4) {
-      float* o = out_hwc + (y * p.width + x) * out_channels;
-      if (x == 0) {  // the first pixel's window crosses the border
-        stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, x), o);
-        x -= 3;
-        continue;
-      }
-      for (int64_t k = 0; k < full; k += kLanes) stem_four_pixels(in, in_channels, p, wt, bias, out_channels, y, x, k, o);
+    if (y > 0 && y + 1 < p.height && out_channels % kLanes == 0) {
+      stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, 0), row);  // crosses the border
+      for (x = 1; x + 4 < p.width; x += 4)  // x .. x + 3 inside the plane
+        for (int64_t k = 0; k < out_channels; k += kLanes)
+          stem_four_pixels(in, in_channels, p, wt, bias, out_channels, y, x, k, row + x * out_channels);
     }
-    for (; x < p.width; ++x) stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, x),
-                                                  out_hwc + (y * p.width + x) * out_channels);
+    for (; x < p.width; ++x)
+      stem_pixel(in, in_channels, p, wt, bias, out_channels, window_at(p, y, x), row + x * out_channels);
   }
 }
 

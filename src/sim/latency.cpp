@@ -180,8 +180,8 @@ std::vector<double> sent_bytes(const arch::Architecture& arch, const std::vector
   std::vector<double> bytes(dag.num_vertices(), 0.0);
   for (int v = 0; v < dag.num_vertices(); ++v) {
     if (v == dag.output()) continue;
-    const auto part = v == dag.input() ? arch::images_part(arch)
-                                       : arch::sent_part(arch, v, [&](int s) { return parts[s] != parts[v] && s != dag.output(); });
+    auto remote = [&](int s) { return parts[s] != parts[v] && s != dag.output(); };
+    const auto part = v == dag.input() ? arch::images_part(arch) : arch::sent_part(arch, v, remote);
     bytes[v] = static_cast<double>(link.bytes_per_element == 2 ? 2 * part.elements() : part.bytes());
   }
   return bytes;
@@ -289,7 +289,8 @@ Timeline run_schedule(const arch::Architecture& arch, const arch::ArchitectureCo
     const int u = parts[v];
     const double ready = ready_time(arch, bytes, parts, link, finish, v);
     auto& core = *std::min_element(core_free[u].begin(), core_free[u].end());
-    const double run = step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, cost, devices, parts, link, v, received);
+    const double run =
+        step_seconds(arch, cost, devices, v, u) + receive_seconds(arch, cost, devices, parts, link, v, received);
     core = std::max(ready, core) + run;
     r.busy_s[u] += run;
     post_sends(arch, bytes, parts, link, v, sent, core, r);
