@@ -27,7 +27,8 @@ k::Plane plane_of(const arch::Shape& s) { return {s.height, s.width}; }
 struct Scale {
   bool pool = false;
   arch::Shape from, to;
-  torch::Tensor project;  // to.channels x from.channels, or undefined
+  torch::Tensor project;    // to.channels x from.channels, or undefined
+  torch::Tensor project_t;  // the same transposed, for channel-last pixels
 };
 
 // What an edge hands its consumer: the first `channels` of the producer's, through float16
@@ -92,7 +93,10 @@ Scale scale_of(const torch::jit::Module& m, const arch::ScalingBlock* b, const a
   s.from = b ? b->from_shape : to;
   if (!b) return s;
   s.pool = b->pool;
-  if (b->project) s.project = tensor_of(m, project_name, {to.channels, b->from_shape.channels});
+  if (b->project) {
+    s.project = tensor_of(m, project_name, {to.channels, b->from_shape.channels});
+    s.project_t = s.project.t().contiguous();
+  }
   return s;
 }
 
@@ -117,14 +121,38 @@ torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
   return z;
 }
 
-// Input `i` of channel-last step `s`, as that step takes it: carried, scaled, and with each
-// pixel's channels together. An edge that carries all of a channel-last producer's channels
-// in float32 and needs no scaling hands over the producer's tensor itself.
+// `x` as edge `e` carries it, channel-last and contiguous so: an edge that carries all of a
+// channel-last producer's channels in float32 hands over the producer's tensor itself.
+torch::Tensor carry_channel_last(const Edge& e, const torch::Tensor& x) {
+  const torch::Tensor part = e.channels < x.size(1) ? x.narrow(1, 0, e.channels) : x;
+  const torch::Tensor y = part.contiguous(at::MemoryFormat::ChannelsLast);
+  return e.half ? y.to(torch::kHalf).to(torch::kFloat) : y;
+}
+
+// `x` (batch x from, channel-last) brought to `s.to`, channel-last: pooled, then projected
+// as one GEMM over every pixel of the batch.
+torch::Tensor apply_channel_last(const Scale& s, const torch::Tensor& x) {
+  if (!s.pool && !s.project.defined()) return x;
+  const std::int64_t batch = x.size(0);
+  torch::Tensor y = x;
+  if (s.pool) {
+    y = torch::empty({batch, s.to.height, s.to.width, s.from.channels}).permute({0, 3, 1, 2});
+    const std::int64_t pooled = s.from.channels * s.to.height * s.to.width;
+    for (std::int64_t n = 0; n < batch; ++n)
+      k::adaptive_max_pool_channel_last(x.data_ptr<float>() + n * s.from.elements(), s.from.channels,
+                                        plane_of(s.from), plane_of(s.to), y.data_ptr<float>() + n * pooled);
+  }
+  if (!s.project.defined()) return y;
+  auto z = torch::empty({batch, s.to.height, s.to.width, s.to.channels}).permute({0, 3, 1, 2});
+  k::matmul_rows_bias(y.data_ptr<float>(), s.project_t.data_ptr<float>(), nullptr, batch * s.to.height * s.to.width,
+                      s.from.channels, s.to.channels, z.data_ptr<float>());
+  return z;
+}
+
+// Input `i` of channel-last step `s`, as that step takes it: carried and scaled, each
+// pixel's channels together throughout.
 torch::Tensor channel_last_input(const Step& s, std::size_t i, const torch::Tensor& x) {
-  const Edge& e = s.edges[i];
-  const Scale& scale = s.scales[i];
-  const bool as_is = e.channels == x.size(1) && !e.half && !scale.pool && !scale.project.defined();
-  return (as_is ? x : apply(scale, carry(e, x))).contiguous(at::MemoryFormat::ChannelsLast);
+  return apply_channel_last(s.scales[i], carry_channel_last(s.edges[i], x));
 }
 
 }  // namespace
@@ -312,13 +340,14 @@ void Engine::Impl::concat_relu_depthwise(const Step& s, const std::vector<torch:
   }
 }
 
-// The sinks, each already brought to the output's shape, added up in the plan's order (the
-// same bits whichever core scaled which); for a concatenation, each placed at its channels
-// in an otherwise zero tensor, so that the units' partial sums add up to the concatenation.
+// The sinks, each already brought to the output's shape (channel-last), added up in the
+// plan's order (the same bits whichever core scaled which); for a concatenation, each placed
+// at its channels in an otherwise zero tensor, so that the units' partial sums add up to the
+// concatenation.
 torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& scaled) const {
   if (arch.output.merge == arch::Merge::kConcat) {
     const auto& o = arch.output.in;
-    auto whole = torch::zeros({scaled[0].size(0), o.channels, o.height, o.width});
+    auto whole = torch::zeros({scaled[0].size(0), o.height, o.width, o.channels}).permute({0, 3, 1, 2});
     for (std::size_t i = 0; i < scaled.size(); ++i) whole.narrow(1, sink_offset[i], scaled[i].size(1)).copy_(scaled[i]);
     return whole;
   }
@@ -389,7 +418,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     // A sink's share of the output, scaled on this core now rather than on one at the end.
     if (const int i = m.sink_of[s.vertex]; i >= 0) {
       const auto t1 = now_ns();
-      scaled[i] = apply(m.sink_scales[i], carry(m.sink_edges[i], out[s.vertex]));
+      scaled[i] = apply_channel_last(m.sink_scales[i], carry_channel_last(m.sink_edges[i], out[s.vertex]));
       if (hooks.ran) hooks.ran(dag.output(), thread, t1);
     }
   };

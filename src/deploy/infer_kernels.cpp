@@ -337,7 +337,7 @@ void sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const floa
 void matmul_rows_bias(const float* in, const float* weight_t, const float* bias, int64_t n, int64_t k, int64_t rows,
                       float* out) {
   sgemm('N', 'N', n, rows, k, in, k, weight_t, rows, 0.0F, out, rows);
-  add_to_rows(bias, n, rows, out);
+  if (bias != nullptr) add_to_rows(bias, n, rows, out);
 }
 
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
@@ -369,6 +369,24 @@ CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p
           for (int64_t ix = x0[x]; ix < x1[x]; ++ix) m.add(plane[iy * p.width + ix]);
         o[x] = m.value();
       }
+    }
+  }
+}
+
+CONCNAS_CLONES void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, Plane to,
+                                                   float* out) {
+  for (int64_t y = 0; y < to.height; ++y) {
+    const int64_t y0 = y * p.height / to.height, y1 = ((y + 1) * p.height + to.height - 1) / to.height;
+    for (int64_t x = 0; x < to.width; ++x) {
+      const int64_t x0 = x * p.width / to.width, x1 = ((x + 1) * p.width + to.width - 1) / to.width;
+      float* __restrict o = out + (y * to.width + x) * channels;
+      std::fill(o, o + channels, -std::numeric_limits<float>::infinity());
+      // A NaN wins its window, as in LibTorch: once in `o`, no comparison replaces it.
+      for (int64_t iy = y0; iy < y1; ++iy)
+        for (int64_t ix = x0; ix < x1; ++ix) {
+          const float* __restrict v = in + (iy * p.width + ix) * channels;
+          for (int64_t c = 0; c < channels; ++c) o[c] = (v[c] != v[c] || o[c] < v[c]) ? v[c] : o[c];
+        }
     }
   }
 }

@@ -46,9 +46,9 @@ void aggregate_relu_depthwise_channel_last(const float* const* xs, const float* 
 /// out (rows x n) = weight (rows x k) * in (k x n), plus bias[r] on row r when it is given.
 void matmul_bias(const float* weight, const float* bias, const float* in, int64_t rows, int64_t k, int64_t n,
                  float* out);
-/// out (n x rows) = in (n x k) * weight_t (k x rows), plus bias[r] in column r: the pointwise
-/// convolution of `n` channel-last pixels, several images' at once, written channel-last,
-/// with the weights given transposed.
+/// out (n x rows) = in (n x k) * weight_t (k x rows), plus bias[r] in column r when `bias` is
+/// given: the pointwise convolution of `n` channel-last pixels, several images' at once,
+/// written channel-last, with the weights given transposed.
 void matmul_rows_bias(const float* in, const float* weight_t, const float* bias, int64_t n, int64_t k, int64_t rows,
                       float* out);
 
@@ -56,6 +56,9 @@ void matmul_rows_bias(const float* in, const float* weight_t, const float* bias,
 /// adaptive window (rows floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is
 /// the plain H/h x W/w pooling.
 void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out);
+
+/// The same over channel-last pixels: `in` is p.size() x channels, `out` to.size() x channels.
+void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, Plane to, float* out);
 
 /// out += x over `n` values.
 void add(const float* x, int64_t n, float* out);

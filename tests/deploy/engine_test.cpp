@@ -136,6 +136,11 @@ TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
     auto got = torch::empty_like(expected);
     kernels::adaptive_max_pool(x.data_ptr<float>(), 3, {7, 10}, {h, w}, got.data_ptr<float>());
     EXPECT_TRUE(torch::allclose(got, expected, 0, 0, /*equal_nan=*/true)) << h << "x" << w;
+    const auto x_hwc = x.permute({1, 2, 0}).contiguous();
+    auto got_hwc = torch::empty({h, w, 3});
+    kernels::adaptive_max_pool_channel_last(x_hwc.data_ptr<float>(), 3, {7, 10}, {h, w}, got_hwc.data_ptr<float>());
+    EXPECT_TRUE(torch::allclose(got_hwc.permute({2, 0, 1}), expected, 0, 0, /*equal_nan=*/true))
+        << "channel-last " << h << "x" << w;
     EXPECT_GT(expected.isnan().sum().item<int>(), 0) << "the NaN is in no window";
   }
 }
