@@ -27,8 +27,7 @@ k::Plane plane_of(const arch::Shape& s) { return {s.height, s.width}; }
 struct Scale {
   bool pool = false;
   arch::Shape from, to;
-  torch::Tensor project;    // to.channels x from.channels, or undefined
-  torch::Tensor project_t;  // the same transposed, for channel-last pixels
+  torch::Tensor project_t;  // from.channels x to.channels (the projection, transposed), or undefined
 };
 
 // What an edge hands its consumer: the first `channels` of the producer's, through float16
@@ -43,9 +42,11 @@ Edge edge_of(const arch::Architecture& arch, const arch::VertexSpec& spec, std::
 }
 
 // `x` (batch x C x H x W, or the first channels of it as another unit sent them) as edge
-// `e` carries it, contiguous.
+// `e` carries it, channel-last and contiguous so: an edge that carries all of a channel-last
+// producer's channels in float32 hands over the producer's tensor itself.
 torch::Tensor carry(const Edge& e, const torch::Tensor& x) {
-  torch::Tensor y = (e.channels < x.size(1) ? x.narrow(1, 0, e.channels) : x).contiguous();
+  const torch::Tensor part = e.channels < x.size(1) ? x.narrow(1, 0, e.channels) : x;
+  const torch::Tensor y = part.contiguous(at::MemoryFormat::ChannelsLast);
   return e.half ? y.to(torch::kHalf).to(torch::kFloat) : y;
 }
 
@@ -61,8 +62,6 @@ struct Step {
   int stride = 1;
   torch::Tensor depthwise, pointwise, bias;  // C x 9, Cout x C, Cout (batch norm folded in)
   torch::Tensor depthwise_t, pointwise_t;    // 9 x C, C x Cout: the channel-last kernels'
-
-
 };
 
 // Every vertex but a concatenation runs channel-last (infer_kernels.h): its inputs and its
@@ -93,46 +92,14 @@ Scale scale_of(const torch::jit::Module& m, const arch::ScalingBlock* b, const a
   s.from = b ? b->from_shape : to;
   if (!b) return s;
   s.pool = b->pool;
-  if (b->project) {
-    s.project = tensor_of(m, project_name, {to.channels, b->from_shape.channels});
-    s.project_t = s.project.t().contiguous();
-  }
+  if (b->project) s.project_t = tensor_of(m, project_name, {to.channels, b->from_shape.channels}).t().contiguous();
   return s;
-}
-
-// `x` (batch x from) brought to `s.to`.
-torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
-  if (!s.pool && !s.project.defined()) return x;
-  const std::int64_t batch = x.size(0);
-  torch::Tensor y = x;
-  if (s.pool) {
-    y = torch::empty({batch, s.from.channels, s.to.height, s.to.width});
-    const arch::Shape pooled{s.from.channels, s.to.height, s.to.width};
-    for (std::int64_t n = 0; n < batch; ++n)
-      k::adaptive_max_pool(x.data_ptr<float>() + n * s.from.elements(), s.from.channels, plane_of(s.from),
-                           plane_of(s.to), y.data_ptr<float>() + n * pooled.elements());
-  }
-  if (!s.project.defined()) return y;
-  auto z = torch::empty({batch, s.to.channels, s.to.height, s.to.width});
-  const std::int64_t size = s.to.height * s.to.width;
-  for (std::int64_t n = 0; n < batch; ++n)
-    k::matmul_bias(s.project.data_ptr<float>(), nullptr, y.data_ptr<float>() + n * s.from.channels * size,
-                   s.to.channels, s.from.channels, size, z.data_ptr<float>() + n * s.to.elements());
-  return z;
-}
-
-// `x` as edge `e` carries it, channel-last and contiguous so: an edge that carries all of a
-// channel-last producer's channels in float32 hands over the producer's tensor itself.
-torch::Tensor carry_channel_last(const Edge& e, const torch::Tensor& x) {
-  const torch::Tensor part = e.channels < x.size(1) ? x.narrow(1, 0, e.channels) : x;
-  const torch::Tensor y = part.contiguous(at::MemoryFormat::ChannelsLast);
-  return e.half ? y.to(torch::kHalf).to(torch::kFloat) : y;
 }
 
 // `x` (batch x from, channel-last) brought to `s.to`, channel-last: pooled, then projected
 // as one GEMM over every pixel of the batch.
-torch::Tensor apply_channel_last(const Scale& s, const torch::Tensor& x) {
-  if (!s.pool && !s.project.defined()) return x;
+torch::Tensor apply(const Scale& s, const torch::Tensor& x) {
+  if (!s.pool && !s.project_t.defined()) return x;
   const std::int64_t batch = x.size(0);
   torch::Tensor y = x;
   if (s.pool) {
@@ -142,17 +109,16 @@ torch::Tensor apply_channel_last(const Scale& s, const torch::Tensor& x) {
       k::adaptive_max_pool_channel_last(x.data_ptr<float>() + n * s.from.elements(), s.from.channels,
                                         plane_of(s.from), plane_of(s.to), y.data_ptr<float>() + n * pooled);
   }
-  if (!s.project.defined()) return y;
+  if (!s.project_t.defined()) return y;
   auto z = torch::empty({batch, s.to.height, s.to.width, s.to.channels}).permute({0, 3, 1, 2});
   k::matmul_rows_bias(y.data_ptr<float>(), s.project_t.data_ptr<float>(), nullptr, batch * s.to.height * s.to.width,
                       s.from.channels, s.to.channels, z.data_ptr<float>());
   return z;
 }
 
-// Input `i` of channel-last step `s`, as that step takes it: carried and scaled, each
-// pixel's channels together throughout.
-torch::Tensor channel_last_input(const Step& s, std::size_t i, const torch::Tensor& x) {
-  return apply_channel_last(s.scales[i], carry_channel_last(s.edges[i], x));
+// Input `i` of step `s`, carried and scaled: channel-last, as the kernels take it.
+torch::Tensor scaled_input(const Step& s, std::size_t i, const torch::Tensor& x) {
+  return apply(s.scales[i], carry(s.edges[i], x));
 }
 
 }  // namespace
@@ -163,7 +129,7 @@ struct Engine::Impl {
   EngineOptions options;
   std::vector<Step> steps;               // this unit's vertices, in the plan's order
   std::vector<int> step_of;              // DAG vertex -> its step here, or -1
-  torch::Tensor stem_weight_t, stem_bias;  // unit 0: Cin x 9 x Cs, Cs
+  torch::Tensor stem_weight_t, stem_bias;  // units running the stem: Cin x 9 x Cs, Cs
   std::vector<Scale> sink_scales;        // this unit's sinks, in the plan's order
   std::vector<Edge> sink_edges;          // the same sinks' edges to the output vertex
   std::vector<std::int64_t> sink_offset; // concat: each sink's first channel in the output
@@ -272,7 +238,8 @@ torch::Tensor Engine::Impl::vertex(const Step& s, const std::vector<torch::Tenso
 
 torch::Tensor Engine::Impl::vertex_planes(const Step& s, const std::vector<torch::Tensor>& inputs) const {
   std::vector<torch::Tensor> scaled;
-  for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(apply(s.scales[i], carry(s.edges[i], inputs[i])));
+  // Planes, as a concatenation runs (its inputs come channel-last).
+  for (std::size_t i = 0; i < inputs.size(); ++i) scaled.push_back(scaled_input(s, i, inputs[i]).contiguous());
   const std::int64_t batch = scaled[0].size(0);
   const k::Plane out_plane = plane_of(s.out);
   auto out = torch::empty({batch, s.out.channels, s.out.height, s.out.width});
@@ -296,12 +263,12 @@ torch::Tensor Engine::Impl::vertex_planes(const Step& s, const std::vector<torch
   return out;
 }
 
-// A small-plane vertex: the aggregation, ReLU and depthwise convolution image by image,
-// then the pointwise convolution of a block of images in one GEMM (a 4x4 plane is 16
-// columns, too few for a GEMM of its own). Inputs and output are channel-last.
+// A vertex other than a concatenation: the aggregation, ReLU and depthwise convolution
+// image by image, then the pointwise convolution of a block of images in one GEMM (a 4x4
+// plane is 16 columns, too few for a GEMM of its own). Inputs and output are channel-last.
 torch::Tensor Engine::Impl::vertex_channel_last(const Step& s, const std::vector<torch::Tensor>& inputs) const {
   std::vector<torch::Tensor> ins;
-  for (std::size_t i = 0; i < inputs.size(); ++i) ins.push_back(channel_last_input(s, i, inputs[i]));
+  for (std::size_t i = 0; i < inputs.size(); ++i) ins.push_back(scaled_input(s, i, inputs[i]));
   const std::int64_t batch = ins[0].size(0), mid_image = s.in.channels * plane_of(s.out).size();
   const std::int64_t block = std::clamp<std::int64_t>(kBlockFloats / mid_image, 1, batch);
   auto out = torch::empty({batch, s.out.height, s.out.width, s.out.channels}).permute({0, 3, 1, 2});
@@ -372,7 +339,6 @@ Engine::Engine(const arch::Architecture& arch, const Plan& plan, int unit, const
 
 Engine::~Engine() = default;
 
-
 int Engine::cores() const { return impl_->options.cores; }
 
 torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const EngineHooks& hooks) {
@@ -418,7 +384,7 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
     // A sink's share of the output, scaled on this core now rather than on one at the end.
     if (const int i = m.sink_of[s.vertex]; i >= 0) {
       const auto t1 = now_ns();
-      scaled[i] = apply_channel_last(m.sink_scales[i], carry_channel_last(m.sink_edges[i], out[s.vertex]));
+      scaled[i] = apply(m.sink_scales[i], carry(m.sink_edges[i], out[s.vertex]));
       if (hooks.ran) hooks.ran(dag.output(), thread, t1);
     }
   };

@@ -64,18 +64,6 @@ CONCNAS_CLONES void conv3x3_padded(const float* pad, Plane p, const float* w, fl
               w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
 }
 
-// The maximum of a pooling window, NaN winning as in LibTorch, without a branch per value
-// (on real activations the comparison's outcome is a coin toss the predictor loses).
-struct WindowMax {
-  float max = -std::numeric_limits<float>::infinity();
-  bool nan = false;
-  void add(float v) {
-    max = std::max(max, v);
-    nan |= v != v;
-  }
-  float value() const { return nan ? std::numeric_limits<float>::quiet_NaN() : max; }
-};
-
 // `plane` (h x w) into the interior of `pad` ((h + 2) x (w + 2)), whose border is zero.
 void copy_into_padding(const float* plane, Plane p, float* pad) {
   const int64_t wp = p.width + 2;
@@ -345,32 +333,6 @@ void matmul_bias(const float* weight, const float* bias, const float* in, int64_
   if (bias != nullptr)
     for (int64_t r = 0; r < rows; ++r) std::fill(out + r * n, out + (r + 1) * n, bias[r]);
   sgemm('N', 'N', rows, n, k, weight, k, in, n, bias != nullptr ? 1.0F : 0.0F, out, n);
-}
-
-CONCNAS_CLONES void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out) {
-  // Window bounds once per call, not per cell (with H a multiple of h, y0 = y * H / h and
-  // y1 = y0 + H / h: plain pooling).
-  std::vector<int64_t> y0(to.height), y1(to.height), x0(to.width), x1(to.width);
-  for (int64_t y = 0; y < to.height; ++y) {
-    y0[y] = y * p.height / to.height;
-    y1[y] = ((y + 1) * p.height + to.height - 1) / to.height;
-  }
-  for (int64_t x = 0; x < to.width; ++x) {
-    x0[x] = x * p.width / to.width;
-    x1[x] = ((x + 1) * p.width + to.width - 1) / to.width;
-  }
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* plane = in + c * p.size();
-    for (int64_t y = 0; y < to.height; ++y) {
-      float* o = out + c * to.size() + y * to.width;
-      for (int64_t x = 0; x < to.width; ++x) {
-        WindowMax m;
-        for (int64_t iy = y0[y]; iy < y1[y]; ++iy)
-          for (int64_t ix = x0[x]; ix < x1[x]; ++ix) m.add(plane[iy * p.width + ix]);
-        o[x] = m.value();
-      }
-    }
-  }
 }
 
 CONCNAS_CLONES void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, Plane to,

@@ -52,12 +52,10 @@ void matmul_bias(const float* weight, const float* bias, const float* in, int64_
 void matmul_rows_bias(const float* in, const float* weight_t, const float* bias, int64_t n, int64_t k, int64_t rows,
                       float* out);
 
-/// Max pooling of `channels` planes from `p` to `to`, each output cell the maximum of its
-/// adaptive window (rows floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is
-/// the plain H/h x W/w pooling.
-void adaptive_max_pool(const float* in, int64_t channels, Plane p, Plane to, float* out);
-
-/// The same over channel-last pixels: `in` is p.size() x channels, `out` to.size() x channels.
+/// Max pooling of channel-last pixels from `p` to `to` (`in` is p.size() x channels, `out`
+/// to.size() x channels), each output cell the maximum of its adaptive window (rows
+/// floor(i*H/h) .. ceil((i+1)*H/h)); with H a multiple of h that is the plain H/h x W/w
+/// pooling.
 void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, Plane to, float* out);
 
 /// out += x over `n` values.

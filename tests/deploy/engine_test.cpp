@@ -133,14 +133,10 @@ TEST(InferenceKernels, ConvolveAndPoolAsLibTorchOnOddAndEvenPlanes) {
   x[1][2][3] = std::numeric_limits<float>::quiet_NaN();  // a NaN wins its window, as in LibTorch
   for (auto [h, w] : {std::pair{3, 5}, std::pair{7, 2}, std::pair{2, 3}}) {
     const auto expected = std::get<0>(torch::adaptive_max_pool2d(x.unsqueeze(0), {h, w})).squeeze(0);
-    auto got = torch::empty_like(expected);
-    kernels::adaptive_max_pool(x.data_ptr<float>(), 3, {7, 10}, {h, w}, got.data_ptr<float>());
-    EXPECT_TRUE(torch::allclose(got, expected, 0, 0, /*equal_nan=*/true)) << h << "x" << w;
     const auto x_hwc = x.permute({1, 2, 0}).contiguous();
     auto got_hwc = torch::empty({h, w, 3});
     kernels::adaptive_max_pool_channel_last(x_hwc.data_ptr<float>(), 3, {7, 10}, {h, w}, got_hwc.data_ptr<float>());
-    EXPECT_TRUE(torch::allclose(got_hwc.permute({2, 0, 1}), expected, 0, 0, /*equal_nan=*/true))
-        << "channel-last " << h << "x" << w;
+    EXPECT_TRUE(torch::allclose(got_hwc.permute({2, 0, 1}), expected, 0, 0, /*equal_nan=*/true)) << h << "x" << w;
     EXPECT_GT(expected.isnan().sum().item<int>(), 0) << "the NaN is in no window";
   }
 }
