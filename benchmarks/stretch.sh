@@ -25,7 +25,6 @@ batch=${4:-32}
 shift $(($# < 4 ? $# : 4))
 (($#)) || set -- --alpha 0.1 --beta 0.5 --min-ratio 0.25
 runs=600
-mkdir -p "$(dirname "$out")"
 concnas=$PWD/build/bin/concnas
 core=$(python3 -c 'import os; print(sorted(os.sched_getaffinity(0))[0])')
 
@@ -58,8 +57,9 @@ if [[ -n ${REUSE:-} ]]; then
   batch=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["batch"])' "$work/stretch/space.json")
 else
   work=$(mktemp -d)
-  prepare "$@"
 fi
+mkdir -p "$(dirname "$out")"
+[[ -n ${REUSE:-} ]] || prepare "$@"
 
 for ((r = 0; r < rounds; r++)); do
   jobs=(stretch chain torch)
