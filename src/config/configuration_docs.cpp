@@ -3,6 +3,7 @@
 #include "device_schema.h"
 #include "lcp_schema.h"
 #include "plan_schema.h"
+#include "policy_schema.h"
 #include "search_schema.h"
 #include "train_sections.h"
 
@@ -43,6 +44,14 @@ std::string lcp_part() {
          section("lcp", detail::lcp_schema(), "lcp", LcpConfig{});
 }
 
+std::string policy_part() {
+  return "## Policy config (`concnas policy --config`)\n\n"
+         "The sections of the training config (`arch` gives what the groups share: staging, seed, stem and "
+         "channel limit; `train` is the shared network's training, and each baseline's minus the fine-tuning), "
+         "plus `policy`:\n\n" +
+         section("policy", detail::policy_schema(), "policy", PolicyConfig{});
+}
+
 std::string devices_part() {
   return "## Devices file (`--devices`, `search.devices`)\n\n"
          "`devices:` lists one entry per unit, unit 0 first; or `device:` gives one entry for every unit. "
@@ -71,7 +80,7 @@ std::string configuration_reference() {
          "Every key of every file concnas reads, generated from the code that reads them "
          "(`build/bin/concnas config-reference > docs/configuration.md`; a test checks this file "
          "is current). Unknown keys and bad values are one error naming the file, line and key.\n\n" +
-         train_part() + search_part() + lcp_part() + devices_part() + plan_part();
+         train_part() + search_part() + lcp_part() + policy_part() + devices_part() + plan_part();
 }
 
 }  // namespace concnas::config

@@ -152,6 +152,7 @@ TrainResult Trainer::run(bool resume) {
     at = folder.resume(net, opt, arch_.name);
   else
     folder.clear_metrics();
+  if (!resuming && initial_weights_) initial_weights_(*net);
   const RunProgress before = at;
   const auto schedule = detail::Schedule::of(t, data.train_x.size(0));
   const bool validated = data.val_x.size(0) > 0;

@@ -813,4 +813,76 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
                   1);
 }
 
+// `concnas policy` on synthetic data: 2 groups of 3 blocks, 2 exchange steps (4 policies).
+std::string tiny_policy_sets() {
+  return tiny_train_sets() + " --set train.epochs=1 --set policy.groups=2 --set policy.depth=3 --set policy.alpha=1"
+                             " --set policy.samples=3 --set policy.seeds=2 --set policy.controller_batch=2"
+                             " --set policy.bn_batches=2 --set policy.finetune_epochs=1";
+}
+
+TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
+  write("p.yaml", "policy:\n  share: 0.5\n  penalty: 0.1\n");
+  const auto r = run("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("seed 1: best reward random"), std::string::npos) << r.out;
+  const std::string log = slurp(path("pol/policies.jsonl"));
+  std::vector<nlohmann::json> rows;
+  for (std::istringstream in(log); !in.eof();) {
+    std::string line;
+    if (std::getline(in, line) && !line.empty()) rows.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(rows.size(), 12u);  // 2 seeds x (random, controller) x 3 policies
+  for (const auto& row : rows) {
+    const auto perms = row["permutations"].get<std::vector<int>>();
+    const bool sends = perms != std::vector<int>{0, 0};
+    EXPECT_EQ(row["exchange_bytes"].get<long>() > 0, sends) << row;
+    EXPECT_LE(row["traffic"].get<double>(), 0.5 + 1e-9) << row;  // half the channels, one receiver per group
+    EXPECT_NEAR(row["reward"].get<double>(), row["val_accuracy"].get<double>() - 0.1 * row["traffic"].get<double>(),
+                1e-12);
+  }
+  const auto j = nlohmann::json::parse(slurp(path("pol/policy.json")));
+  ASSERT_EQ(j["picks"].size(), 2u);
+  ASSERT_EQ(j["baselines"].size(), 2u);
+  EXPECT_EQ(j["baselines"][0]["traffic"], 1.0);  // full exchange is the yardstick
+  EXPECT_EQ(j["baselines"][1]["exchange_bytes"], 0);
+  EXPECT_NEAR(j["picks"][0]["traffic_fp16"].get<double>(), j["picks"][0]["traffic"].get<double>() / 2, 1e-12);
+  for (const auto* dir : {"finetune-controller", "finetune-random", "full", "none", "shared"})
+    EXPECT_TRUE(fs::exists(path("pol/") + dir + "/eval.json")) << dir;
+  EXPECT_TRUE(fs::exists(path("pol/best.yaml")));
+  EXPECT_NE(slurp(path("pol/report.html")).find("<svg"), std::string::npos);
+
+  // Killed while scoring the sixth policy, before fine-tuning: the resumed run replays the
+  // five logged scores and ends with the same files.
+  const std::string policy_json = slurp(path("pol/policy.json"));
+  std::string first_five;
+  std::istringstream in(log);
+  for (int i = 0; i < 5; ++i) {
+    std::string line;
+    std::getline(in, line);
+    first_five += line + "\n";
+  }
+  write("pol/policies.jsonl", first_five + "{\"search\":\"contr");
+  for (const auto* dir : {"finetune-controller", "finetune-random", "full", "none"}) fs::remove_all(path("pol/") + dir);
+  fs::remove(path("pol/policy.json"));
+  const auto resumed = run("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol") +
+                           " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(slurp(path("pol/policies.jsonl")), log);
+  EXPECT_EQ(slurp(path("pol/policy.json")), policy_json);
+
+  expect_rejected("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol"),
+                  "holds a policy search");
+  expect_rejected("policy --config " + path("p.yaml") + tiny_policy_sets() + " --set policy.samples=4 --out " +
+                      path("pol") + " --resume", "another config");
+  write("bad.yaml", "policy:\n  groups: 2\n  alpha: 0\n");
+  expect_rejected("policy --config " + path("bad.yaml") + " --out " + path("bad"), "bad.yaml:3: policy.alpha", 1);
+  EXPECT_FALSE(fs::exists(path("bad")));
+  // Data that cannot be read: refused, and no output folder left behind.
+  const auto missing = run("policy --config " + path("p.yaml") + " --set data.dataset=mnist --set data.path=" +
+                           path("nowhere") + " --out " + path("gone"));
+  EXPECT_EQ(missing.code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(path("gone")));
+}
+
 }  // namespace

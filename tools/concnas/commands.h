@@ -22,6 +22,7 @@ Action add_config_reference_command(CLI::App& app);
 Action add_calibrate_command(CLI::App& app);
 Action add_lcp_command(CLI::App& app);
 Action add_stretch_command(CLI::App& app);
+Action add_policy_command(CLI::App& app);
 
 /// The exit code of a run stopped by Ctrl-C or SIGTERM, with everything finished saved.
 inline constexpr int kExitInterrupted = 130;

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                    concnas::cli::add_train_command, concnas::cli::add_search_command, concnas::cli::add_export_command,
                    concnas::cli::add_run_command, concnas::cli::add_config_reference_command,
                    concnas::cli::add_calibrate_command, concnas::cli::add_lcp_command,
-                   concnas::cli::add_stretch_command}) {
+                   concnas::cli::add_stretch_command, concnas::cli::add_policy_command}) {
     auto action = add(app);
     commands.emplace_back(app.get_subcommands({}).back()->get_name(), std::move(action));
   }

@@ -49,6 +49,10 @@ struct TrainResult {
 /// network shared by many (nn/weight_sharing.h), and every edge on to evaluate.
 using StepHook = std::function<void(nn::NetworkImpl& net, std::int64_t step)>;
 
+/// Called once with a fresh run's network before its first step (not when a run resumes
+/// from its checkpoint): e.g. weights inherited from a shared network to fine-tune.
+using InitHook = std::function<void(nn::NetworkImpl& net)>;
+
 /// One line of progress, called after every batch (`done` of `total` batches in the epoch).
 using ProgressFn = std::function<void(int epoch, int epochs, std::int64_t done,
                                       std::int64_t total, double loss)>;
@@ -69,6 +73,7 @@ class Trainer {
   Trainer(const config::TrainConfig& config, arch::Architecture arch, std::string run_dir);
   void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
   void set_before_step(StepHook hook) { before_step_ = std::move(hook); }
+  void set_initial_weights(InitHook hook) { initial_weights_ = std::move(hook); }
   /// For tests: stop (as if killed) after this many epochs of this process.
   void set_stop_after_epochs(int epochs) { stop_after_ = epochs; }
   /// Trains, or with `resume` continues from the run folder's checkpoint (a folder killed
@@ -84,6 +89,7 @@ class Trainer {
   std::string dir_;
   ProgressFn progress_;
   StepHook before_step_;
+  InitHook initial_weights_;
   int stop_after_ = 0;
 };
 
