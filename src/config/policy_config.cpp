@@ -51,7 +51,11 @@ std::vector<detail::Key<PolicyConfig>> search_keys() {
       field<C>("policy", "entropy_weight", [](C& c) -> auto& { return c.policy.entropy_weight; },
                "bonus on the entropy of the controller's choices", d::within(0, 10, false, false)),
       field<C>("policy", "eval_images", [](C& c) -> auto& { return c.policy.eval_images; },
-               "validation images a policy is scored on (0: all of data.validation)", d::not_below(0)),
+               "validation images a sampled policy is scored on, a window moving with every sample (0: all)",
+               d::not_below(0)),
+      field<C>("policy", "finalists", [](C& c) -> auto& { return c.policy.finalists; },
+               "each search's best-rewarded policies re-scored on every validation image; the best of them is "
+               "the search's pick", d::up_to(d::at_least(1), 100000)),
       field<C>("policy", "bn_batches", [](C& c) -> auto& { return c.policy.bn_batches; },
                "training batches that re-estimate batch norm statistics per policy (0: keep the shared ones)",
                d::up_to(d::not_below(0), 10000)),

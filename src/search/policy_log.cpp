@@ -18,6 +18,8 @@ PolicyRow row_from_json(const nlohmann::json& j) {
   r.sample = j.at("sample").get<int>();
   r.permutations = j.at("permutations").get<std::vector<int>>();
   r.name = j.at("name").get<std::string>();
+  r.final = j.at("final").get<bool>();
+  r.images = j.at("images").get<std::int64_t>();
   r.val_accuracy = j.at("val_accuracy").get<double>();
   r.exchange_bytes = j.at("exchange_bytes").get<std::int64_t>();
   r.traffic = j.at("traffic").get<double>();
@@ -30,7 +32,8 @@ PolicyRow row_from_json(const nlohmann::json& j) {
 nlohmann::ordered_json policy_row_json(const PolicyRow& r) {
   return {{"search", r.search},   {"seed", r.seed},
           {"sample", r.sample},   {"permutations", r.permutations},
-          {"name", r.name},       {"val_accuracy", r.val_accuracy},
+          {"name", r.name},       {"final", r.final},
+          {"images", r.images},   {"val_accuracy", r.val_accuracy},
           {"exchange_bytes", r.exchange_bytes}, {"traffic", r.traffic},
           {"reward", r.reward}};
 }

@@ -42,17 +42,21 @@ nlohmann::ordered_json report_json(const PolicyReport& r, const config::PolicyCo
   return j;
 }
 
-std::string colour_of(const std::string& search) { return search == "controller" ? "#ff7f0e" : "#1f77b4"; }
+std::string colour_of(const PolicyRow& row) {
+  if (row.final) return row.search == "controller" ? "#d62728" : "#17becf";
+  return row.search == "controller" ? "#ff7f0e" : "#1f77b4";
+}
 
 // Validation accuracy against traffic of every scored policy; the trained models as squares.
 std::string scatter_html(const PolicyReport& r) {
   std::vector<Point> points;
   for (const auto& row : r.rows)
     points.push_back({100 * row.traffic, 100 * row.val_accuracy,
-                      fmt::format("{} seed {} #{}: {}", row.search, row.seed, row.sample, row.name), false, false,
-                      colour_of(row.search)});
+                      fmt::format("{} seed {} {} {}: {}", row.search, row.seed, row.final ? "finalist" : "#",
+                                  row.sample, row.name), false, false, colour_of(row)});
   return "<h2>Scored policies</h2><p>Validation accuracy of the shared weights under each policy against its "
-         "traffic; orange: controller, blue: random search.</p><div class=\"pic\">" +
+         "traffic; orange: controller's samples, blue: random search's (each on a window of the validation "
+         "images); red and cyan: their finalists, on every validation image.</p><div class=\"pic\">" +
          scatter_svg(points, "traffic (% of full exchange's bytes per image)", "validation accuracy (%)") + "</div>";
 }
 
@@ -61,13 +65,15 @@ std::string progress_html(const PolicyReport& r) {
   std::map<std::pair<std::string, int>, double> best;
   std::vector<Point> points;
   for (const auto& row : r.rows) {
+    if (row.final) continue;
     auto [at, fresh] = best.try_emplace({row.search, row.seed}, row.reward);
     if (!fresh) at->second = std::max(at->second, row.reward);
     points.push_back({static_cast<double>(row.sample + 1), at->second,
                       fmt::format("{} seed {}: best {:.4f} after {}", row.search, row.seed, at->second, row.sample + 1),
-                      false, false, colour_of(row.search)});
+                      false, false, colour_of(row)});
   }
-  return "<h2>Best reward so far</h2><div class=\"pic\">" +
+  return "<h2>Best reward so far</h2><p>Of the samples, each on its window of validation images.</p>"
+         "<div class=\"pic\">" +
          scatter_svg(points, "policies scored", "best reward (accuracy - penalty x traffic)") + "</div>";
 }
 

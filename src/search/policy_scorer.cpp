@@ -6,26 +6,25 @@ PolicyScorer::PolicyScorer(const config::PolicyConfig& config, const arch::Archi
                            const std::string& weights, const train::LabelledImages& images)
     : config_(config), images_(images), net_(shared) {
   train::load_weights(*net_, weights);
-  const std::int64_t n = config.policy.eval_images > 0
-                             ? std::min<std::int64_t>(config.policy.eval_images, images.val_x.size(0))
-                             : images.val_x.size(0);
-  val_x_ = images.val_x.narrow(0, 0, n);
-  val_y_ = images.val_y.narrow(0, 0, n);
 }
 
-double PolicyScorer::evaluate() {
+double PolicyScorer::evaluate(std::int64_t first, std::int64_t count) {
   train::recalibrate_batch_norm(net_, images_.train_x, config_.base.train.batch_size, config_.policy.bn_batches);
-  return train::evaluate(net_, val_x_, val_y_, config_.base.train.eval_batch_size).second;
+  const std::int64_t n = images_.val_x.size(0);
+  first = std::clamp<std::int64_t>(first, 0, n);
+  count = count > 0 ? std::min(count, n - first) : n - first;
+  return train::evaluate(net_, images_.val_x.narrow(0, first, count), images_.val_y.narrow(0, first, count),
+                         config_.base.train.eval_batch_size).second;
 }
 
-double PolicyScorer::accuracy(const arch::SepOptions& policy) {
+double PolicyScorer::accuracy(const arch::SepOptions& policy, std::int64_t first, std::int64_t count) {
   net_->set_inactive_edges(arch::edges_left_out(policy));
-  return evaluate();
+  return evaluate(first, count);
 }
 
 double PolicyScorer::full_accuracy() {
   net_->set_inactive_edges({});
-  return evaluate();
+  return evaluate(0, 0);
 }
 
 }  // namespace concnas::search::detail

@@ -29,6 +29,7 @@ using Log = std::function<void(const std::string&)>;
 // Streams of concnas's Rng: the shared network's policy per step, random search's draws.
 constexpr std::uint64_t kSharedPolicyStream = 0x7368617265640000ULL;
 constexpr std::uint64_t kRandomSearchStream = 0x72616e646f6d0000ULL;
+constexpr std::uint64_t kWindowStream = 0x77696e646f770000ULL;  // + sample: its validation window
 
 // What every stage of one run shares.
 struct Run {
@@ -112,28 +113,41 @@ class RowSource {
     detail::rewrite_policy_log(run.path("policies.jsonl"), logged_);
   }
 
-  PolicyRow next(const std::string& search, int seed, int sample, const arch::SepOptions& policy) {
+  PolicyRow next(const std::string& search, int seed, int sample, const arch::SepOptions& policy, bool final) {
     if (at_ < logged_.size()) {
       const auto& row = logged_[at_++];
-      if (row.search != search || row.seed != seed || row.sample != sample || row.permutations != policy.permutations)
+      if (row.search != search || row.seed != seed || row.sample != sample || row.final != final ||
+          row.permutations != policy.permutations)
         throw ParseError(run_.path("policies.jsonl"), static_cast<int>(at_),
-                         fmt::format("{} seed {} sample {} drew another policy than the one logged; start afresh",
-                                     search, seed, sample));
+                         fmt::format("{} seed {} {} {} drew another policy than the one logged; start afresh", search,
+                                     seed, final ? "finalist" : "sample", sample));
       return row;
     }
-    PolicyRow row = score(search, seed, sample, policy);
+    PolicyRow row = score(search, seed, sample, policy, final);
     detail::append_policy_row(run_.path("policies.jsonl"), row);
-    run_.log(fmt::format("{} seed {} policy {}/{}: {} validation {:.2f}%, traffic {:.1f}%, reward {:.4f}", search,
-                         seed, sample + 1, run_.cfg.policy.samples, row.name, 100 * row.val_accuracy,
-                         100 * row.traffic, row.reward));
+    run_.log(fmt::format("{} seed {} {} {}/{}: {} validation {:.2f}% ({} images), traffic {:.1f}%, reward {:.4f}",
+                         search, seed, final ? "finalist" : "policy", sample + 1,
+                         final ? run_.cfg.policy.finalists : run_.cfg.policy.samples, row.name,
+                         100 * row.val_accuracy, row.images, 100 * row.traffic, row.reward));
     return row;
   }
 
  private:
-  PolicyRow score(const std::string& search, int seed, int sample, const arch::SepOptions& policy) {
+  // A sample's validation window moves with its number (the same for both searches); a
+  // finalist is scored on every image.
+  std::pair<std::int64_t, std::int64_t> window(int seed, int sample, bool final) const {
+    const std::int64_t n = scorer_.validation_images();
+    const std::int64_t count = run_.cfg.policy.eval_images;
+    if (final || count == 0 || count >= n) return {0, n};
+    auto rng = Rng::derive(static_cast<std::uint64_t>(seed), kWindowStream + static_cast<std::uint64_t>(sample));
+    return {static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n - count + 1))), count};
+  }
+
+  PolicyRow score(const std::string& search, int seed, int sample, const arch::SepOptions& policy, bool final) {
     const auto a = run_.architecture(policy);
-    PolicyRow row{search, seed, sample, policy.permutations, a.name};
-    row.val_accuracy = scorer_.accuracy(policy);
+    const auto [first, count] = window(seed, sample, final);
+    PolicyRow row{search, seed, sample, policy.permutations, a.name, final, count};
+    row.val_accuracy = scorer_.accuracy(policy, first, count);
     row.exchange_bytes = policy_traffic(a, policy.groups).exchange_bytes;
     row.traffic = run_.traffic(row.exchange_bytes);
     row.reward = row.val_accuracy - run_.cfg.policy.penalty * row.traffic;
@@ -146,17 +160,13 @@ class RowSource {
   std::size_t at_ = 0;
 };
 
-double random_search(const Run& run, RowSource& rows, int seed, PolicyReport& report) {
+void random_search(const Run& run, RowSource& rows, int seed, PolicyReport& report) {
   auto rng = Rng::derive(static_cast<std::uint64_t>(seed), kRandomSearchStream);
-  double best = -1e300;
-  for (int i = 0; i < run.cfg.policy.samples; ++i) {
-    report.rows.push_back(rows.next("random", seed, i, arch::random_policy(run.base, rng)));
-    best = std::max(best, report.rows.back().reward);
-  }
-  return best;
+  for (int i = 0; i < run.cfg.policy.samples; ++i)
+    report.rows.push_back(rows.next("random", seed, i, arch::random_policy(run.base, rng), false));
 }
 
-double controller_search(const Run& run, RowSource& rows, int seed, PolicyReport& report) {
+void controller_search(const Run& run, RowSource& rows, int seed, PolicyReport& report) {
   const auto& p = run.cfg.policy;
   const ControllerOptions options{p.controller_hidden, p.controller_lr, p.baseline_decay, p.entropy_weight};
   int choices = 1;
@@ -164,16 +174,35 @@ double controller_search(const Run& run, RowSource& rows, int seed, PolicyReport
   PolicyController controller(run.base.steps(), choices, options, static_cast<std::uint64_t>(seed));
   std::vector<std::vector<int>> batch;
   std::vector<double> rewards;
-  double best = -1e300;
   for (int i = 0; i < p.samples; ++i) {
-    report.rows.push_back(rows.next("controller", seed, i, run.with(controller.sample())));
+    report.rows.push_back(rows.next("controller", seed, i, run.with(controller.sample()), false));
     batch.push_back(report.rows.back().permutations);
     rewards.push_back(report.rows.back().reward);
-    best = std::max(best, rewards.back());
     if (static_cast<int>(batch.size()) == p.controller_batch || i + 1 == p.samples) {
       controller.learn(batch, rewards);
       batch.clear(), rewards.clear();
     }
+  }
+}
+
+// Re-scores the search's best-rewarded samples of `seed` (distinct policies, best first) on
+// every validation image; returns the best reward among them.
+double finalists(const Run& run, RowSource& rows, const std::string& search, int seed, PolicyReport& report) {
+  std::vector<PolicyRow> sampled;
+  for (const auto& r : report.rows)
+    if (r.search == search && r.seed == seed && !r.final) sampled.push_back(r);
+  std::stable_sort(sampled.begin(), sampled.end(), [](const PolicyRow& a, const PolicyRow& b) {
+    return a.reward > b.reward;
+  });
+  std::vector<std::vector<int>> picked;
+  for (const auto& r : sampled)
+    if (static_cast<int>(picked.size()) < run.cfg.policy.finalists &&
+        std::find(picked.begin(), picked.end(), r.permutations) == picked.end())
+      picked.push_back(r.permutations);
+  double best = -1e300;
+  for (std::size_t k = 0; k < picked.size(); ++k) {
+    report.rows.push_back(rows.next(search, seed, static_cast<int>(k), run.with(picked[k]), true));
+    best = std::max(best, report.rows.back().reward);
   }
   return best;
 }
@@ -241,7 +270,7 @@ std::vector<PolicyModel> train_baselines(const Run& run) {
 const PolicyRow& best_of(const std::vector<PolicyRow>& rows, const std::string& search) {
   const PolicyRow* best = nullptr;
   for (const auto& r : rows)
-    if (r.search == search && (best == nullptr || r.reward > best->reward)) best = &r;
+    if (r.search == search && r.final && (best == nullptr || r.reward > best->reward)) best = &r;
   return *best;
 }
 
@@ -251,8 +280,10 @@ void search_policies(const Run& run, const train::LabelledImages& images, Policy
   RowSource rows(run, scorer);
   for (int seed = 0; seed < run.cfg.policy.seeds; ++seed) {
     SeedBest s{seed};
-    s.random = random_search(run, rows, seed, report);
-    s.controller = controller_search(run, rows, seed, report);
+    random_search(run, rows, seed, report);
+    s.random = finalists(run, rows, "random", seed, report);
+    controller_search(run, rows, seed, report);
+    s.controller = finalists(run, rows, "controller", seed, report);
     report.seeds.push_back(s);
     run.log(fmt::format("seed {}: best reward random {:.4f}, controller {:.4f}", seed, s.random, s.controller));
     detail::write_policy_report(report, run.cfg, run.out);

@@ -817,7 +817,8 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
 std::string tiny_policy_sets() {
   return tiny_train_sets() + " --set train.epochs=1 --set policy.groups=2 --set policy.depth=3 --set policy.alpha=1"
                              " --set policy.samples=3 --set policy.seeds=2 --set policy.controller_batch=2"
-                             " --set policy.bn_batches=2 --set policy.finetune_epochs=1";
+                             " --set policy.bn_batches=2 --set policy.finetune_epochs=1 --set policy.eval_images=32"
+                             " --set policy.finalists=2";
 }
 
 TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
@@ -831,8 +832,10 @@ TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
     std::string line;
     if (std::getline(in, line) && !line.empty()) rows.push_back(nlohmann::json::parse(line));
   }
-  ASSERT_EQ(rows.size(), 12u);  // 2 seeds x (random, controller) x 3 policies
+  // 2 seeds x (random, controller) x (3 samples on 32 images, then their 2 best on all 64)
+  ASSERT_EQ(rows.size(), 20u);
   for (const auto& row : rows) {
+    EXPECT_EQ(row["images"], row["final"].get<bool>() ? 64 : 32) << row;
     const auto perms = row["permutations"].get<std::vector<int>>();
     const bool sends = perms != std::vector<int>{0, 0};
     EXPECT_EQ(row["exchange_bytes"].get<long>() > 0, sends) << row;
@@ -851,8 +854,8 @@ TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
   EXPECT_TRUE(fs::exists(path("pol/best.yaml")));
   EXPECT_NE(slurp(path("pol/report.html")).find("<svg"), std::string::npos);
 
-  // Killed while scoring the sixth policy, before fine-tuning: the resumed run replays the
-  // five logged scores and ends with the same files.
+  // Killed while scoring the sixth policy (the controller's first), before fine-tuning: the
+  // resumed run replays the five logged scores and ends with the same files.
   const std::string policy_json = slurp(path("pol/policy.json"));
   std::string first_five;
   std::istringstream in(log);

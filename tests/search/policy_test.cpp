@@ -79,8 +79,8 @@ TEST(APolicyConfig, ReadsItsSectionAndNamesABadKey) {
 class APolicyLog : public testing::TempDirTest {};
 
 TEST_F(APolicyLog, KeepsEveryRowAndDropsOnlyALastLineCutShort) {
-  PolicyRow a{"random", 0, 0, {3, 1}, "sep-a", 0.875, 1024, 0.125, 0.86875};
-  PolicyRow b{"controller", 1, 4, {0, 23}, "sep-b", 0.5, 0, 0, 0.5};
+  PolicyRow a{"random", 0, 0, {3, 1}, "sep-a", false, 500, 0.875, 1024, 0.125, 0.86875};
+  PolicyRow b{"controller", 1, 4, {0, 23}, "sep-b", true, 5000, 0.5, 0, 0, 0.5};
   const auto file = path("policies.jsonl");
   detail::append_policy_row(file, a);
   detail::append_policy_row(file, b);
@@ -89,6 +89,8 @@ TEST_F(APolicyLog, KeepsEveryRowAndDropsOnlyALastLineCutShort) {
   EXPECT_EQ(rows[1].search, "controller");
   EXPECT_EQ(rows[1].permutations, (std::vector<int>{0, 23}));
   EXPECT_EQ(rows[0].exchange_bytes, 1024);
+  EXPECT_TRUE(rows[1].final);
+  EXPECT_EQ(rows[1].images, 5000);
   EXPECT_DOUBLE_EQ(rows[0].reward, 0.86875);
   std::ofstream(file, std::ios::app) << "{\"search\":\"ran";
   EXPECT_EQ(detail::read_policy_log(file).size(), 2u);

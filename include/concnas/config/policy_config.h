@@ -33,8 +33,11 @@ struct PolicySection {
   double controller_lr = 0.05;     ///< Adam's learning rate
   double baseline_decay = 0.8;     ///< of the moving average of rewards that REINFORCE subtracts
   double entropy_weight = 0.001;   ///< bonus on the policy distribution's entropy
-  int eval_images = 0;             ///< validation images per policy (0: all of data.validation)
-  int bn_batches = 10;             ///< training batches re-estimating batch norm per policy (0: none)
+  /// Validation images a sampled policy is scored on, a window that moves with every sample
+  /// (0: all of data.validation), as seed 001 scores its samples on mini-batches.
+  int eval_images = 500;
+  int finalists = 5;               ///< each search's best-rewarded policies re-scored on all validation images
+  int bn_batches = 4;              ///< training batches re-estimating batch norm per policy (0: none)
   int finetune_epochs = 2;         ///< epochs fine-tuning each search's best from the shared weights
   double finetune_lr = 0.01;       ///< peak learning rate of the fine-tuning (cosine, no warmup)
   bool baselines = true;           ///< also train full and no exchange with the same budget

@@ -11,9 +11,12 @@
 ///    the edges the step's policy leaves out are switched off (nn/weight_sharing.h).
 /// 2. For each search seed, random search and the LSTM controller (search/
 ///    policy_controller.h) each score `samples` policies on the shared weights: validation
-///    accuracy (batch norm re-estimated per policy) minus `penalty` x traffic, the policy's
-///    exchange bytes per image over full exchange's (share 1, fp32; search/policy_traffic.h).
-///    Every scored policy is a line of `out/policies.jsonl`, appended as it is scored.
+///    accuracy (batch norm re-estimated per policy; on a window of `eval_images` images
+///    that moves with the sample number, the same for both searches) minus `penalty` x
+///    traffic, the policy's exchange bytes per image over full exchange's (share 1, fp32;
+///    search/policy_traffic.h). Each search's `finalists` best are then re-scored on every
+///    validation image; the best of those is its pick. Every scored policy is a line of
+///    `out/policies.jsonl`, appended as it is scored.
 /// 3. Fine-tunes each search's best policy from the shared weights (`out/finetune-controller`,
 ///    `out/finetune-random`); writes the controller's as `out/best.yaml`.
 /// 4. With `baselines`, trains full and no exchange from scratch for train.epochs +
@@ -36,10 +39,13 @@ namespace concnas::search {
 struct PolicyRow {
   std::string search;              ///< "random" or "controller"
   int seed = 0;                    ///< search seed
-  int sample = 0;                  ///< 0-based, in the order the search drew them
+  /// 0-based, in the order the search drew them; a finalist's rank among the finalists
+  int sample = 0;
   std::vector<int> permutations;   ///< per exchange step, its index among the G! permutations
   std::string name;                ///< the architecture's name
-  double val_accuracy = 0;         ///< of the shared weights with this policy
+  bool final = false;              ///< a finalist, re-scored on every validation image
+  std::int64_t images = 0;         ///< validation images it was scored on
+  double val_accuracy = 0;         ///< of the shared weights with this policy, on those images
   std::int64_t exchange_bytes = 0; ///< per image
   double traffic = 0;              ///< exchange_bytes / full exchange's
   double reward = 0;
@@ -59,7 +65,7 @@ struct PolicyModel {
   double test_accuracy_fp16 = -1, traffic_fp16 = -1;
 };
 
-/// Per search seed, the best reward each search reached.
+/// Per search seed, the best reward of each search's finalists (on every validation image).
 struct SeedBest {
   int seed = 0;
   double random = 0, controller = 0;
