@@ -29,25 +29,6 @@ std::vector<detail::Key<LcpConfig>> lcp_keys() {
   };
 }
 
-// `lcp.key=value` flags go into the file's `lcp` section; the others are the train sections'.
-std::vector<std::string> apply_lcp_overrides(YAML::Node root, const std::vector<std::string>& overrides) {
-  std::vector<std::string> rest;
-  for (const auto& item : overrides) {
-    const auto flag = detail::split_set_flag(item);
-    if (flag.section != "lcp") {
-      CONCNAS_CHECK(flag.section == "arch" || flag.section == "data" || flag.section == "train",
-                    "--set {}.{}: unknown section '{}' (sections: arch, data, train, lcp)", flag.section, flag.key,
-                    flag.section);
-      rest.push_back(item);
-      continue;
-    }
-    if (!root["lcp"]) root["lcp"] = YAML::Node(YAML::NodeType::Map);
-    YAML::Node section = root["lcp"];
-    section[flag.key] = flag.value;
-  }
-  return rest;
-}
-
 }  // namespace
 
 const detail::Schema<LcpConfig>& detail::lcp_schema() {
@@ -70,20 +51,11 @@ LcpConfig parse_lcp_config(const std::string& text, const std::string& source,
   detail::Reader r(source);
   YAML::Node root = detail::load_config_root(text, source);
   r.check_map(root, "", {"arch", "data", "train", "lcp"});
-  const auto rest = apply_lcp_overrides(root, overrides);
+  const auto rest = detail::apply_section_overrides(root, overrides, "lcp", source);
   LcpConfig c;
   c.base = detail::parse_train_sections(root, source, rest);
   if (root["lcp"]) detail::lcp_schema().read(c, r, root["lcp"], "lcp");
-  try {
-    c.sanity_check();
-  } catch (const InvalidArgument& e) {
-    const std::string what = e.what();
-    const std::string key = what.substr(0, what.find(':'));
-    const auto dot = key.find('.');
-    YAML::Node n = dot == std::string::npos ? YAML::Node() : root[key.substr(0, dot)];
-    if (n && n.IsMap() && n[key.substr(dot + 1)]) n = n[key.substr(dot + 1)];
-    throw ParseError(source, n && n.Mark().line >= 0 ? n.Mark().line + 1 : 0, what);
-  }
+  detail::check_at_key_line(root, source, [&] { c.sanity_check(); });
   return c;
 }
 

@@ -74,25 +74,6 @@ std::vector<detail::Key<PolicyConfig>> policy_keys() {
   return keys;
 }
 
-// `policy.key=value` flags go into the file's `policy` section; the others are the train sections'.
-std::vector<std::string> apply_policy_overrides(YAML::Node root, const std::vector<std::string>& overrides) {
-  std::vector<std::string> rest;
-  for (const auto& item : overrides) {
-    const auto flag = detail::split_set_flag(item);
-    if (flag.section != "policy") {
-      CONCNAS_CHECK(flag.section == "arch" || flag.section == "data" || flag.section == "train",
-                    "--set {}.{}: unknown section '{}' (sections: arch, data, train, policy)", flag.section, flag.key,
-                    flag.section);
-      rest.push_back(item);
-      continue;
-    }
-    if (!root["policy"]) root["policy"] = YAML::Node(YAML::NodeType::Map);
-    YAML::Node section = root["policy"];
-    section[flag.key] = flag.value;
-  }
-  return rest;
-}
-
 }  // namespace
 
 const detail::Schema<PolicyConfig>& detail::policy_schema() {
@@ -117,20 +98,11 @@ PolicyConfig parse_policy_config(const std::string& text, const std::string& sou
   detail::Reader r(source);
   YAML::Node root = detail::load_config_root(text, source);
   r.check_map(root, "", {"arch", "data", "train", "policy"});
-  const auto rest = apply_policy_overrides(root, overrides);
+  const auto rest = detail::apply_section_overrides(root, overrides, "policy", source);
   PolicyConfig c;
   c.base = detail::parse_train_sections(root, source, rest);
   if (root["policy"]) detail::policy_schema().read(c, r, root["policy"], "policy");
-  try {
-    c.sanity_check();
-  } catch (const InvalidArgument& e) {
-    const std::string what = e.what();
-    const std::string key = what.substr(0, what.find(':'));
-    const auto dot = key.find('.');
-    YAML::Node n = dot == std::string::npos ? YAML::Node() : root[key.substr(0, dot)];
-    if (n && n.IsMap() && n[key.substr(dot + 1)]) n = n[key.substr(dot + 1)];
-    throw ParseError(source, n && n.Mark().line >= 0 ? n.Mark().line + 1 : 0, what);
-  }
+  detail::check_at_key_line(root, source, [&] { c.sanity_check(); });
   return c;
 }
 

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -21,6 +22,16 @@ struct SetFlag {
   YAML::Node value;
 };
 SetFlag split_set_flag(const std::string& item);
+
+/// Sets the `--set` flags of section `section` in `root[section]` (made when missing) and
+/// returns the others, which must be of arch, data or train. Throws `InvalidArgument` on
+/// another section, `ParseError` when `root[section]` is not a mapping.
+std::vector<std::string> apply_section_overrides(YAML::Node root, const std::vector<std::string>& overrides,
+                                                 const std::string& section, const std::string& source);
+
+/// Runs `check`; an `InvalidArgument` "section.key: ..." it throws becomes a `ParseError` of
+/// `source` at that key's line in `root` (line 0 when the file does not give the key).
+void check_at_key_line(const YAML::Node& root, const std::string& source, const std::function<void()>& check);
 
 /// Throws `InvalidArgument` naming `key` when `value` is not one of `allowed`.
 void check_one_of(const std::string& value, std::initializer_list<const char*> allowed,

@@ -12,10 +12,17 @@ namespace concnas::search {
 struct PolicyController::Impl {
   Impl(int steps, int choices, const ControllerOptions& o, std::uint64_t seed)
       : steps(steps), choices(choices), options(o), rng(Rng::derive(seed, 0x706f6c6963ULL)) {
-    torch::manual_seed(seed);
-    embed = torch::nn::Embedding(choices + 1, o.hidden);  // choice `choices` is the start token
-    cell = torch::nn::LSTMCell(o.hidden, o.hidden);
-    head = torch::nn::Linear(o.hidden, choices);
+    {
+      // The initial weights from `seed`, leaving LibTorch's global generator as it was.
+      // (The generator's mutex is not held here: drawing the weights takes it.)
+      auto generator = at::detail::getDefaultCPUGenerator();
+      const auto state = generator.get_state();
+      generator.set_current_seed(seed);
+      embed = torch::nn::Embedding(choices + 1, o.hidden);  // choice `choices` is the start token
+      cell = torch::nn::LSTMCell(o.hidden, o.hidden);
+      head = torch::nn::Linear(o.hidden, choices);
+      generator.set_state(state);
+    }
     std::vector<torch::Tensor> params;
     for (auto* m : std::initializer_list<torch::nn::Module*>{embed.get(), cell.get(), head.get()})
       for (auto& p : m->parameters()) params.push_back(p);
@@ -63,11 +70,12 @@ std::vector<int> PolicyController::sample() {
   for (int s = 0; s < impl_->steps; ++s) {
     // Step s's distribution depends only on the choices before it.
     const auto p = torch::softmax(impl_->logits(policy)[s], 0).contiguous();
+    const auto probability = p.accessor<float, 1>();
     const double u = impl_->rng.uniform();
     double sum = 0;
     int pick = impl_->choices - 1;
     for (int k = 0; k < impl_->choices; ++k) {
-      sum += p[k].item<double>();
+      sum += probability[k];
       if (u < sum) {
         pick = k;
         break;
@@ -78,12 +86,21 @@ std::vector<int> PolicyController::sample() {
   return policy;
 }
 
+void PolicyController::check(const std::vector<int>& policy) const {
+  CONCNAS_CHECK(static_cast<int>(policy.size()) == impl_->steps, "policy controller: a policy of {} steps, not {}",
+                policy.size(), impl_->steps);
+  for (int c : policy)
+    CONCNAS_CHECK(c >= 0 && c < impl_->choices, "policy controller: choice {} outside 0..{}", c, impl_->choices - 1);
+}
+
 std::vector<std::vector<double>> PolicyController::probabilities(const std::vector<int>& policy) {
+  check(policy);
   torch::NoGradGuard no_grad;
   const auto p = torch::softmax(impl_->logits(policy), 1).contiguous();
+  const auto a = p.accessor<float, 2>();
   std::vector<std::vector<double>> out(impl_->steps);
   for (int s = 0; s < impl_->steps; ++s)
-    for (int k = 0; k < impl_->choices; ++k) out[s].push_back(p[s][k].item<double>());
+    for (int k = 0; k < impl_->choices; ++k) out[s].push_back(a[s][k]);
   return out;
 }
 
@@ -96,8 +113,7 @@ void PolicyController::learn(const std::vector<std::vector<int>>& policies, cons
   auto loss = torch::zeros({});
   for (std::size_t i = 0; i < policies.size(); ++i) {
     const auto& p = policies[i];
-    CONCNAS_CHECK(static_cast<int>(p.size()) == impl_->steps, "policy controller: a policy of {} steps, not {}",
-                  p.size(), impl_->steps);
+    check(p);
     const auto log_p = torch::log_softmax(impl_->logits(p), 1);
     const auto chosen = log_p.gather(1, torch::tensor(std::vector<int64_t>(p.begin(), p.end()), torch::kLong).unsqueeze(1));
     const auto entropy = -(log_p.exp() * log_p).sum();

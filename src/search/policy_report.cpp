@@ -54,9 +54,13 @@ std::string scatter_html(const PolicyReport& r) {
     points.push_back({100 * row.traffic, 100 * row.val_accuracy,
                       fmt::format("{} seed {} {} {}: {}", row.search, row.seed, row.final ? "finalist" : "#",
                                   row.sample, row.name), false, false, colour_of(row)});
+  for (const auto* list : {&r.picks, &r.baselines})
+    for (const auto& m : *list)
+      points.push_back({100 * m.traffic, 100 * m.val_accuracy, m.what + " (trained): " + m.name, false, true});
   return "<h2>Scored policies</h2><p>Validation accuracy of the shared weights under each policy against its "
          "traffic; orange: controller's samples, blue: random search's (each on a window of the validation "
-         "images); red and cyan: their finalists, on every validation image.</p><div class=\"pic\">" +
+         "images); red and cyan: their finalists, on every validation image; green squares: the trained "
+         "networks (fine-tuned picks and baselines).</p><div class=\"pic\">" +
          scatter_svg(points, "traffic (% of full exchange's bytes per image)", "validation accuracy (%)") + "</div>";
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "concnas/arch/sep.h"
 #include "concnas/common/atomic_file.h"
@@ -109,18 +110,27 @@ void train_shared(const Run& run) {
 class RowSource {
  public:
   RowSource(const Run& run, detail::PolicyScorer& scorer) : run_(run), scorer_(scorer) {
-    if (run.resume) logged_ = detail::read_policy_log(run.path("policies.jsonl"));
-    detail::rewrite_policy_log(run.path("policies.jsonl"), logged_);
+    const auto file = run.path("policies.jsonl");
+    if (run.resume) logged_ = detail::read_policy_log(file);
+    // A fresh log, or one whose last line a kill cut short (it lacks its newline); a whole
+    // log stays untouched until a row is appended.
+    const std::string text = fs::exists(file) ? read_file(file) : std::string();
+    if (!run.resume || (!text.empty() && text.back() != '\n')) detail::rewrite_policy_log(file, logged_);
   }
 
   PolicyRow next(const std::string& search, int seed, int sample, const arch::SepOptions& policy, bool final) {
     if (at_ < logged_.size()) {
       const auto& row = logged_[at_++];
+      auto what = [](const std::string& search, int seed, bool final, int sample, const std::vector<int>& p) {
+        return fmt::format("{} seed {} {} {} policy [{}]", search, seed, final ? "finalist" : "sample", sample,
+                           fmt::join(p, ", "));
+      };
       if (row.search != search || row.seed != seed || row.sample != sample || row.final != final ||
           row.permutations != policy.permutations)
         throw ParseError(run_.path("policies.jsonl"), static_cast<int>(at_),
-                         fmt::format("{} seed {} {} {} drew another policy than the one logged; start afresh", search,
-                                     seed, final ? "finalist" : "sample", sample));
+                         fmt::format("logged {}, but the resumed search is at {}: this log is not this search's; "
+                                     "start afresh", what(row.search, row.seed, row.final, row.sample, row.permutations),
+                                     what(search, seed, final, sample, policy.permutations)));
       return row;
     }
     PolicyRow row = score(search, seed, sample, policy, final);

@@ -22,20 +22,33 @@ std::pair<double, double> evaluate(nn::Network& net, const torch::Tensor& x, con
 }
 
 void recalibrate_batch_norm(nn::Network& net, const torch::Tensor& x, int batch, int batches) {
-  const std::int64_t rows = std::min<std::int64_t>(x.size(0), static_cast<std::int64_t>(batch) * batches);
-  if (rows == 0) return;
-  std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> norms;
+  CONCNAS_CHECK(batch >= 1 && batches >= 0, "batch norm recalibration: batches of {}, {} of them", batch, batches);
+  // Whole batches only, so that each weighs the same in the average; a set smaller than one
+  // batch is one batch.
+  const std::int64_t whole = std::min<std::int64_t>(batches, x.size(0) / batch);
+  const std::int64_t rows = whole > 0 ? whole * batch : batches > 0 ? x.size(0) : 0;
+  if (rows < 2) return;
+  using Norms = std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>>;
+  Norms norms;
   for (const auto& m : net->modules(/*include_self=*/false))
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
-      norms.emplace_back(bn, bn->options.momentum());
-      bn->reset_running_stats();
-      bn->options.momentum(c10::nullopt);  // a cumulative average over the batches below
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) norms.emplace_back(bn, bn->options.momentum());
+  // Momentum back and evaluation mode even when a forward throws.
+  struct Restore {
+    Norms& saved;
+    nn::Network& network;
+    ~Restore() {
+      for (auto& [bn, momentum] : saved) bn->options.momentum(momentum);
+      network->eval();
     }
+  } restore{norms, net};
+  for (auto& [bn, momentum] : norms) {
+    bn->reset_running_stats();
+    bn->options.momentum(c10::nullopt);  // a cumulative average over the batches below
+  }
   torch::NoGradGuard no_grad;
   net->train();
-  for (std::int64_t at = 0; at < rows; at += batch) net->forward(x.narrow(0, at, std::min<std::int64_t>(batch, rows - at)));
-  for (auto& [bn, momentum] : norms) bn->options.momentum(momentum);
-  net->eval();
+  const std::int64_t step = whole > 0 ? batch : rows;
+  for (std::int64_t at = 0; at < rows; at += step) net->forward(x.narrow(0, at, step));
 }
 
 void load_weights(nn::NetworkImpl& net, const std::string& file) {

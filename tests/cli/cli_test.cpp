@@ -832,8 +832,24 @@ TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
     std::string line;
     if (std::getline(in, line) && !line.empty()) rows.push_back(nlohmann::json::parse(line));
   }
-  // 2 seeds x (random, controller) x (3 samples on 32 images, then their 2 best on all 64)
-  ASSERT_EQ(rows.size(), 20u);
+  // 2 seeds x (random, controller) x (3 samples on 32 images, then the 2 best distinct
+  // policies of them on all 64)
+  std::map<std::string, std::set<std::vector<int>>> distinct;
+  std::map<std::string, int> samples, finalists;
+  for (const auto& row : rows) {
+    const auto key = row["search"].get<std::string>() + std::to_string(row["seed"].get<int>());
+    if (row["final"].get<bool>()) {
+      ++finalists[key];
+    } else {
+      ++samples[key];
+      distinct[key].insert(row["permutations"].get<std::vector<int>>());
+    }
+  }
+  ASSERT_EQ(samples.size(), 4u);
+  for (const auto& [key, n] : samples) {
+    EXPECT_EQ(n, 3) << key;
+    EXPECT_EQ(finalists[key], std::min<int>(2, static_cast<int>(distinct[key].size()))) << key;
+  }
   for (const auto& row : rows) {
     EXPECT_EQ(row["images"], row["final"].get<bool>() ? 64 : 32) << row;
     const auto perms = row["permutations"].get<std::vector<int>>();
@@ -854,17 +870,22 @@ TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
   EXPECT_TRUE(fs::exists(path("pol/best.yaml")));
   EXPECT_NE(slurp(path("pol/report.html")).find("<svg"), std::string::npos);
 
-  // Killed while scoring the sixth policy (the controller's first), before fine-tuning: the
-  // resumed run replays the five logged scores and ends with the same files.
+  // Killed while scoring the eighth policy (the controller's third: one update from two
+  // logged rewards before it), before fine-tuning: the resumed run replays the seven logged
+  // scores and ends with the same files.
   const std::string policy_json = slurp(path("pol/policy.json"));
-  std::string first_five;
-  std::istringstream in(log);
-  for (int i = 0; i < 5; ++i) {
+  std::vector<std::string> lines;
+  for (std::istringstream in(log); !in.eof();) {
     std::string line;
-    std::getline(in, line);
-    first_five += line + "\n";
+    if (std::getline(in, line) && !line.empty()) lines.push_back(line + "\n");
   }
-  write("pol/policies.jsonl", first_five + "{\"search\":\"contr");
+  ASSERT_EQ(nlohmann::json::parse(lines[6])["search"], "controller");
+  auto first = [&](std::size_t n) {
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text += lines[i];
+    return text;
+  };
+  write("pol/policies.jsonl", first(7) + "{\"search\":\"contr");
   for (const auto* dir : {"finetune-controller", "finetune-random", "full", "none"}) fs::remove_all(path("pol/") + dir);
   fs::remove(path("pol/policy.json"));
   const auto resumed = run("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol") +
@@ -872,6 +893,17 @@ TEST_F(TheCli, SearchesCommunicationPoliciesAndResumesAKilledSearch) {
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_EQ(slurp(path("pol/policies.jsonl")), log);
   EXPECT_EQ(slurp(path("pol/policy.json")), policy_json);
+  // A log that is not this search's: refused, naming the line.
+  auto other = nlohmann::json::parse(lines[1]);
+  other["permutations"] = std::vector<int>{1, 1} == other["permutations"].get<std::vector<int>>()
+                              ? std::vector<int>{0, 0} : std::vector<int>{1, 1};
+  write("pol/policies.jsonl", lines[0] + other.dump() + "\n");
+  const auto refused = run("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol") +
+                           " --resume");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("concnas: error: " + path("pol/policies.jsonl") + ":2: logged random seed 0 sample 1"),
+            std::string::npos) << refused.err;
+  EXPECT_EQ(slurp(path("pol/policies.jsonl")), lines[0] + other.dump() + "\n");  // left as it was
 
   expect_rejected("policy --config " + path("p.yaml") + tiny_policy_sets() + " --out " + path("pol"),
                   "holds a policy search");

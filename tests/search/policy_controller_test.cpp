@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
 #include "concnas/common/error.h"
 
 namespace concnas::search {
@@ -24,6 +26,14 @@ TEST(APolicyController, DrawsTheSamePoliciesFromTheSameSeed) {
   b.learn({from_a[0], from_a[1]}, {1.0, 0.0});
   EXPECT_EQ(a.sample(), b.sample());
   EXPECT_DOUBLE_EQ(a.baseline(), b.baseline());
+}
+
+TEST(APolicyController, LeavesLibTorchsGeneratorAsItWas) {
+  torch::manual_seed(42);
+  const auto expected = torch::rand({4});
+  torch::manual_seed(42);
+  PolicyController c(3, 24, {}, 7);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected));
 }
 
 // Rewarded for choosing 2 at step 0 and 5 at step 1, it learns to: from 1/6 each at first
@@ -53,6 +63,8 @@ TEST(APolicyController, RefusesMismatchedPoliciesAndRewards) {
   PolicyController c(2, 6, {}, 1);
   EXPECT_THROW(c.learn({{1, 2}}, {1.0, 2.0}), InvalidArgument);
   EXPECT_THROW(c.learn({{1, 2, 3}}, {1.0}), InvalidArgument);
+  EXPECT_THROW(c.learn({{1, 6}}, {1.0}), InvalidArgument);
+  EXPECT_THROW(c.probabilities({-1, 0}), InvalidArgument);
   EXPECT_THROW(PolicyController(0, 6, {}, 1), InvalidArgument);
 }
 

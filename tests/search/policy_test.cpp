@@ -74,6 +74,8 @@ TEST(APolicyConfig, ReadsItsSectionAndNamesABadKey) {
   expect_error_containing<ParseError>([&] { parse("policy:\n  samples: 3\n  colour: red\n"); }, "colour");
   expect_error_containing<InvalidArgument>([&] { config::parse_policy_config("", "p.yaml", {"search.x=1"}); },
                                            "unknown section");
+  expect_error_containing<ParseError>([&] { config::parse_policy_config("policy: 3\n", "p.yaml", {"policy.seeds=2"}); },
+                                      "p.yaml:1: policy: must be a mapping");
 }
 
 class APolicyLog : public testing::TempDirTest {};

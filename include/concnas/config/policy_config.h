@@ -30,7 +30,7 @@ struct PolicySection {
   double penalty = 0.05;           ///< reward = validation accuracy - penalty x traffic (fraction of full)
   int controller_hidden = 32;      ///< LSTM state size
   int controller_batch = 4;        ///< policies per REINFORCE update
-  double controller_lr = 0.05;     ///< Adam's learning rate
+  double controller_lr = 0.1;      ///< Adam's learning rate
   double baseline_decay = 0.8;     ///< of the moving average of rewards that REINFORCE subtracts
   double entropy_weight = 0.001;   ///< bonus on the policy distribution's entropy
   /// Validation images a sampled policy is scored on, a window that moves with every sample

@@ -12,7 +12,8 @@
 /// Adam step on -(R - b)·log p(policy), averaged over the policies, minus
 /// entropy_weight·(the choices' entropy), where b is a moving average of earlier rewards
 /// (the first batch's mean at first). Choices are drawn from the softmax with concnas's
-/// own Rng, and the weights start from `seed`, so the same seed and the same rewards give
+/// own Rng, and the weights start from `seed` (LibTorch's global generator is left as it
+/// was), so the same seed and the same rewards give
 /// the same policies: a killed search replays its logged rewards to where it stopped.
 
 #include <cstdint>
@@ -23,7 +24,7 @@ namespace concnas::search {
 
 struct ControllerOptions {
   int hidden = 32;               ///< LSTM state size (and embedding size)
-  double lr = 0.05;              ///< Adam's learning rate
+  double lr = 0.1;               ///< Adam's learning rate
   double baseline_decay = 0.8;   ///< b <- decay·b + (1 - decay)·mean(R)
   double entropy_weight = 0.001;
 };
@@ -39,13 +40,16 @@ class PolicyController {
   /// One policy: a choice in [0, choices) per step.
   std::vector<int> sample();
   /// The probability of each choice at every step for `policy`'s earlier steps, for reports.
+  /// Throws `InvalidArgument` as `learn`.
   std::vector<std::vector<double>> probabilities(const std::vector<int>& policy);
-  /// One REINFORCE update. Throws `InvalidArgument` on sizes that do not match.
+  /// One REINFORCE update. Throws `InvalidArgument` on sizes that do not match or a choice
+  /// out of range.
   void learn(const std::vector<std::vector<int>>& policies, const std::vector<double>& rewards);
   /// The reward baseline b (0 before the first update).
   double baseline() const;
 
  private:
+  void check(const std::vector<int>& policy) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,11 +1,11 @@
 #pragma once
 /// \file
 /// `concnas policy`: seed 001's search for a separable network's communication policy
-/// (docs/search.md, "Communication policies").
+/// (docs/policy.md).
 ///
 ///     auto cfg = concnas::config::load_policy_config("configs/policy_fmnist.yaml");
 ///     auto report = concnas::search::run_policy_search(cfg, "runs/policy", false, log);
-///     report.picks[0].row.permutations;  // the controller's best policy
+///     report.picks[0].permutations;  // the controller's pick
 ///
 /// 1. Trains one network of full exchange (`out/shared`) with a random policy per step:
 ///    the edges the step's policy leaves out are switched off (nn/weight_sharing.h).

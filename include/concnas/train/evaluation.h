@@ -34,9 +34,11 @@ LabelledImages load_images(const config::TrainConfig& config);
 std::pair<double, double> evaluate(nn::Network& net, const torch::Tensor& x, const torch::Tensor& y, int batch);
 
 /// Re-estimates every batch norm's running mean and variance as the plain average over
-/// the first `batches` batches of `x` (training-mode forwards, no gradient), as one-shot
-/// searches do for a network whose weights were trained under many sub-networks. The
-/// momentum is restored; `net` is left in evaluation mode. No batches: nothing changes.
+/// the first `batches` whole batches of `x` (training-mode forwards, no gradient; all of
+/// `x` as one batch when it holds less than one), as one-shot searches do for a network
+/// whose weights were trained under many sub-networks. The momentum is restored and `net`
+/// left in evaluation mode, also when a forward throws. No batches: nothing changes.
+/// Throws `InvalidArgument` on a batch below 1 or negative batches.
 void recalibrate_batch_norm(nn::Network& net, const torch::Tensor& x, int batch, int batches);
 
 /// Loads a run's `weights.pt` (or any file `torch::save(net)` wrote) into `net`. Throws
