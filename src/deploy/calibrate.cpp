@@ -88,18 +88,29 @@ double predicted(const arch::Architecture& a, const sim::OpCosts& ops, int cores
   return sim::simulate(a, arch::compute_cost(a), std::vector<int>(a.dag.num_vertices(), 0), d, {}).latency_s;
 }
 
-// Medians of every step over `runs` timed inferences, as samples; and the median whole
-// inference (timed apart: the hooks cost a little).
-double time_network(Bench& b, const arch::Architecture& a, const DeviceCalibrationOptions& o,
-                    std::vector<sim::TimedWork>& samples) {
+// A calibration network's median whole inference (timed apart: the hooks cost a little)
+// and the sum of its steps' medians.
+struct NetworkTiming {
+  double whole_s = 0;
+  double steps_s = 0;
+};
+
+// Medians of every step over `runs` timed inferences, as samples, and the network's timing.
+NetworkTiming time_network(Bench& b, const arch::Architecture& a, const DeviceCalibrationOptions& o,
+                           std::vector<sim::TimedWork>& samples) {
   for (int i = 0; i < o.warmup; ++i) b.infer();
   std::map<int, std::vector<double>> steps;
   for (int i = 0; i < o.runs; ++i)
     for (const auto& [key, s] : b.timed_steps()) steps[key].push_back(s);
-  for (const auto& [key, s] : steps) samples.push_back({work_of(a, key), median(s)});
+  NetworkTiming t;
+  for (const auto& [key, s] : steps) {
+    samples.push_back({work_of(a, key), median(s)});
+    t.steps_s += samples.back().seconds;
+  }
   std::vector<double> whole;
   for (int i = 0; i < o.runs; ++i) whole.push_back(b.infer());
-  return median(whole);
+  t.whole_s = median(whole);
+  return t;
 }
 
 // The slowdown at which the median predicted / measured ratio of the networks is 1.
@@ -162,11 +173,13 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   const auto nets = calibration_networks();
   const int total = static_cast<int>(nets.size());
   std::vector<sim::TimedWork> samples;
-  std::vector<double> one_core;
+  std::vector<double> one_core, rest;
   for (int i = 0; i < total; ++i) {
     if (o.progress) o.progress("1 core", i, total);
     Bench b(nets[i], 1, o.batch);
-    one_core.push_back(time_network(b, nets[i], o, samples));
+    const auto t = time_network(b, nets[i], o, samples);
+    one_core.push_back(t.whole_s);
+    rest.push_back(t.whole_s - t.steps_s);
   }
   DeviceCalibration c;
   c.ops = sim::fit_op_costs(samples);
@@ -174,9 +187,9 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   std::vector<double> errors;
   for (double e : sim::relative_errors(c.ops, samples)) errors.push_back(std::abs(e));
   c.median_step_error = median(errors);
-  // What the steps leave out: the engine's start and end of an inference, and the head.
-  std::vector<double> rest;
-  for (int i = 0; i < total; ++i) rest.push_back(one_core[i] - predicted(nets[i], c.ops, 1));
+  // What the steps leave out, as measured: the engine's start and end of an inference, the
+  // partial sum and the head. (Not the whole inference less the fitted prices: that also
+  // takes in the fit's error on the typical network and carries it to every other one.)
   c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});
