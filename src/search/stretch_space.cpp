@@ -28,7 +28,9 @@ constexpr std::size_t kMostCandidates = 20000;
 constexpr std::size_t kMostVisits = 1000000;
 
 // What the rules need of the chain: each position's seconds on unit 0 and the bytes of the
-// tensor entering it (the stem's for position 0) and leaving the last one, on the link.
+// tensor entering it and leaving the last one, on the link. Into position 0 the images
+// travel, not the stem's output: a unit whose branch starts there runs the stem itself
+// (arch::images_part, as the deployment plan sends them).
 struct ChainSegments {
   std::vector<double> seconds;
   std::vector<double> in_bytes;
@@ -41,7 +43,7 @@ ChainSegments chain_segments(const arch::Architecture& chain, const arch::Archit
   ChainSegments c;
   const auto order = arch::chain_order(chain);
   const double per_element = link.bytes_per_element;
-  arch::Shape in = chain.stem_shape();
+  arch::Shape in = arch::images_part(chain).shape;
   for (int v : order) {
     c.seconds.push_back(sim::vertex_seconds(chain, cost, devices, v, 0));
     c.in_bytes.push_back(static_cast<double>(in.elements()) * per_element);

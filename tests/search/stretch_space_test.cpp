@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "concnas/arch/baselines.h"
+#include "concnas/arch/cost.h"
+#include "concnas/arch/stretch.h"
 #include "concnas/common/error.h"
 
 namespace concnas::search {
@@ -76,6 +78,25 @@ TEST(AStretchSpace, MeetsOnlyWhereTheLinkIsCheapAgainstTheCompute) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("lower alpha"), std::string::npos) << e.what();
   }
+}
+
+// A branch that starts at the first vertex gets the images (28x28x1), not the stem's output
+// (16 channels): with a link whose bandwidth is all it costs, the chain kept whole (no
+// meeting) amortizes sending the images and the output, though not the stem's output.
+TEST(AStretchSpace, PricesTheImagesIntoAFirstSegmentNotTheStemsOutput) {
+  const auto chain = chain20();
+  const double compute = static_cast<double>(arch::compute_cost(chain).total.flops) / 1.1e10;
+  const double images = 4.0 * chain.network.input.elements();
+  const double stem = 4.0 * chain.stem_shape().elements();
+  ASSERT_GT(stem, 8 * images);
+  const double out = 4.0 * chain.vertices[arch::chain_order(chain).back()].out.elements();
+  sim::LinkModel bandwidth_only;
+  bandwidth_only.latency_s = 0;
+  bandwidth_only.bandwidth_bytes_per_s = (images + out) / (0.3 * compute);  // images + out: 0.3x the compute
+  ASSERT_GT((stem + out) / bandwidth_only.bandwidth_bytes_per_s, 1.5 * compute);
+  StretchSpaceOptions o;
+  o.alpha = 1.0;
+  EXPECT_GE(prune_stretch_space(chain, fast_and_slow(), bandwidth_only, o).rules[1].second, 1.0);
 }
 
 TEST(AStretchSpace, LeavesNothingWhenNoBranchCanBeFullAndFastEnough) {
