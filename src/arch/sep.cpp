@@ -11,12 +11,6 @@
 namespace concnas::arch {
 namespace {
 
-std::int64_t factorial(int n) {
-  std::int64_t f = 1;
-  for (int i = 2; i <= n; ++i) f *= i;
-  return f;
-}
-
 int whole(const ParamMap& params, const std::string& key, int fallback) {
   return detail::whole_param("sep", params, key, fallback);
 }
@@ -29,7 +23,7 @@ void read_policy(const ParamMap& params, SepOptions& o) {
     o.full = true;
     return;
   }
-  const double radix = static_cast<double>(factorial(o.groups));
+  const double radix = static_cast<double>(permutation_count(o.groups));
   const double count = std::pow(radix, o.steps());
   CONCNAS_CHECK(std::floor(p) == p && p >= 0 && p < count && p <= 9007199254740992.0,
                 "sep: policy {} must be -1 (full exchange) or a whole number in [0, {}) ({} permutations of {} "
@@ -44,7 +38,7 @@ void read_policy(const ParamMap& params, SepOptions& o) {
 double policy_index(const SepOptions& o) {
   double index = 0;
   for (int s = o.steps() - 1; s >= 0; --s)
-    index = index * static_cast<double>(factorial(o.groups)) + (o.permutations.empty() ? 0 : o.permutations[s]);
+    index = index * static_cast<double>(permutation_count(o.groups)) + (o.permutations.empty() ? 0 : o.permutations[s]);
   return index;
 }
 
@@ -79,16 +73,22 @@ void SepOptions::sanity_check() const {
   CONCNAS_CHECK(permutations.empty() || static_cast<int>(permutations.size()) == steps(),
                 "sep: {} permutations for {} exchange steps", permutations.size(), steps());
   for (int p : permutations)
-    CONCNAS_CHECK(p >= 0 && p < factorial(groups), "sep: permutation {} outside 0..{}", p, factorial(groups) - 1);
+    CONCNAS_CHECK(p >= 0 && p < permutation_count(groups), "sep: permutation {} outside 0..{}", p, permutation_count(groups) - 1);
+}
+
+std::int64_t permutation_count(int n) {
+  std::int64_t f = 1;
+  for (int i = 2; i <= n; ++i) f *= i;
+  return f;
 }
 
 std::vector<int> nth_permutation(int n, std::int64_t index) {
-  CONCNAS_CHECK(n >= 1 && n <= 20 && index >= 0 && index < factorial(n), "permutation {} of {} elements outside "
-                "0..{}", index, n, n >= 1 && n <= 20 ? factorial(n) - 1 : 0);
+  CONCNAS_CHECK(n >= 1 && n <= 20 && index >= 0 && index < permutation_count(n), "permutation {} of {} elements outside "
+                "0..{}", index, n, n >= 1 && n <= 20 ? permutation_count(n) - 1 : 0);
   std::vector<int> left(n), out;
   for (int i = 0; i < n; ++i) left[i] = i;
   for (int i = n; i >= 1; --i) {
-    const std::int64_t block = factorial(i - 1);
+    const std::int64_t block = permutation_count(i - 1);
     const auto at = static_cast<std::size_t>(index / block);
     out.push_back(left[at]);
     left.erase(left.begin() + static_cast<std::ptrdiff_t>(at));
@@ -112,7 +112,7 @@ SepOptions random_policy(const SepOptions& base, Rng& rng) {
   p.full = false;
   p.permutations.clear();
   for (int s = 0; s < p.steps(); ++s)
-    p.permutations.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(factorial(p.groups)))));
+    p.permutations.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(permutation_count(p.groups)))));
   return p;
 }
 

@@ -11,9 +11,11 @@
 
 namespace concnas::search {
 
-/// Trains `a` into `out`/`dir` with `cfg`.
+/// Trains `a` into `out`/`dir` with `cfg`; `setup`, when given, sets the trainer's hooks
+/// first (a policy per step, initial weights).
 train::TrainResult train_logged(const config::TrainConfig& cfg, const arch::Architecture& a, const std::string& out,
                                 const std::string& dir, bool resume,
-                                const std::function<void(const std::string&)>& log);
+                                const std::function<void(const std::string&)>& log,
+                                const std::function<void(train::Trainer&)>& setup = {});
 
 }  // namespace concnas::search

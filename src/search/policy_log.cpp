@@ -1,7 +1,8 @@
 #include "policy_log.h"
 
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -38,11 +39,15 @@ nlohmann::ordered_json policy_row_json(const PolicyRow& r) {
           {"reward", r.reward}};
 }
 
-std::vector<PolicyRow> read_policy_log(const std::string& path) {
-  std::ifstream in(path);
+std::vector<PolicyRow> read_policy_log(const std::string& path, bool* cut_short) {
   std::vector<PolicyRow> rows;
-  if (!in) return rows;
+  if (cut_short != nullptr) *cut_short = false;
+  if (!std::filesystem::exists(path)) return rows;
+  const std::string text = read_file(path);
+  // Every line is written whole with its newline: one without is what a kill cut short.
+  if (cut_short != nullptr) *cut_short = !text.empty() && text.back() != '\n';
   std::vector<std::string> lines;
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(line);
   for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -56,6 +56,12 @@ struct Run {
     o.full = true;
     return o;
   }
+  /// Full exchange of every channel in float32: the yardstick of traffic, and a baseline.
+  arch::SepOptions full_exchange() const {
+    auto o = shared();
+    o.share = 1, o.fp16 = false;
+    return o;
+  }
   std::string path(const std::string& name) const { return out + "/" + name; }
   double traffic(std::int64_t bytes) const { return static_cast<double>(bytes) / static_cast<double>(full_bytes); }
 };
@@ -69,9 +75,7 @@ Run make_run(const config::PolicyConfig& cfg, const std::string& out, bool resum
   run.base.groups = p.groups, run.base.depth = p.depth, run.base.alpha = p.alpha;
   run.base.width = p.width, run.base.share = p.share, run.base.fp16 = p.fp16;
   run.base.sanity_check();
-  auto full = run.base;
-  full.full = true, full.share = 1, full.fp16 = false;
-  run.full_bytes = policy_traffic(run.architecture(full), p.groups).exchange_bytes;
+  run.full_bytes = policy_traffic(run.architecture(run.full_exchange()), p.groups).exchange_bytes;
   return run;
 }
 
@@ -91,18 +95,15 @@ void open_folder(const Run& run) {
 
 // The network of full exchange, trained with a random policy per step.
 void train_shared(const Run& run) {
-  const auto a = run.architecture(run.shared());
-  run.log(fmt::format("training the shared network {} -> {}", a.name, run.path("shared")));
-  train::Trainer trainer(run.cfg.base, a, run.path("shared"));
-  trainer.set_before_step([base = run.base, seed = run.cfg.base.train.seed](nn::NetworkImpl& net, std::int64_t step) {
-    if (step < 0) return net.set_inactive_edges({});
-    auto rng = Rng::derive(seed ^ kSharedPolicyStream, static_cast<std::uint64_t>(step));
-    net.set_inactive_edges(arch::edges_left_out(arch::random_policy(base, rng)));
-  });
-  trainer.set_progress([&](int epoch, int epochs, std::int64_t done, std::int64_t total, double loss) {
-    if (done == total) run.log(fmt::format("  shared epoch {}/{}: train loss {:.4f}", epoch, epochs, loss));
-  });
-  trainer.run(run.resume && fs::exists(run.path("shared")));
+  train_logged(run.cfg.base, run.architecture(run.shared()), run.out, "shared", run.resume, run.log,
+               [&](train::Trainer& trainer) {
+                 trainer.set_before_step([base = run.base, seed = run.cfg.base.train.seed](nn::NetworkImpl& net,
+                                                                                          std::int64_t step) {
+                   if (step < 0) return net.set_inactive_edges({});
+                   auto rng = Rng::derive(seed ^ kSharedPolicyStream, static_cast<std::uint64_t>(step));
+                   net.set_inactive_edges(arch::edges_left_out(arch::random_policy(base, rng)));
+                 });
+               });
 }
 
 // Hands out scored rows: the logged ones first (a resumed search replays them, checking
@@ -111,11 +112,11 @@ class RowSource {
  public:
   RowSource(const Run& run, detail::PolicyScorer& scorer) : run_(run), scorer_(scorer) {
     const auto file = run.path("policies.jsonl");
-    if (run.resume) logged_ = detail::read_policy_log(file);
-    // A fresh log, or one whose last line a kill cut short (it lacks its newline); a whole
-    // log stays untouched until a row is appended.
-    const std::string text = fs::exists(file) ? read_file(file) : std::string();
-    if (!run.resume || (!text.empty() && text.back() != '\n')) detail::rewrite_policy_log(file, logged_);
+    bool cut_short = false;
+    if (run.resume) logged_ = detail::read_policy_log(file, &cut_short);
+    // A fresh log, or one whose last line a kill cut short; a whole log stays untouched
+    // until a row is appended.
+    if (!run.resume || cut_short) detail::rewrite_policy_log(file, logged_);
   }
 
   PolicyRow next(const std::string& search, int seed, int sample, const arch::SepOptions& policy, bool final) {
@@ -179,9 +180,8 @@ void random_search(const Run& run, RowSource& rows, int seed, PolicyReport& repo
 void controller_search(const Run& run, RowSource& rows, int seed, PolicyReport& report) {
   const auto& p = run.cfg.policy;
   const ControllerOptions options{p.controller_hidden, p.controller_lr, p.baseline_decay, p.entropy_weight};
-  int choices = 1;
-  for (int g = 2; g <= p.groups; ++g) choices *= g;
-  PolicyController controller(run.base.steps(), choices, options, static_cast<std::uint64_t>(seed));
+  PolicyController controller(run.base.steps(), static_cast<int>(arch::permutation_count(p.groups)), options,
+                              static_cast<std::uint64_t>(seed));
   std::vector<std::vector<int>> batch;
   std::vector<double> rewards;
   for (int i = 0; i < p.samples; ++i) {
@@ -217,13 +217,12 @@ double finalists(const Run& run, RowSource& rows, const std::string& search, int
   return best;
 }
 
-// Traffic and name of a trained network of `policy`.
-PolicyModel model_of(const Run& run, const std::string& what, const arch::SepOptions& policy,
+// Traffic and name of a network of `policy` trained in folder `dir`.
+PolicyModel model_of(const Run& run, const std::string& what, const std::string& dir, const arch::SepOptions& policy,
                      const train::TrainResult& r) {
   const auto a = run.architecture(policy);
   const auto t = policy_traffic(a, policy.groups);
-  PolicyModel m{what, what == "full" || what == "none" ? what : "finetune-" + what, a.name,
-                policy.full ? std::vector<int>{} : policy.permutations};
+  PolicyModel m{what, dir, a.name, policy.full ? std::vector<int>{} : policy.permutations};
   m.val_accuracy = r.val_accuracy, m.test_accuracy = r.test_accuracy;
   m.exchange_bytes = t.exchange_bytes, m.plan_bytes = t.plan_bytes, m.traffic = run.traffic(t.exchange_bytes);
   return m;
@@ -251,14 +250,15 @@ PolicyModel finetune(const Run& run, const std::string& what, const PolicyRow& b
   t.train.warmup_epochs = 0;
   const std::string dir = "finetune-" + what;
   const auto a = run.architecture(policy);
-  run.log(fmt::format("fine-tuning {}'s best {} from the shared weights -> {}", what, a.name, run.path(dir)));
-  train::Trainer trainer(t, a, run.path(dir));
-  trainer.set_initial_weights([&](nn::NetworkImpl& net) {
-    nn::Network shared(run.architecture(run.shared()));
-    train::load_weights(*shared, run.path("shared/weights.pt"));
-    nn::inherit_shared_weights(*shared, net);
+  run.log(fmt::format("fine-tuning {}'s best {} from the shared weights", what, a.name));
+  const auto r = train_logged(t, a, run.out, dir, run.resume, run.log, [&](train::Trainer& trainer) {
+    trainer.set_initial_weights([&](nn::NetworkImpl& net) {
+      nn::Network shared(run.architecture(run.shared()));
+      train::load_weights(*shared, run.path("shared/weights.pt"));
+      nn::inherit_shared_weights(*shared, net);
+    });
   });
-  auto m = model_of(run, what, policy, trainer.run(run.resume && fs::exists(run.path(dir))));
+  auto m = model_of(run, what, dir, policy, r);
   if (!policy.fp16) measure_fp16(run, policy, images, m);
   run.log(fmt::format("{}: test {:.2f}%, traffic {:.1f}%", a.name, 100 * m.test_accuracy, 100 * m.traffic));
   return m;
@@ -268,12 +268,11 @@ PolicyModel finetune(const Run& run, const std::string& what, const PolicyRow& b
 std::vector<PolicyModel> train_baselines(const Run& run) {
   auto t = run.cfg.base;
   t.train.epochs += run.cfg.policy.finetune_epochs;
-  auto full = run.base;
-  full.full = true, full.share = 1, full.fp16 = false;
   std::vector<PolicyModel> out;
-  for (const auto& [what, policy] : {std::pair{std::string("full"), full}, std::pair{std::string("none"), run.base}})
-    out.push_back(model_of(run, what, policy, train_logged(t, run.architecture(policy), run.out, what, run.resume,
-                                                          run.log)));
+  for (const auto& [what, policy] :
+       {std::pair{std::string("full"), run.full_exchange()}, std::pair{std::string("none"), run.base}})
+    out.push_back(model_of(run, what, what, policy, train_logged(t, run.architecture(policy), run.out, what,
+                                                                run.resume, run.log)));
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "epoch.h"
 
 namespace concnas::train {
+
 LabelledImages load_images(const config::TrainConfig& config) {
   config.sanity_check();
   const auto t = detail::load_training_tensors(data::builtin_datasets().get(config.data.dataset),

@@ -14,6 +14,7 @@
 #include "concnas/arch/families.h"
 #include "concnas/common/atomic_file.h"
 #include "concnas/config/train_config.h"
+#include "concnas/train/evaluation.h"
 #include "concnas/train/trainer.h"
 #include "concnas/common/error.h"
 #include "concnas/config/architecture_yaml.h"
@@ -99,12 +100,7 @@ Placement place(const ExportArgs& a, const arch::Architecture& architecture) {
 void run_export(const ExportArgs& a) {
   const auto architecture = config::load_architecture(a.arch);
   nn::Network net(architecture);
-  try {
-    torch::load(net, a.weights);
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("cannot load weights {} into architecture '{}': {}", a.weights, architecture.name,
-                            first_line(e.what())));
-  }
+  train::load_weights(*net, a.weights);
   net->eval();
   const auto placement = place(a, architecture);
   const auto input = input_spec(a);

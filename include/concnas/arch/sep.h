@@ -54,6 +54,9 @@ struct SepOptions {
 
 inline constexpr int kMaxSepGroups = 8;
 
+/// n!, the number of permutations of n elements (n up to 20).
+std::int64_t permutation_count(int n);
+
 /// Permutation `index` of 0..n-1 in lexicographic order (0: the identity). Throws
 /// `InvalidArgument` when `index` is not below n!.
 std::vector<int> nth_permutation(int n, std::int64_t index);
