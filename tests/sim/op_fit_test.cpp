@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "concnas/arch/architecture.h"
 #include "concnas/arch/baselines.h"
 #include "concnas/common/error.h"
@@ -122,6 +124,70 @@ TEST(ALinkFit, SettlesTheBandwidthBetweenCoarseGridPoints) {
   }
   const auto fitted = fit_link(samples, d);
   EXPECT_NEAR(fitted.bandwidth_bytes_per_s / truth.bandwidth_bytes_per_s, 1.0, 0.1);
+}
+
+// A measured network's time on one unit is what the link's fit starts from: a devices
+// model that prices every step 30% too cheaply still gives the link that made the times.
+TEST(ALinkFit, KeepsTheDevicesPricingErrorOutOfTheLink) {
+  DeviceModel priced = DeviceModel::uniform(2, 1e10);
+  priced.ops = {known_prices(), known_prices()};
+  DeviceModel real = priced;
+  real.ops = {scaled_prices(known_prices(), 1.3), scaled_prices(known_prices(), 1.3)};
+  LinkModel truth;
+  truth.latency_s = 1e-4;
+  truth.bandwidth_bytes_per_s = 1e9;
+  std::vector<arch::Architecture> chains;
+  for (int channels : {4, 16, 48}) {
+    arch::NetworkOptions n;
+    n.stem_channels = n.channel_limit = channels;
+    arch::StagingOptions flat;
+    flat.policy = "uniform";
+    chains.push_back(arch::chain_architecture(6, flat, n, 1));
+  }
+  std::vector<LinkSample> with_single, without;
+  for (const auto& a : chains) {
+    const auto cost = arch::compute_cost(a);
+    std::vector<int> parts(a.dag.num_vertices(), 0);
+    const double single = simulate(a, cost, parts, real, truth).latency_s;
+    for (int v = 0; v < a.dag.num_compute(); ++v) parts[v] = (v + 1) % 2;
+    const double seconds = simulate(a, cost, parts, real, truth).latency_s;
+    with_single.push_back({&a, parts, seconds, single});
+    without.push_back({&a, parts, seconds, 0});
+  }
+  auto message_s = [](const LinkModel& l) {  // one message of 100 KB
+    return l.latency_s + l.send_overhead_s + l.receive_overhead_s + 1e5 / l.bandwidth_bytes_per_s;
+  };
+  const double with = message_s(fit_link(with_single, priced)) / message_s(truth);
+  const double alone = message_s(fit_link(without, priced)) / message_s(truth);
+  EXPECT_NEAR(with, 1.0, 0.01);
+  // Without them the link takes in some of what the prices leave out (10% here).
+  EXPECT_GT(std::abs(alone - 1), 0.05);
+}
+
+TEST(AnInferenceOverheadFit, FindsTheFixedCostAndTheScale) {
+  const std::vector<double> steps{1e-3, 3e-3, 1e-2, 4e-2};
+  std::vector<double> whole;
+  for (double s : steps) whole.push_back(2e-4 + 1.06 * s);
+  const auto o = fit_inference_overhead(steps, whole);
+  EXPECT_NEAR(o.fixed_s, 2e-4, 1e-9);
+  EXPECT_NEAR(o.scale, 1.06, 1e-9);
+  // Where the best line would start below 0 it goes through the origin.
+  const auto origin = fit_inference_overhead({1e-3, 2e-3}, {0.9e-3, 2.2e-3});
+  EXPECT_EQ(origin.fixed_s, 0);
+  EXPECT_NEAR(origin.scale, 0.9802, 1e-4);  // least relative squares through (0, 0)
+  EXPECT_THROW(fit_inference_overhead({1e-3}, {}), InvalidArgument);
+  EXPECT_THROW(fit_inference_overhead({1e-3}, {0.0}), InvalidArgument);
+}
+
+TEST(ScaledPrices, ScaleEveryStepPriceButNotTheInferenceOrTheSlowdown) {
+  auto ops = known_prices();
+  ops.inference_s = 1e-5;
+  ops.parallel_slowdown = 1.5;
+  const auto twice = scaled_prices(ops, 2);
+  const auto a = dp_network(5);
+  EXPECT_NEAR(seconds_of(twice, vertex_work(a, 1)), 2 * seconds_of(ops, vertex_work(a, 1)), 1e-15);
+  EXPECT_EQ(twice.inference_s, 1e-5);
+  EXPECT_EQ(twice.parallel_slowdown, 1.5);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // concnas calibrate --local --world N: the link, measured through the transport `run`
-// uses. Calibration networks are deployed on N pinned local workers with `concnas run`,
-// and the simulator's link is fitted to their latencies.
+// uses. Relay chains are deployed on N pinned local workers and on one with `concnas run`,
+// and the simulator's link is fitted to what the N workers take beyond the one.
 
 #include "calibrate_links.h"
 #include "run_args.h"
@@ -20,36 +20,25 @@
 #include "concnas/common/process.h"
 #include "concnas/config/plan_yaml.h"
 #include "concnas/deploy/worker.h"
-#include "concnas/deploy/calibrate.h"
 #include "concnas/deploy/export.h"
-#include "concnas/partition/score.h"
 
 namespace concnas::cli {
 namespace fs = std::filesystem;
 namespace {
 
-// The partition `export` would deploy: the option the model predicts fastest.
-std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceModel& devices, int world) {
-  partition::ScoreOptions o;
-  o.units = world;
-  o.devices = devices;
-  const auto score = partition::score_architecture(a, o, partition::builtin_partitioners());
-  return score.fastest().parts;
-}
-
-// A calibration network and the unit of each of its vertices.
+// A relay network and the unit of each of its vertices.
 struct PlacedNetwork {
   arch::Architecture arch;
   std::vector<int> parts;
 };
 
 // Chains of 28x28 vertices (nothing staged) whose vertices take turns on the units, so that
-// every transfer waits on the one before: unlike the calibration networks, whose transfers
-// overlap their compute, these pin down the link's cost per message and per byte. Three
-// widths, 4 to 48 channels, so that the bytes per message vary twelvefold.
+// every transfer waits on the one before and a relay's time on the units less its time on
+// one unit is what its messages cost. Four widths, 1 to 48 channels, so that the bytes per
+// message vary 48-fold.
 std::vector<PlacedNetwork> relay_networks(int world) {
   std::vector<PlacedNetwork> out;
-  for (int channels : {4, 16, 48}) {
+  for (int channels : {1, 4, 16, 48}) {
     arch::NetworkOptions n;
     n.stem_channels = channels;
     n.channel_limit = channels;
@@ -61,18 +50,6 @@ std::vector<PlacedNetwork> relay_networks(int world) {
     for (int v = 0; v < p.arch.dag.num_compute(); ++v) p.parts[v] = (v + 1) % world;
     out.push_back(std::move(p));
   }
-  return out;
-}
-
-// Every network the link is fitted to: the calibration networks where `export` would put
-// them, then the relays.
-std::vector<PlacedNetwork> link_networks(const sim::DeviceModel& devices) {
-  std::vector<PlacedNetwork> out;
-  for (auto& a : deploy::calibration_networks()) {
-    auto parts = fastest_parts(a, devices, devices.units());
-    out.push_back({std::move(a), std::move(parts)});
-  }
-  for (auto& p : relay_networks(devices.units())) out.push_back(std::move(p));
   return out;
 }
 
@@ -93,9 +70,17 @@ DeploymentTiming measure_deployment(const std::string& dir, int runs, const std:
   return {nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3, pin};
 }
 
+// The relay's p50 on the units of `parts` (deployed in work/NAME-uN).
+static double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts,
+                      const fs::path& work, int runs, int batch) {
+  const int units = *std::max_element(parts.begin(), parts.end()) + 1;
+  const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
+  deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
+  return measure_deployment(dir, runs, {"--batch", std::to_string(batch)}).p50_s;
+}
+
 sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {
-  const int world = devices.units();
-  const auto nets = link_networks(devices);
+  const auto nets = relay_networks(devices.units());
   const int total = static_cast<int>(nets.size());
   const fs::path work = fs::temp_directory_path() / fmt::format("concnas-calibrate-{}", ::getpid());
   fs::create_directories(work);
@@ -107,10 +92,8 @@ sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const L
       torch::manual_seed(i);
       nn::Network net(a);
       net->eval();
-      const std::string dir = (work / a.name).string();
-      deploy::export_deployment(a, *net, deploy::make_plan(a, parts, world), dir);
-      const auto p50 = measure_deployment(dir, runs, {"--batch", std::to_string(devices.batch)}).p50_s;
-      samples.push_back({&a, parts, p50});
+      const double single = measure_placed(a, net, std::vector<int>(parts.size(), 0), work, runs, devices.batch);
+      samples.push_back({&a, parts, measure_placed(a, net, parts, work, runs, devices.batch), single});
     }
   } catch (...) {
     fs::remove_all(work);
