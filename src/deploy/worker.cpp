@@ -74,6 +74,16 @@ struct Worker::Impl {
       events.push_back({std::string(name), cat, begin_ns, end_ns, inference_no, thread});
   }
 
+  // With --slowdown S > 1 a step that took t busy-waits (S - 1) t more, so that this core
+  // computes as a device S times slower would (sends and receives are not slowed).
+  void slow_down(std::int64_t begin_ns) const {
+    if (o.slowdown <= 1) return;
+    const std::int64_t now = now_ns();
+    const auto until = now + static_cast<std::int64_t>((o.slowdown - 1) * static_cast<double>(now - begin_ns));
+    while (now_ns() < until) {
+    }
+  }
+
   [[noreturn]] void fault(const std::string& what) const {
     throw RuntimeFault(fmt::format("worker {}: {}", o.rank, what));
   }
@@ -255,6 +265,7 @@ struct Worker::Impl {
         x.send(*it->second, t, fmt::format("v{}", v));
     };
     hooks.ran = [&](int v, int thread, std::int64_t t0) {
+      slow_down(t0);
       std::lock_guard<std::mutex> lock(mutex);
       const std::string name = v == dag.input() ? "stem" : v == dag.output() ? "partial" : fmt::format("v{}", v);
       record(name, kCompute, t0, thread);
@@ -267,6 +278,7 @@ struct Worker::Impl {
       for (auto& p : x.gather_partials()) sums.push_back(std::move(p));
       const auto t0 = now_ns();
       *logits = engine->head(sums);
+      slow_down(t0);
       record("head", kCompute, t0);
     }
     x.complete();

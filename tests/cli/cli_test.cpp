@@ -634,6 +634,36 @@ TEST_F(TheRunCommand, HoldsAWorkerToItsCpuQuotaAsASlowerDevice) {
   EXPECT_FALSE(fs::exists(group)) << group << " is left behind";
 }
 
+// --slowdown makes a worker's steps take FACTOR times as long: worker 1's compute time per
+// inference grows about eightfold (by more than 3 here, whatever the host's drift).
+TEST_F(TheRunCommand, SlowsAWorkerDownAsASlowerDevice) {
+  export_units(2);
+  const std::string args = "run --plan " + path("deploy") + " --local --runs 30 --warmup 2" + input();
+  expect_rejected(args + " --slowdown 2", "say which worker: UNIT=FACTOR");
+  expect_rejected(args + " --slowdown 3=2", "'3=2': the unit must be one of 0..1");
+  expect_rejected(args + " --slowdown 1=0.5", "'1=0.5': the factor must be a number in [1, 100]");
+  expect_rejected(args + " --slowdown 1=x", "'1=x': the factor must be a number in [1, 100]");
+  auto worker1_ms = [&](const std::string& flags) {
+    const auto r = run(args + flags + " --latencies " + path("slow.csv"));
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::istringstream rows(slurp(path("slow.csv")));
+    std::string line;
+    std::getline(rows, line);
+    EXPECT_EQ(line, "inference,ms,w0_compute_ms,w1_compute_ms");
+    std::vector<double> ms;
+    for (int i = 0; std::getline(rows, line); ++i) {
+      double total = 0, w0 = 0, w1 = 0;
+      EXPECT_EQ(std::sscanf(line.c_str(), "%*d,%lf,%lf,%lf", &total, &w0, &w1), 3) << line;
+      ms.push_back(w1);
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms.empty() ? 0.0 : ms[ms.size() / 2];
+  };
+  const double plain = worker1_ms(""), slowed = worker1_ms(" --slowdown 1=8");
+  EXPECT_GT(plain, 0);
+  EXPECT_GT(slowed, 3 * plain) << plain << " ms at full speed";
+}
+
 // NN-Stretch on a chain of 8 over a device and one half as fast, with a link cheap enough
 // that meetings pay: the pick is exported with a branch per unit and runs on two workers
 // as the single process computes it.

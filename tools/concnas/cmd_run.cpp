@@ -74,6 +74,7 @@ deploy::WorkerOptions worker_options(const RunArgs& a) {
   o.cores = a.cores;
   o.fp16 = a.fp16;
   o.trace = a.trace;
+  o.slowdown = slowdown_of(a, a.rank, a.world);
   return o;
 }
 
@@ -196,6 +197,7 @@ void run_command(const RunArgs& a) {
                 "--cores {}: this machine lets this process use {} CPU{}", a.cores, allowed.size(),
                 allowed.size() == 1 ? "" : "s");
   check_cpu_quotas(a, d.plan.num_units);
+  for (int u = 0; u < d.plan.num_units; ++u) (void)slowdown_of(a, u, d.plan.num_units);
   if (a.local) {
     run_local(a, d);
     return;
@@ -240,6 +242,11 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--cpu-quota", a->cpu_quota,
                   "hold a worker to a fraction of its cores' time, as a slower device (a control group; root): "
                   "FRACTION for this worker, or UNIT=FRACTION for each slowed worker with --local, e.g. 1=0.5")
+      ->delimiter(',');
+  cmd->add_option("--slowdown", a->slowdown,
+                  "make a worker compute as a device this many times slower: each step busy-waits (FACTOR - 1) "
+                  "times its own time; FACTOR for this worker, or UNIT=FACTOR for each slowed worker with --local, "
+                  "e.g. 1=2")
       ->delimiter(',');
   cmd->add_flag("--fp16", a->fp16, "send activations between units as float16");
   cmd->add_option("--devices", a->devices,

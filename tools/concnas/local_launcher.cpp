@@ -93,6 +93,10 @@ std::vector<std::string> worker_args(const RunArgs& a, int r, int n, int port, c
     args.push_back("--cpu-quota");
     args.push_back(fmt::format("{}", quota));
   }
+  if (const double slowdown = slowdown_of(a, r, n); slowdown > 1) {
+    args.push_back("--slowdown");
+    args.push_back(fmt::format("{}", slowdown));
+  }
   if (r == 0 && a.bench.all) args.push_back("--all");
   if (r == 0 && a.bench.check) args.push_back("--check");
   return args;

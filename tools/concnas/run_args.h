@@ -32,6 +32,7 @@ struct RunArgs {
   bool pin = false;                  // --local: each worker on cores of its own
   std::string devices;               // devices file: report its prediction beside the measurement
   std::vector<std::string> cpu_quota;  // FRACTION for this worker, or UNIT=FRACTION with --local
+  std::vector<std::string> slowdown;   // FACTOR for this worker, or UNIT=FACTOR with --local
 };
 
 inline std::string part_of(const std::string& file, int rank) { return fmt::format("{}.rank{}", file, rank); }
@@ -53,6 +54,11 @@ std::string self_exe();
 /// limit. Throws `InvalidArgument` naming a bad entry (a unit outside 0..units-1, a
 /// fraction outside (0, 1], a plain fraction with --local).
 double cpu_quota_of(const RunArgs& a, int rank, int units);
+
+/// Worker `rank`'s --slowdown: how many times slower than its core it computes (1: as
+/// fast). Throws `InvalidArgument` naming a bad entry (as `cpu_quota_of`, a factor outside
+/// [1, 100]).
+double slowdown_of(const RunArgs& a, int rank, int units);
 
 /// Holds this worker (a.rank) to its --cpu-quota, if it has one, until the result goes.
 std::unique_ptr<CpuQuota> apply_cpu_quota(const RunArgs& a, int units);

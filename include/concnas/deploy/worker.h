@@ -66,6 +66,10 @@ struct WorkerOptions {
   /// run independent vertices at the same time.
   int cores = 1;
   bool fp16 = false;   ///< send activations as float16 (halves the traffic)
+  /// A device this many times slower than this core: each compute step busy-waits
+  /// (slowdown - 1) times its own time after it (the stem, the vertices, the partial sum
+  /// and the head; not the sends' and receives' copies). 1: full speed.
+  double slowdown = 1;
   /// When set, the worker records when each inference's stem, vertices and head ran and
   /// how long it waited for each received tensor, and `write_trace` writes them here as a
   /// Chrome trace (chrome://tracing, Perfetto). Times are the host's monotonic clock, so
