@@ -77,6 +77,19 @@ TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
   EXPECT_GE(r2.latency_s * (1 + 1e-12), r2.lower_bound_s);
 }
 
+// Chains of 6 unstaged vertices, 4, 16 and 48 channels wide (as `concnas calibrate` relays).
+std::vector<arch::Architecture> relay_chains() {
+  std::vector<arch::Architecture> chains;
+  for (int channels : {4, 16, 48}) {
+    arch::NetworkOptions n;
+    n.stem_channels = n.channel_limit = channels;
+    arch::StagingOptions flat;
+    flat.policy = "uniform";
+    chains.push_back(arch::chain_architecture(6, flat, n, 1));
+  }
+  return chains;
+}
+
 TEST(ALinkFit, FindsTheLinkThatMadeTheLatencies) {
   const auto a = dp_network(6);
   const auto cost = arch::compute_cost(a);
@@ -108,14 +121,7 @@ TEST(ALinkFit, SettlesTheBandwidthBetweenCoarseGridPoints) {
   truth.latency_s = 3e-5;
   truth.bandwidth_bytes_per_s = 2.2e8;
   truth.send_overhead_s = truth.receive_overhead_s = 2e-5;
-  std::vector<arch::Architecture> chains;
-  for (int channels : {4, 16, 48}) {
-    arch::NetworkOptions n;
-    n.stem_channels = n.channel_limit = channels;
-    arch::StagingOptions flat;
-    flat.policy = "uniform";
-    chains.push_back(arch::chain_architecture(6, flat, n, 1));
-  }
+  const auto chains = relay_chains();
   std::vector<LinkSample> samples;
   for (const auto& a : chains) {
     std::vector<int> parts(a.dag.num_vertices(), 0);
@@ -136,14 +142,7 @@ TEST(ALinkFit, KeepsTheDevicesPricingErrorOutOfTheLink) {
   LinkModel truth;
   truth.latency_s = 1e-4;
   truth.bandwidth_bytes_per_s = 1e9;
-  std::vector<arch::Architecture> chains;
-  for (int channels : {4, 16, 48}) {
-    arch::NetworkOptions n;
-    n.stem_channels = n.channel_limit = channels;
-    arch::StagingOptions flat;
-    flat.policy = "uniform";
-    chains.push_back(arch::chain_architecture(6, flat, n, 1));
-  }
+  const auto chains = relay_chains();
   std::vector<LinkSample> with_single, without;
   for (const auto& a : chains) {
     const auto cost = arch::compute_cost(a);
