@@ -72,7 +72,7 @@ DeploymentTiming measure_deployment(const std::string& dir, int runs, const std:
 
 // The relay's p50 on the units of `parts` (deployed in work/NAME-uN).
 static double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts,
-                      const fs::path& work, int runs, int batch) {
+                             const fs::path& work, int runs, int batch) {
   const int units = *std::max_element(parts.begin(), parts.end()) + 1;
   const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
   deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
