@@ -47,6 +47,13 @@ struct Worker::Impl {
   std::map<int, const Transfer*> received;    // transfers this unit receives, by vertex
   std::vector<const Transfer*> partials_in;   // unit 0: the other units' partial sums, by unit
   const Transfer* partial_out = nullptr;      // units > 0 holding sinks: their partial sum
+  using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
+  // Images ahead of the stem: a unit that runs the stem on the images posts the next
+  // inference's images receive, of the last batch, as soon as an inference ends, so that
+  // worker 0 can send the images right after the header instead of after its own stem.
+  // `ahead_batch` is that receive's batch (0: none is posted); `ahead` the receive.
+  std::int64_t ahead_batch = 0;
+  Incoming ahead;
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
 
@@ -158,30 +165,80 @@ struct Worker::Impl {
     detail::make_batch_threads(before);
   }
 
+  // The element type transfer `t` travels in: float16 where its edges are fp16 or `--fp16`.
+  torch::ScalarType wire_of(const Transfer& t) const { return t.half || o.fp16 ? torch::kHalf : torch::kFloat; }
+  Incoming post_receive(const Transfer& t, std::int64_t batch, const std::string& what) {
+    std::vector<torch::Tensor> buf{torch::empty({batch, t.shape.height, t.shape.width, t.shape.channels}, wire_of(t))};
+    return {buf[0], post(false, buf, t.from, tag_of(t.vertex), what)};
+  }
+  const Transfer* images_in() const {
+    const auto it = received.find(d.arch.dag.input());
+    return it == received.end() ? nullptr : it->second;
+  }
+  const Transfer* images_out() const {
+    const auto it = sent.find(d.arch.dag.input());
+    return it == sent.end() ? nullptr : it->second;
+  }
+  // After an inference of `batch` images: a unit that takes the images posts the next
+  // inference's receive; worker 0 notes that it was posted.
+  void expect_images_ahead(std::int64_t batch) {
+    if (const Transfer* t = images_in()) ahead = post_receive(*t, batch, "receiving the images");
+    if (images_in() || images_out()) ahead_batch = batch;
+  }
+  // After the last inference: worker 0 fills the receives posted ahead with zeros, and the
+  // units that posted them wait for those.
+  void close_images_ahead() {
+    if (ahead_batch == 0) return;
+    if (const Transfer* t = images_out()) {
+      std::vector<torch::Tensor> zeros{
+          torch::zeros({ahead_batch, t->shape.height, t->shape.width, t->shape.channels}, wire_of(*t))};
+      for (int peer : t->to) wait(*post(true, zeros, peer, tag_of(t->vertex), "closing"), "closing", peer);
+    }
+    if (const Transfer* t = images_in()) wait(*ahead.second, "closing", t->from);
+    ahead_batch = 0;
+  }
+
   // One inference's messages: receives posted up front, sends posted as outputs are ready
   // (from any engine thread), all completed at the end.
   struct Exchange {
-    using Incoming = std::pair<torch::Tensor, c10::intrusive_ptr<c10d::Work>>;
     Impl& m;
     std::int64_t batch;
-    torch::ScalarType wire;
     std::map<int, Incoming> incoming;
     std::vector<Incoming> partials;
     std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> sends;
     std::vector<std::vector<torch::Tensor>> sent_buffers;  // alive until the sends complete
+    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, int>> stand_ins;  // receives of zeros
+    bool images_sent = false;  // worker 0: the images went ahead of the stem
 
-    Exchange(Impl& impl, std::int64_t b) : m(impl), batch(b), wire(impl.o.fp16 ? torch::kHalf : torch::kFloat) {
-      for (const auto& [v, t] : m.received) incoming[v] = post_receive(*t, fmt::format("receiving v{}", v));
-      for (const Transfer* t : m.partials_in) partials.push_back(post_receive(*t, "receiving a partial sum"));
+    Exchange(Impl& impl, std::int64_t b) : m(impl), batch(b) {
+      for (const auto& [v, t] : m.received)
+        incoming[v] = v == m.d.arch.dag.input() && m.ahead_batch > 0 ? take_ahead(*t)
+                                                                     : m.post_receive(*t, batch, fmt::format("receiving v{}", v));
+      for (const Transfer* t : m.partials_in) partials.push_back(m.post_receive(*t, batch, "receiving a partial sum"));
       // As after a send (below): Gloo's thread takes in what the senders send.
       sched_yield();
     }
-    // The element type transfer `t` travels in: float16 where its edges are fp16 or `--fp16`.
-    torch::ScalarType wire_of(const Transfer& t) const { return t.half ? torch::kHalf : wire; }
-    Incoming post_receive(const Transfer& t, const std::string& what) {
-      std::vector<torch::Tensor> buf{
-          torch::empty({batch, t.shape.height, t.shape.width, t.shape.channels}, wire_of(t))};
-      return {buf[0], m.post(false, buf, t.from, tag_of(t.vertex), what)};
+    // The images' receive posted after the last inference: this batch's first rows when it
+    // is no larger (worker 0 pads it), else it takes zeros and this batch gets a receive.
+    Incoming take_ahead(const Transfer& t) {
+      auto [buf, work] = std::move(m.ahead);
+      const std::int64_t posted = m.ahead_batch;
+      m.ahead = {};
+      m.ahead_batch = 0;
+      if (posted >= batch) return {buf.narrow(0, 0, batch), work};
+      stand_ins.emplace_back(work, t.from);
+      return m.post_receive(t, batch, "receiving the images");
+    }
+    // Worker 0, right after the header: the images into the receives posted after the last
+    // inference, padded to their batch; a larger batch sends them zeros, and the images go
+    // after the stem.
+    void send_images_ahead(const Transfer& t, const torch::Tensor& images) {
+      const std::int64_t posted = m.ahead_batch;
+      m.ahead_batch = 0;
+      images_sent = batch <= posted;
+      auto padded = torch::zeros({posted, images.size(1), images.size(2), images.size(3)});
+      if (images_sent) padded.narrow(0, 0, batch).copy_(images);
+      send(t, padded, images_sent ? "images" : "zeros", images_sent ? batch : 0);
     }
     // A received buffer as the float tensor the engine takes. Activations travel
     // channel-last (batch x H x W x C), as the engine computes them: neither side copies to
@@ -197,14 +254,17 @@ struct Worker::Impl {
                "wait", t0);
       return x;
     }
-    // Sends what transfer `t` carries of `x`: its first channels, in its element type.
-    void send(const Transfer& t, const torch::Tensor& x, const std::string& name) {
+    // Sends what transfer `t` carries of `x`: its first channels, in its element type;
+    // `rows` of it count as sent (-1: all, as they are real; padding and zeros are not).
+    void send(const Transfer& t, const torch::Tensor& x, const std::string& name, std::int64_t rows = -1) {
       const auto t0 = now_ns();
       const int v = t.vertex;
       std::lock_guard<std::mutex> lock(m.mutex);
       const auto part = t.shape.channels < x.size(1) ? x.narrow(1, 0, t.shape.channels) : x;
-      sent_buffers.push_back({part.to(wire_of(t)).permute({0, 2, 3, 1}).contiguous()});
-      m.bytes_sent += static_cast<std::int64_t>(sent_buffers.back()[0].nbytes() * t.to.size());
+      sent_buffers.push_back({part.to(m.wire_of(t)).permute({0, 2, 3, 1}).contiguous()});
+      const auto& buf = sent_buffers.back()[0];
+      const auto counted = rows < 0 ? buf.nbytes() : buf.nbytes() / static_cast<std::size_t>(buf.size(0)) * rows;
+      m.bytes_sent += static_cast<std::int64_t>(counted * t.to.size());
       for (int peer : t.to)
         sends.emplace_back(m.post(true, sent_buffers.back(), peer, tag_of(v), "sending " + name), peer);
       m.record("send " + name, "send", t0);
@@ -227,6 +287,7 @@ struct Worker::Impl {
     void complete() {
       const auto t0 = now_ns();
       for (auto& [work, to] : sends) m.wait(*work, "sending", to);
+      for (auto& [work, from] : stand_ins) m.wait(*work, "receiving zeros for the images", from);
       m.wait_headers();
       m.record("sends done", "wait", t0);
     }
@@ -253,15 +314,19 @@ struct Worker::Impl {
     EngineHooks hooks;
     hooks.receive = [&](int v) { return x.take(v); };
     // The units that read the stem's output get the images and run the stem themselves.
-    // They go out once unit 0's own stem is done, not before: by then the receivers have
-    // posted their receives, and Gloo's thread (a batch thread on this core) sends them in
-    // the yield after posting instead of after this unit's last vertex.
+    // Where they posted their receive after the last inference, the images go now, ahead of
+    // this unit's stem (Gloo writes them in this thread, as the receive is known). Else
+    // they go once this unit's stem is done: by then the receivers have posted their
+    // receives, and Gloo's thread (a batch thread on this core) sends them in the yield
+    // after posting instead of after this unit's last vertex.
+    if (const Transfer* t = images_out(); t != nullptr && ahead_batch > 0)
+      x.send_images_ahead(*t, images->to(torch::kFloat));
     hooks.computed = [&](int v, const torch::Tensor& t) {
       const auto it = sent.find(v);
       if (it == sent.end()) return;
-      if (v == dag.input())
-        x.send(*it->second, images->to(torch::kFloat), "images");
-      else
+      if (v == dag.input()) {
+        if (!x.images_sent) x.send(*it->second, images->to(torch::kFloat), "images");
+      } else
         x.send(*it->second, t, fmt::format("v{}", v));
     };
     hooks.ran = [&](int v, int thread, std::int64_t t0) {
@@ -282,6 +347,7 @@ struct Worker::Impl {
       record("head", kCompute, t0);
     }
     x.complete();
+    expect_images_ahead(batch);
   }
 
   // Posts the batch size to every other worker; `wait_headers` completes the sends (rank 0
@@ -373,6 +439,7 @@ void Worker::finish() {
   if (m.o.rank != 0 || m.o.world == 1) return;
   m.send_header(0);
   m.wait_headers();
+  m.close_images_ahead();
   for (int r = 1; r < m.o.world; ++r) {
     std::vector<torch::Tensor> sent{torch::empty({1}, torch::kLong)};
     m.wait(*m.post(false, sent, r, stats_tag(m.d.arch), "collecting what was sent"), "collecting what was sent", r);
@@ -395,6 +462,7 @@ std::int64_t Worker::serve() {
     m.wait(*work, "waiting for the next inference", 0);
     const std::int64_t batch = header[0].item<std::int64_t>();
     if (batch == 0) {
+      m.close_images_ahead();
       std::vector<torch::Tensor> sent{torch::tensor({m.bytes_sent}, torch::kLong)};
       m.wait(*m.post(true, sent, 0, stats_tag(m.d.arch), "reporting what was sent"), "reporting what was sent", 0);
       return served;

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <tuple>
@@ -43,10 +45,11 @@ class ARuntime : public testing::TempDirTest {
     return o;
   }
 
-  // Workers 1..N-1 serving in threads; rank 0's work runs in `drive`. With `trace`, worker
-  // K writes its trace to `trace` + K.
+  // Workers 1..N-1 serving in threads; rank 0's work runs in `drive`, and `finished` is
+  // given worker 0 after it finished. With `trace`, worker K writes its trace to `trace` + K.
   template <typename F>
-  void with_workers(const Deployment& d, bool fp16, F drive, const std::string& trace = "") {
+  void with_workers(const Deployment& d, bool fp16, F drive, const std::string& trace = "",
+                    const std::function<void(Worker&)>& finished = {}) {
     const int n = d.plan.num_units;
     StoreServer store("127.0.0.1", 0, milliseconds(20000));
     std::vector<std::future<std::int64_t>> others;
@@ -66,6 +69,7 @@ class ARuntime : public testing::TempDirTest {
     Worker w0(d, o);
     drive(w0);
     w0.finish();
+    if (finished) finished(w0);
     w0.write_trace();
     for (auto& f : others) EXPECT_GT(f.get(), 0);
   }
@@ -84,10 +88,32 @@ TEST_F(ARuntime, GivesTheSingleModelsLogitsOnOneToFourUnits) {
         const auto got = w.infer(images);
         EXPECT_LT((got - expected).abs().max().item<double>(), 1e-4) << units << " units";
       }
-      const auto one = w.infer(images.narrow(0, 1, 1));  // another batch size
+      // Another batch size: smaller than the images' receive posted ahead (padded into it),
+      // then larger again (zeros fill that receive, and the images follow).
+      const auto one = w.infer(images.narrow(0, 1, 1));
       EXPECT_LT((one - expected.narrow(0, 1, 1)).abs().max().item<double>(), 1e-4) << units << " units";
+      EXPECT_LT((w.infer(images) - expected).abs().max().item<double>(), 1e-4) << units << " units";
     });
   }
+}
+
+// The images go ahead of worker 0's stem into receives posted after the last inference;
+// padding and the zeros that fill a receive too small are not counted as sent.
+TEST_F(ARuntime, CountsOnlyTheImagesItSendsAheadOfTheStem) {
+  const auto a = testing::deploy_architecture(arch::Aggregation::kRandWire);
+  auto net = testing::randomised_network(a);
+  torch::manual_seed(4);
+  const auto d = exported(a, *net, 3, "u3");
+  ASSERT_TRUE(std::any_of(d.plan.transfers.begin(), d.plan.transfers.end(),
+                          [&](const Transfer& t) { return t.vertex == a.dag.input(); }))
+      << "no unit other than 0 runs the stem";
+  double per_image = 0;
+  with_workers(
+      d, false, [&](Worker& w) {
+        for (int batch : {4, 4, 2, 5, 1}) (void)w.infer(torch::randn({batch, 1, 12, 12}));
+      },
+      "", [&](Worker& w) { per_image = w.bytes_sent_per_image(); });
+  EXPECT_EQ(per_image, static_cast<double>(d.plan.bytes_per_image()));
 }
 
 // Version 2: transfers carry only the channels their edges take, fp16 edges as float16.
