@@ -402,9 +402,11 @@ torch::Tensor Engine::head(const std::vector<torch::Tensor>& partials) const {
   const auto& m = *impl_;
   CONCNAS_CHECK(m.unit == 0 && !partials.empty(), "the head runs on unit 0, over at least one partial sum");
   const detail::OneOpenMpThread one_thread;
-  auto sum = partials[0].to(torch::kFloat).contiguous().clone();
+  // Channel-last, as the units compute and send their partial sums: no copy to reorder them.
+  auto channel_last = [](const torch::Tensor& t) { return t.to(torch::kFloat).permute({0, 2, 3, 1}).contiguous(); };
+  auto sum = channel_last(partials[0]).clone();
   for (std::size_t i = 1; i < partials.size(); ++i) {
-    const auto x = partials[i].to(torch::kFloat).contiguous();
+    const auto x = channel_last(partials[i]);
     k::add(x.data_ptr<float>(), x.numel(), sum.data_ptr<float>());
   }
   const auto& o = m.arch.output;

@@ -359,12 +359,10 @@ CONCNAS_CLONES void add(const float* x, int64_t n, float* out) {
 
 void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
                    const float* bias, int64_t classes, float* out) {
-  std::vector<double> mean(static_cast<std::size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    double s = 0;
-    for (int64_t i = 0; i < p.size(); ++i) s += in[c * p.size() + i];
-    mean[static_cast<std::size_t>(c)] = s / static_cast<double>(p.size()) * scale;
-  }
+  std::vector<double> mean(static_cast<std::size_t>(channels), 0.0);
+  for (int64_t i = 0; i < p.size(); ++i)
+    for (int64_t c = 0; c < channels; ++c) mean[static_cast<std::size_t>(c)] += in[i * channels + c];
+  for (auto& m : mean) m = m / static_cast<double>(p.size()) * scale;
   for (int64_t j = 0; j < classes; ++j) {
     double s = bias[j];
     for (int64_t c = 0; c < channels; ++c) s += static_cast<double>(weight[j * channels + c]) * mean[c];

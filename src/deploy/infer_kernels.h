@@ -61,7 +61,8 @@ void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, 
 /// out += x over `n` values.
 void add(const float* x, int64_t n, float* out);
 
-/// The head: out[j] = bias[j] + Σ_c weight[j][c] * (mean of plane c of `in`) * scale.
+/// The head: out[j] = bias[j] + Σ_c weight[j][c] * (mean of plane c of `in`) * scale, for
+/// `in` channel-last (pixel by pixel, `channels` values each).
 void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
                    const float* bias, int64_t classes, float* out);
 
