@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <tuple>
 
 #include "concnas/arch/baselines.h"
 #include "concnas/common/error.h"
@@ -160,12 +159,9 @@ std::vector<arch::Architecture> calibration_networks() {
     o.network.channel_limit = s.limit;
     out.push_back(arch::generate_architecture(o, graph::builtin_generators(), arch::builtin_staging_policies()));
   }
-  // Chains, two of them small and narrow: they pin down the fixed cost of an inference.
-  for (const auto& [nodes, limit, seed] : {std::tuple{30, 96, 108}, {10, 32, 109}, {16, 48, 110}}) {
-    arch::NetworkOptions chain;
-    chain.channel_limit = limit;
-    out.push_back(arch::chain_architecture(nodes, arch::StagingOptions{}, chain, seed));
-  }
+  arch::NetworkOptions chain;
+  chain.channel_limit = 96;
+  out.push_back(arch::chain_architecture(30, arch::StagingOptions{}, chain, 108));
   return out;
 }
 
@@ -177,13 +173,13 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   const auto nets = calibration_networks();
   const int total = static_cast<int>(nets.size());
   std::vector<sim::TimedWork> samples;
-  std::vector<double> one_core, steps;
+  std::vector<double> one_core, rest;
   for (int i = 0; i < total; ++i) {
     if (o.progress) o.progress("1 core", i, total);
     Bench b(nets[i], 1, o.batch);
     const auto t = time_network(b, nets[i], o, samples);
     one_core.push_back(t.whole_s);
-    steps.push_back(t.steps_s);
+    rest.push_back(t.whole_s - t.steps_s);
   }
   DeviceCalibration c;
   c.ops = sim::fit_op_costs(samples);
@@ -191,15 +187,10 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   std::vector<double> errors;
   for (double e : sim::relative_errors(c.ops, samples)) errors.push_back(std::abs(e));
   c.median_step_error = median(errors);
-  // What the steps leave out, as measured: the line through the networks' whole inferences
-  // against the sums of their steps' medians. Its slope (about 1.06 here: what the engine
-  // does between steps grows with them) scales every price; its intercept, the start and
-  // end of an inference, is `inference_s`. (A fixed `inference_s` alone, the median of
-  // whole less steps, took the large networks' share for a constant and priced a small
-  // network's inference about 0.45 ms too slow at batch 32.)
-  const auto overhead = sim::fit_inference_overhead(steps, one_core);
-  c.ops = sim::scaled_prices(c.ops, overhead.scale);
-  c.ops.inference_s = overhead.fixed_s;
+  // What the steps leave out, as measured: the engine's start and end of an inference, the
+  // partial sum and the head. (Not the whole inference less the fitted prices: that also
+  // takes in the fit's error on the typical network and carries it to every other one.)
+  c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});
     c.flops_one_core += static_cast<double>(arch::compute_cost(nets[i]).total.flops);

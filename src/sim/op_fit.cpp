@@ -119,32 +119,6 @@ OpCosts fit_op_costs(const std::vector<TimedWork>& samples) {
   return best;
 }
 
-InferenceOverhead fit_inference_overhead(const std::vector<double>& steps_s, const std::vector<double>& whole_s) {
-  CONCNAS_CHECK(!steps_s.empty() && steps_s.size() == whole_s.size(),
-                "{} sums of steps for {} whole inferences: one of each per network", steps_s.size(), whole_s.size());
-  double s11 = 0, s12 = 0, s22 = 0, b1 = 0, b2 = 0;  // normal equations in (fixed, scale)
-  for (std::size_t i = 0; i < steps_s.size(); ++i) {
-    CONCNAS_CHECK(whole_s[i] > 0 && steps_s[i] > 0, "network {}: {} s whole, {} s of steps", i, whole_s[i], steps_s[i]);
-    const double x1 = 1 / whole_s[i], x2 = steps_s[i] / whole_s[i];
-    s11 += x1 * x1, s12 += x1 * x2, s22 += x2 * x2, b1 += x1, b2 += x2;
-  }
-  const double det = s11 * s22 - s12 * s12;
-  InferenceOverhead o;
-  if (det > 1e-12 * s11 * s22) {
-    o.fixed_s = (b1 * s22 - b2 * s12) / det;
-    o.scale = (s11 * b2 - s12 * b1) / det;
-  }
-  if (!(det > 1e-12 * s11 * s22) || o.fixed_s < 0 || o.scale <= 0) o = {0, b2 / s22};  // through the origin
-  return o;
-}
-
-OpCosts scaled_prices(OpCosts ops, double k) {
-  for (double* p : {&ops.step_s, &ops.summed_s, &ops.tap_s, &ops.gemm_flop_s, &ops.pooled_s, &ops.scaling_s,
-                    &ops.stem_flop_s})
-    *p *= k;
-  return ops;
-}
-
 LinkModel fit_link(const std::vector<LinkSample>& samples, const DeviceModel& devices) {
   CONCNAS_CHECK(!samples.empty(), "no measured deployments to fit a link to");
   std::vector<arch::ArchitectureCost> costs;

@@ -138,7 +138,11 @@ TEST(ALinkFit, KeepsTheDevicesPricingErrorOutOfTheLink) {
   DeviceModel priced = DeviceModel::uniform(2, 1e10);
   priced.ops = {known_prices(), known_prices()};
   DeviceModel real = priced;
-  real.ops = {scaled_prices(known_prices(), 1.3), scaled_prices(known_prices(), 1.3)};
+  auto dearer = known_prices();
+  for (double* price : {&dearer.step_s, &dearer.summed_s, &dearer.tap_s, &dearer.gemm_flop_s, &dearer.pooled_s,
+                        &dearer.scaling_s, &dearer.stem_flop_s})
+    *price *= 1.3;
+  real.ops = {dearer, dearer};
   LinkModel truth;
   truth.latency_s = 1e-4;
   truth.bandwidth_bytes_per_s = 1e9;
@@ -161,32 +165,6 @@ TEST(ALinkFit, KeepsTheDevicesPricingErrorOutOfTheLink) {
   EXPECT_NEAR(with, 1.0, 0.01);
   // Without them the link takes in some of what the prices leave out (10% here).
   EXPECT_GT(std::abs(alone - 1), 0.05);
-}
-
-TEST(AnInferenceOverheadFit, FindsTheFixedCostAndTheScale) {
-  const std::vector<double> steps{1e-3, 3e-3, 1e-2, 4e-2};
-  std::vector<double> whole;
-  for (double s : steps) whole.push_back(2e-4 + 1.06 * s);
-  const auto o = fit_inference_overhead(steps, whole);
-  EXPECT_NEAR(o.fixed_s, 2e-4, 1e-9);
-  EXPECT_NEAR(o.scale, 1.06, 1e-9);
-  // Where the best line would start below 0 it goes through the origin.
-  const auto origin = fit_inference_overhead({1e-3, 2e-3}, {0.9e-3, 2.2e-3});
-  EXPECT_EQ(origin.fixed_s, 0);
-  EXPECT_NEAR(origin.scale, 0.9802, 1e-4);  // least relative squares through (0, 0)
-  EXPECT_THROW(fit_inference_overhead({1e-3}, {}), InvalidArgument);
-  EXPECT_THROW(fit_inference_overhead({1e-3}, {0.0}), InvalidArgument);
-}
-
-TEST(ScaledPrices, ScaleEveryStepPriceButNotTheInferenceOrTheSlowdown) {
-  auto ops = known_prices();
-  ops.inference_s = 1e-5;
-  ops.parallel_slowdown = 1.5;
-  const auto twice = scaled_prices(ops, 2);
-  const auto a = dp_network(5);
-  EXPECT_NEAR(seconds_of(twice, vertex_work(a, 1)), 2 * seconds_of(ops, vertex_work(a, 1)), 1e-15);
-  EXPECT_EQ(twice.inference_s, 1e-5);
-  EXPECT_EQ(twice.parallel_slowdown, 1.5);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // concnas calibrate --local --world N: the link, measured through the transport `run`
-// uses. Relay chains are deployed on N pinned local workers and on one with `concnas run`,
-// and the simulator's link is fitted to what the N workers take beyond the one.
+// uses. The calibration networks and relay chains are deployed on N pinned local workers
+// and on one with `concnas run`, and the simulator's link is fitted to what the N workers
+// take beyond the one.
 
 #include "calibrate_links.h"
 #include "run_args.h"
@@ -20,13 +21,24 @@
 #include "concnas/common/process.h"
 #include "concnas/config/plan_yaml.h"
 #include "concnas/deploy/worker.h"
+#include "concnas/deploy/calibrate.h"
 #include "concnas/deploy/export.h"
+#include "concnas/partition/score.h"
 
 namespace concnas::cli {
 namespace fs = std::filesystem;
 namespace {
 
-// A relay network and the unit of each of its vertices.
+// The partition `export` would deploy: the option the model predicts fastest.
+std::vector<int> fastest_parts(const arch::Architecture& a, const sim::DeviceModel& devices, int world) {
+  partition::ScoreOptions o;
+  o.units = world;
+  o.devices = devices;
+  const auto score = partition::score_architecture(a, o, partition::builtin_partitioners());
+  return score.fastest().parts;
+}
+
+// A calibration network and the unit of each of its vertices.
 struct PlacedNetwork {
   arch::Architecture arch;
   std::vector<int> parts;
@@ -53,6 +65,19 @@ std::vector<PlacedNetwork> relay_networks(int world) {
   return out;
 }
 
+// Every network the link is fitted to: the calibration networks where `export` would put
+// them (their transfers overlap their compute, and each costs both ends CPU time), then
+// the relays (which pin down the cost per message and per byte).
+std::vector<PlacedNetwork> link_networks(const sim::DeviceModel& devices) {
+  std::vector<PlacedNetwork> out;
+  for (auto& a : deploy::calibration_networks()) {
+    auto parts = fastest_parts(a, devices, devices.units());
+    out.push_back({std::move(a), std::move(parts)});
+  }
+  for (auto& p : relay_networks(devices.units())) out.push_back(std::move(p));
+  return out;
+}
+
 }  // namespace
 
 DeploymentTiming measure_deployment(const std::string& dir, int runs, const std::vector<std::string>& input) {
@@ -70,17 +95,16 @@ DeploymentTiming measure_deployment(const std::string& dir, int runs, const std:
   return {nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3, pin};
 }
 
-// The relay's p50 on the units of `parts` (deployed in work/NAME-uN).
-static double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts,
+// The network's p50 on the units of `parts` (deployed in work/NAME-uN).
+static double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts, int units,
                              const fs::path& work, int runs, int batch) {
-  const int units = *std::max_element(parts.begin(), parts.end()) + 1;
   const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
   deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
   return measure_deployment(dir, runs, {"--batch", std::to_string(batch)}).p50_s;
 }
 
 sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {
-  const auto nets = relay_networks(devices.units());
+  const auto nets = link_networks(devices);
   const int total = static_cast<int>(nets.size());
   const fs::path work = fs::temp_directory_path() / fmt::format("concnas-calibrate-{}", ::getpid());
   fs::create_directories(work);
@@ -92,8 +116,9 @@ sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const L
       torch::manual_seed(i);
       nn::Network net(a);
       net->eval();
-      const double single = measure_placed(a, net, std::vector<int>(parts.size(), 0), work, runs, devices.batch);
-      samples.push_back({&a, parts, measure_placed(a, net, parts, work, runs, devices.batch), single});
+      const double single = measure_placed(a, net, std::vector<int>(parts.size(), 0), 1, work, runs, devices.batch);
+      const double placed = measure_placed(a, net, parts, devices.units(), work, runs, devices.batch);
+      samples.push_back({&a, parts, placed, single});
     }
   } catch (...) {
     fs::remove_all(work);

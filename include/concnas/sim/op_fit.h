@@ -24,21 +24,6 @@ struct TimedWork {
 /// Throws `InvalidArgument` on no samples or a sample of no positive time.
 OpCosts fit_op_costs(const std::vector<TimedWork>& samples);
 
-/// What whole inferences take beyond their steps: whole = fixed_s + scale x (sum of steps).
-struct InferenceOverhead {
-  double fixed_s = 0;
-  double scale = 1;
-};
-
-/// The line through networks' whole inferences (`whole_s`) against the sums of their steps'
-/// medians (`steps_s`, one per network): least squares of the relative error, with
-/// `fixed_s` >= 0 (else the line through the origin). Throws `InvalidArgument` on no
-/// networks, lists of different lengths or a time that is not positive.
-InferenceOverhead fit_inference_overhead(const std::vector<double>& steps_s, const std::vector<double>& whole_s);
-
-/// `ops` with every step's price (not `inference_s` or `parallel_slowdown`) times `k`.
-OpCosts scaled_prices(OpCosts ops, double k);
-
 /// A partitioned network and its measured latency on `devices` (a link to fit), and,
 /// where it was measured, its latency on unit 0 alone.
 struct LinkSample {
