@@ -230,12 +230,13 @@ struct Worker::Impl {
       return m.post_receive(t, batch, "receiving the images");
     }
     // Worker 0, right after the header: the images into the receives posted after the last
-    // inference, padded to their batch; a larger batch sends them zeros, and the images go
-    // after the stem.
+    // inference, padded to their batch if smaller; a larger batch sends them zeros, and the
+    // images go after the stem.
     void send_images_ahead(const Transfer& t, const torch::Tensor& images) {
       const std::int64_t posted = m.ahead_batch;
       m.ahead_batch = 0;
       images_sent = batch <= posted;
+      if (batch == posted) return send(t, images, "images");
       auto padded = torch::zeros({posted, images.size(1), images.size(2), images.size(3)});
       if (images_sent) padded.narrow(0, 0, batch).copy_(images);
       send(t, padded, images_sent ? "images" : "zeros", images_sent ? batch : 0);

@@ -78,6 +78,14 @@ std::vector<PlacedNetwork> link_networks(const sim::DeviceModel& devices) {
   return out;
 }
 
+// The network's p50 on the units of `parts` (deployed in work/NAME-uN).
+double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts, int units,
+                             const fs::path& work, int runs, int batch) {
+  const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
+  deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
+  return measure_deployment(dir, runs, {"--batch", std::to_string(batch)}).p50_s;
+}
+
 }  // namespace
 
 DeploymentTiming measure_deployment(const std::string& dir, int runs, const std::vector<std::string>& input) {
@@ -93,14 +101,6 @@ DeploymentTiming measure_deployment(const std::string& dir, int runs, const std:
   const int status = run_program(args, log);
   if (status != 0) throw Error(fmt::format("concnas run of {} failed ({}): {}", dir, status, read_file(log)));
   return {nlohmann::json::parse(read_file(json)).at("latency_ms").at("p50").get<double>() * 1e-3, pin};
-}
-
-// The network's p50 on the units of `parts` (deployed in work/NAME-uN).
-static double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts, int units,
-                             const fs::path& work, int runs, int batch) {
-  const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
-  deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
-  return measure_deployment(dir, runs, {"--batch", std::to_string(batch)}).p50_s;
 }
 
 sim::LinkModel calibrate_link(const sim::DeviceModel& devices, int runs, const LinkProgress& progress) {

@@ -29,23 +29,22 @@ double unit_setting(const RunArgs& a, const std::vector<std::string>& entries, c
   double setting = 0;
   for (const auto& entry : entries) {
     const auto eq = entry.find('=');
-    double value = 0;
+    bool mine = true;  // a plain VALUE is this worker's
     if (eq == std::string::npos) {
       CONCNAS_CHECK(!a.local, "{} '{}': with --local, say which worker: UNIT={}, e.g. 1={}", flag, entry, value_name,
                     entry);
-      const bool ok = parse_number(entry, &value);
-      check(entry, ok, value);
-      setting = value;
-      continue;
+    } else {
+      const auto unit_text = entry.substr(0, eq);
+      char* end = nullptr;
+      const long unit = std::strtol(unit_text.c_str(), &end, 10);
+      CONCNAS_CHECK(!unit_text.empty() && end == unit_text.c_str() + unit_text.size() && unit >= 0 && unit < units,
+                    "{} '{}': the unit must be one of 0..{} of the plan", flag, entry, units - 1);
+      mine = unit == rank;
     }
-    const auto unit_text = entry.substr(0, eq);
-    char* end = nullptr;
-    const long unit = std::strtol(unit_text.c_str(), &end, 10);
-    CONCNAS_CHECK(!unit_text.empty() && end == unit_text.c_str() + unit_text.size() && unit >= 0 && unit < units,
-                  "{} '{}': the unit must be one of 0..{} of the plan", flag, entry, units - 1);
-    const bool ok = parse_number(entry.substr(eq + 1), &value);
+    double value = 0;
+    const bool ok = parse_number(eq == std::string::npos ? entry : entry.substr(eq + 1), &value);
     check(entry, ok, value);
-    if (unit == rank) setting = value;
+    if (mine) setting = value;
   }
   return setting;
 }
