@@ -65,8 +65,8 @@ detail::PlanHeader read_header(const Reader& r, const YAML::Node& root) {
   if (r.string(r.need(root, "format", ""), "format") != "concnas-plan") r.fail(root["format"], "'format' must be concnas-plan");
   h.version = r.integer(r.need(root, "version", ""), "version");
   if (h.version != deploy::kPlanVersion)
-    r.fail(root["version"], fmt::format("plan version {}: this build reads version {} only (unit files with batch "
-                                        "norms folded in): export the deployment again with this build",
+    r.fail(root["version"], fmt::format("plan version {}: this build reads version {} only (partial sums pooled "
+                                        "before they travel): export the deployment again with this build",
                                         h.version, deploy::kPlanVersion));
   for (const char* key : {"architecture", "arch_file", "arch_checksum", "units", "parts", "input", "unit_plans",
                           "unit_files", "hash"})

@@ -307,21 +307,30 @@ void Engine::Impl::concat_relu_depthwise(const Step& s, const std::vector<torch:
   }
 }
 
-// The sinks, each already brought to the output's shape (channel-last), added up in the
-// plan's order (the same bits whichever core scaled which); for a concatenation, each placed
-// at its channels in an otherwise zero tensor, so that the units' partial sums add up to the
-// concatenation.
+// The unit's partial sum: its sinks, each already brought to the output's shape
+// (channel-last), pooled over the plane and added up in the plan's order (the same bits
+// whichever core scaled which); for a concatenation, each at its channels. Pooling is linear,
+// so the units' pooled partial sums add up to the pooled output: a unit sends the head
+// C values per image instead of H x W x C. Returns batch x C x 1 x 1.
 torch::Tensor Engine::Impl::partial(const std::vector<torch::Tensor>& scaled) const {
-  if (arch.output.merge == arch::Merge::kConcat) {
-    const auto& o = arch.output.in;
-    auto whole = torch::zeros({scaled[0].size(0), o.height, o.width, o.channels}).permute({0, 3, 1, 2});
-    for (std::size_t i = 0; i < scaled.size(); ++i) whole.narrow(1, sink_offset[i], scaled[i].size(1)).copy_(scaled[i]);
-    return whole;
+  const auto& o = arch.output.in;
+  const bool concat = arch.output.merge == arch::Merge::kConcat;
+  const std::int64_t batch = scaled[0].size(0), plane = o.height * o.width;
+  std::vector<torch::Tensor> pixels;  // channel-last (no copy: the scalings write them so)
+  for (const auto& x : scaled) pixels.push_back(x.permute({0, 2, 3, 1}).contiguous());
+  auto pooled = torch::empty({batch, o.channels, 1, 1});
+  std::vector<double> sums(static_cast<std::size_t>(o.channels));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    std::fill(sums.begin(), sums.end(), 0.0);
+    for (std::size_t i = 0; i < pixels.size(); ++i) {
+      const std::int64_t channels = pixels[i].size(3);
+      k::add_plane_sums(pixels[i].data_ptr<float>() + b * channels * plane, channels, plane_of(o),
+                        sums.data() + (concat ? sink_offset[i] : 0));
+    }
+    float* out = pooled.data_ptr<float>() + b * o.channels;
+    for (std::int64_t c = 0; c < o.channels; ++c) out[c] = static_cast<float>(sums[c] / static_cast<double>(plane));
   }
-  auto sum = scaled[0].clone();
-  for (std::size_t i = 1; i < scaled.size(); ++i)
-    k::add(scaled[i].data_ptr<float>(), scaled[i].numel(), sum.data_ptr<float>());
-  return sum;
+  return pooled;
 }
 
 Engine::Engine(const arch::Architecture& arch, const Plan& plan, int unit, const torch::jit::Module& weights,
@@ -401,22 +410,26 @@ torch::Tensor Engine::run(std::int64_t batch, const torch::Tensor* images, const
 torch::Tensor Engine::head(const std::vector<torch::Tensor>& partials) const {
   const auto& m = *impl_;
   CONCNAS_CHECK(m.unit == 0 && !partials.empty(), "the head runs on unit 0, over at least one partial sum");
-  const detail::OneOpenMpThread one_thread;
-  // Channel-last, as the units compute and send their partial sums: no copy to reorder them.
-  auto channel_last = [](const torch::Tensor& t) { return t.to(torch::kFloat).permute({0, 2, 3, 1}).contiguous(); };
-  auto sum = channel_last(partials[0]).clone();
-  for (std::size_t i = 1; i < partials.size(); ++i) {
-    const auto x = channel_last(partials[i]);
-    k::add(x.data_ptr<float>(), x.numel(), sum.data_ptr<float>());
-  }
   const auto& o = m.arch.output;
-  const std::int64_t batch = sum.size(0), classes = m.arch.network.classes;
+  const std::int64_t batch = partials[0].size(0), channels = o.in.channels, classes = m.arch.network.classes;
+  // Pooled partial sums, batch x C values each (computed batch x C x 1 x 1, or received
+  // batch x 1 x 1 x C: the same values in the same order). Plain loops: at these sizes a
+  // LibTorch call costs more than the arithmetic.
+  std::vector<torch::Tensor> floats;
+  for (const auto& p : partials) {
+    CONCNAS_CHECK(p.numel() == batch * channels, "a partial sum of {} values; the head takes {} x {}", p.numel(),
+                  batch, channels);
+    floats.push_back(p.scalar_type() == torch::kFloat && p.is_contiguous() ? p : p.to(torch::kFloat).contiguous());
+  }
   auto logits = torch::empty({batch, classes});
-  for (std::int64_t b = 0; b < batch; ++b)
-    k::pooled_linear(sum.data_ptr<float>() + b * o.in.elements(), o.in.channels, plane_of(o.in),
-                     o.merge == arch::Merge::kConcat ? 1.0 : 1.0 / static_cast<double>(o.inputs.size()),
-                     m.head_weight.data_ptr<float>(),
-                     m.head_bias.data_ptr<float>(), classes, logits.data_ptr<float>() + b * classes);
+  const double scale = o.merge == arch::Merge::kConcat ? 1.0 : 1.0 / static_cast<double>(o.inputs.size());
+  std::vector<float> sum(static_cast<std::size_t>(channels));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    std::fill(sum.begin(), sum.end(), 0.0F);
+    for (const auto& p : floats) k::add(p.data_ptr<float>() + b * channels, channels, sum.data());
+    k::linear(sum.data(), channels, scale, m.head_weight.data_ptr<float>(), m.head_bias.data_ptr<float>(), classes,
+              logits.data_ptr<float>() + b * classes);
+  }
   return logits;
 }
 

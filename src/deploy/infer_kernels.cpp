@@ -357,17 +357,20 @@ CONCNAS_CLONES void add(const float* x, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] += x[i];
 }
 
-void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
-                   const float* bias, int64_t classes, float* out) {
-  std::vector<double> mean(static_cast<std::size_t>(channels), 0.0);
+void add_plane_sums(const float* in, int64_t channels, Plane p, double* sums) {
   for (int64_t i = 0; i < p.size(); ++i)
-    for (int64_t c = 0; c < channels; ++c) mean[static_cast<std::size_t>(c)] += in[i * channels + c];
-  for (auto& m : mean) m = m / static_cast<double>(p.size()) * scale;
-  for (int64_t j = 0; j < classes; ++j) {
-    double s = bias[j];
-    for (int64_t c = 0; c < channels; ++c) s += static_cast<double>(weight[j * channels + c]) * mean[c];
-    out[j] = static_cast<float>(s);
+    for (int64_t c = 0; c < channels; ++c) sums[c] += in[i * channels + c];
+}
+
+void linear(const float* in, int64_t channels, double scale, const float* weight, const float* bias,
+            int64_t classes, float* out) {
+  // Channel by channel into every class at once: independent sums, not one long chain each.
+  std::vector<double> acc(static_cast<std::size_t>(classes), 0.0);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double x = in[c];
+    for (int64_t j = 0; j < classes; ++j) acc[static_cast<std::size_t>(j)] += weight[j * channels + c] * x;
   }
+  for (int64_t j = 0; j < classes; ++j) out[j] = static_cast<float>(bias[j] + scale * acc[static_cast<std::size_t>(j)]);
 }
 
 }  // namespace concnas::deploy::kernels

@@ -61,9 +61,13 @@ void adaptive_max_pool_channel_last(const float* in, int64_t channels, Plane p, 
 /// out += x over `n` values.
 void add(const float* x, int64_t n, float* out);
 
-/// The head: out[j] = bias[j] + Σ_c weight[j][c] * (mean of plane c of `in`) * scale, for
-/// `in` channel-last (pixel by pixel, `channels` values each).
-void pooled_linear(const float* in, int64_t channels, Plane p, double scale, const float* weight,
-                   const float* bias, int64_t classes, float* out);
+/// sums[c] += Σ of plane c of `in`, for `in` channel-last (pixel by pixel, `channels`
+/// values each): a sink's share of the output, pooled before it travels.
+void add_plane_sums(const float* in, int64_t channels, Plane p, double* sums);
+
+/// The head's classifier: out[j] = bias[j] + scale * Σ_c weight[j][c] * in[c] (`weight`
+/// is classes x channels).
+void linear(const float* in, int64_t channels, double scale, const float* weight, const float* bias,
+            int64_t classes, float* out);
 
 }  // namespace concnas::deploy::kernels

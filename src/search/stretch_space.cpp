@@ -27,10 +27,10 @@ constexpr std::size_t kMostCandidates = 20000;
 // Partial meeting sets rule 1 may leave to explore.
 constexpr std::size_t kMostVisits = 1000000;
 
-// What the rules need of the chain: each position's seconds on unit 0 and the bytes of the
-// tensor entering it and leaving the last one, on the link. Into position 0 the images
-// travel, not the stem's output: a unit whose branch starts there runs the stem itself
-// (arch::images_part, as the deployment plan sends them).
+// What the rules need of the chain: each position's seconds on unit 0, the bytes of the
+// tensor entering it and of the pooled partial sum leaving the last one, on the link. Into
+// position 0 the images travel, not the stem's output: a unit whose branch starts there
+// runs the stem itself (arch::images_part, as the deployment plan sends them).
 struct ChainSegments {
   std::vector<double> seconds;
   std::vector<double> in_bytes;
@@ -49,7 +49,8 @@ ChainSegments chain_segments(const arch::Architecture& chain, const arch::Archit
     c.in_bytes.push_back(static_cast<double>(in.elements()) * per_element);
     in = chain.vertices[v].out;
   }
-  c.out_bytes = static_cast<double>(in.elements()) * per_element;
+  // The last segment's output travels as the pooled partial sum (deploy/plan.h).
+  c.out_bytes = static_cast<double>(chain.output.in.channels) * per_element;
   return c;
 }
 

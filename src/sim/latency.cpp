@@ -221,25 +221,39 @@ void post_sends(const arch::Architecture& arch, const std::vector<double>& bytes
     }
 }
 
+// Seconds unit u takes to pool and add up its sinks (a unit of FLOP prices: none, the
+// head's FLOPs hold that work).
+double partial_seconds(const arch::Architecture& arch, const std::vector<int>& parts, const DeviceModel& devices,
+                       int u) {
+  if (!devices.priced(u)) return 0;
+  return seconds_of(devices.ops[u], partial_work(arch, parts, u)) * slowdown(devices, u);
+}
+
 // The output vertex, as the runtime runs it (deploy/plan.h): once its last vertex (and
-// sink scaling) is done, every unit holding sinks adds them up; the others send that
-// partial sum to unit 0, which averages the partial sums and runs the head. `core_free`:
-// when each core of each unit is done with the other vertices.
+// sink scaling) is done, every unit holding sinks pools and adds them up; the others send
+// that pooled partial sum (C values per image) to unit 0, which averages the partial sums
+// and runs the head. `core_free`: when each core of each unit is done with the other
+// vertices.
 void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& cost,
                 const std::vector<int>& parts, const DeviceModel& devices, const LinkModel& link,
                 const std::vector<std::vector<double>>& core_free, Timeline& r) {
   const auto& out = arch.output;
   const int units = devices.units();
-  std::vector<double> unit_free(units);
-  for (int u = 0; u < units; ++u)
-    unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
-  const double out_bytes = on_link(link, static_cast<double>(out.in.elements()) * 4.0);
-  double scaling_flops = 0;
   std::vector<char> holds(units, 0);
+  double scaling_flops = 0;
   for (int s : out.inputs) {
     holds[parts[s]] = 1;
     scaling_flops += sink_scaling_flops(arch, s);
   }
+  std::vector<double> unit_free(units);
+  for (int u = 0; u < units; ++u) {
+    unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
+    if (!holds[u]) continue;
+    const double pooling = partial_seconds(arch, parts, devices, u);
+    unit_free[u] += pooling;
+    r.busy_s[u] += pooling;
+  }
+  const double out_bytes = on_link(link, static_cast<double>(out.in.channels) * 4.0);
   double head_ready = 0;
   int partials = holds[0] ? 1 : 0;
   for (int u = 1; u < units; ++u) {

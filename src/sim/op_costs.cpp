@@ -59,12 +59,22 @@ StepWork sink_work(const arch::Architecture& arch, int s) {
   return b ? scaling_work(*b, arch.output.in) : StepWork{};
 }
 
+StepWork partial_work(const arch::Architecture& arch, const std::vector<int>& parts, int unit) {
+  const auto& out = arch.output;
+  StepWork w;
+  for (std::size_t at = 0; at < out.inputs.size(); ++at) {
+    if (parts[out.inputs[at]] != unit) continue;
+    // A sum pools every sink whole; a concatenation each sink's channels of the output.
+    const int channels = out.merge == arch::Merge::kSum ? out.in.channels : arch.carried_shape(out, at).channels;
+    w.summed += elements(arch::Shape{channels, out.in.height, out.in.width});
+  }
+  return w;
+}
+
 StepWork head_work(const arch::Architecture& arch, int partials) {
   StepWork w;
   w.steps = 1;
-  // A sum adds every sink and partial sum; a concatenation places each sink's channels once.
-  const double sinks = arch.output.merge == arch::Merge::kSum ? static_cast<double>(arch.output.inputs.size()) : 1.0;
-  w.summed = (sinks + partials) * elements(arch.output.in);
+  w.summed = partials * static_cast<double>(arch.output.in.channels);
   return w;
 }
 

@@ -833,10 +833,10 @@ TEST_F(TheRunCommand, RejectsAMalformedPlanAndAWrongWorld) {
   auto text = slurp(path("deploy/plan.yaml"));
   // A plan of an older export: its unit files hold other tensors.
   auto old = text;
-  old.replace(old.find("version: 3"), 10, "version: 2");
+  old.replace(old.find("version: 4"), 10, "version: 3");
   write("deploy/plan.yaml", old);
   expect_rejected("run --plan " + path("deploy") + " --local" + input(),
-                  "plan.yaml:2: plan version 2: this build reads version 3 only", 1);
+                  "plan.yaml:2: plan version 3: this build reads version 4 only", 1);
   text.replace(text.find("units: 2"), 8, "units: two");
   write("deploy/plan.yaml", text);
   expect_rejected("run --plan " + path("deploy") + " --local" + input(), "plan.yaml:6: 'units' must be an integer",

@@ -94,7 +94,11 @@ TEST_P(TheEngineOfAPlan, RunsEachUnitOnItsOwnTensors) {
   for (auto& t : threads) t.join();
   std::vector<torch::Tensor> sums;
   for (const auto& p : partials)
-    if (p.defined()) sums.push_back(p);
+    if (p.defined()) {
+      // Pooled over the plane: what the plan sends (C values per image), not H x W x C.
+      EXPECT_EQ(p.sizes(), torch::IntArrayRef({2, a.output.in.channels, 1, 1}));
+      sums.push_back(p);
+    }
   ASSERT_GT(sums.size(), 1u) << "one unit holds every sink: the test checks no partial sums";
   EXPECT_LT((engines[0]->head(sums) - expected).abs().max().item<double>(), 1e-4);
 }

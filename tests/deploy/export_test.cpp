@@ -64,7 +64,8 @@ TEST_F(ADeployment, SendsWhatTheSimulatorCountsForVersion2Edges) {
 }
 
 // The partition's connectivity cost, except that a sink off unit 0 no longer travels
-// (each unit other than 0 holding sinks sends one partial sum of the output's shape) and
+// (each unit other than 0 holding sinks sends one partial sum, pooled: the output's
+// channels) and
 // that the images travel instead of the stem's tensor.
 TEST_F(ADeployment, PlansTheTrafficThePartitionCostsWithOnePartialSumPerUnit) {
   const auto a = test_architecture(arch::Aggregation::kRandWire);
@@ -81,7 +82,7 @@ TEST_F(ADeployment, PlansTheTrafficThePartitionCostsWithOnePartialSumPerUnit) {
         expected -= cost.vertices[s].output_bytes;
         holding.insert(parts[s]);
       }
-    expected += static_cast<std::int64_t>(holding.size()) * a.output.in.elements() * 4;
+    expected += static_cast<std::int64_t>(holding.size()) * a.output.in.channels * 4;
     // A unit that reads the stem's tensor gets the images instead and runs the stem itself.
     std::set<int> reading;
     for (int s : a.dag.successors(a.dag.input()))

@@ -64,10 +64,11 @@ TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
   DeviceModel d = DeviceModel::uniform(1, 1e10);
   d.ops = {known_prices()};
   d.ops[0].inference_s = 1e-5;
-  double sum = seconds_of(d.ops[0], stem_work(a)) + seconds_of(d.ops[0], head_work(a, 1)) + 1e-5;
+  const std::vector<int> one(a.dag.num_vertices(), 0);
+  double sum = seconds_of(d.ops[0], stem_work(a)) + seconds_of(d.ops[0], partial_work(a, one, 0)) +
+               seconds_of(d.ops[0], head_work(a, 1)) + 1e-5;
   for (int v = 0; v < a.dag.num_compute(); ++v) sum += seconds_of(d.ops[0], vertex_work(a, v));
   for (int s : a.output.inputs) sum += seconds_of(d.ops[0], sink_work(a, s));
-  const std::vector<int> one(a.dag.num_vertices(), 0);
   const auto r1 = simulate(a, cost, one, d, {});
   EXPECT_NEAR(r1.latency_s, sum, 1e-12);
   d.cores = {2};

@@ -62,10 +62,10 @@ class Engine {
 
   /// This unit's part of one inference of `batch` images (unit 0 passes the normalised
   /// images): the stem on unit 0, then its vertices; returns its partial sum of sinks
-  /// (undefined when it holds none).
+  /// pooled over the plane, batch x C x 1 x 1 (undefined when it holds none).
   torch::Tensor run(std::int64_t batch, const torch::Tensor* images, const EngineHooks& hooks);
 
-  /// Unit 0: the logits from every unit's partial sum (unit 0's first, then by unit).
+  /// Unit 0: the logits from every unit's pooled partial sum (unit 0's first, then by unit).
   torch::Tensor head(const std::vector<torch::Tensor>& partials) const;
 
   /// A one-unit deployment's whole forward pass.

@@ -9,8 +9,8 @@
 ///
 /// Unit 0 holds the input vertex (stem) and the output vertex (average of the sinks and
 /// the head). The sinks do not travel: every unit adds up its own sinks (scaled to the
-/// output's shape) and a unit other than 0 sends that one partial sum to unit 0, which
-/// averages the partial sums in the head. No LibTorch here; `deploy/export.h` writes the
+/// output's shape) and pools them over the plane, and a unit other than 0 sends that one
+/// pooled partial sum (C values per image) to unit 0, which averages them in the head. No LibTorch here; `deploy/export.h` writes the
 /// per-unit modules.
 
 #include <cstdint>
@@ -21,12 +21,14 @@
 
 namespace concnas::deploy {
 
-/// The plan format `plan_yaml` writes and `read_deployment` reads. Version 3: unit files
-/// hold the inference tensors of deploy/export.h (batch norms folded in).
-inline constexpr int kPlanVersion = 3;
+/// The plan format `plan_yaml` writes and `read_deployment` reads. Version 4: partial sums
+/// travel pooled over the plane (version 3: whole; both: unit files hold the inference
+/// tensors of deploy/export.h, batch norms folded in).
+inline constexpr int kPlanVersion = 4;
 
 /// A vertex output sent from the unit that computes it to units that consume it, or (with
-/// `vertex` = the output vertex) a unit's partial sum of its sinks, sent to unit 0.
+/// `vertex` = the output vertex) a unit's partial sum of its sinks pooled over the plane
+/// (shape C x 1 x 1), sent to unit 0.
 struct Transfer {
   int vertex = 0;             ///< producer (a compute vertex, the input vertex = stem, or the output vertex)
   int from = 0;               ///< unit computing it
@@ -55,7 +57,7 @@ struct Plan {
   std::vector<UnitPlan> units;
   std::vector<Transfer> transfers;  ///< by producing vertex, then sending unit, ascending
   /// Bytes crossing units per image: the partition's connectivity cost, except that each
-  /// unit other than 0 sends one partial sum of its sinks instead of every sink. With
+  /// unit other than 0 sends one pooled partial sum of its sinks instead of every sink. With
   /// `all_half` (`run --fp16`), every transfer at 2 bytes per element.
   std::int64_t bytes_per_image(bool all_half = false) const;
 };

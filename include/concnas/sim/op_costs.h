@@ -13,6 +13,7 @@
 /// memory, the matrix product by arithmetic, so one FLOP/s cannot price both.
 
 #include <cstdint>
+#include <vector>
 
 #include "concnas/arch/architecture.h"
 
@@ -54,7 +55,10 @@ StepWork vertex_work(const arch::Architecture& arch, int v);
 StepWork stem_work(const arch::Architecture& arch);
 /// The scaling block that brings sink `s` to the output's shape (nothing without one).
 StepWork sink_work(const arch::Architecture& arch, int s);
-/// The head on unit 0: the partial sums of `partials` units added, pooled and classified.
+/// The partial sum on unit `unit`: the output vertex's inputs that `parts` puts there,
+/// pooled over the plane and added up (the output vertex's step on every unit with sinks).
+StepWork partial_work(const arch::Architecture& arch, const std::vector<int>& parts, int unit);
+/// The head on unit 0: the pooled partial sums of `partials` units added and classified.
 StepWork head_work(const arch::Architecture& arch, int partials);
 
 /// Seconds of `work` at prices `ops`.
