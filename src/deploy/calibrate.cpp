@@ -46,12 +46,15 @@ class Bench {
   }
 
   // One inference on one core with every step timed: key -> seconds, where a compute
-  // vertex is its id, the stem -1 and the scaling of sink s -(s + 2).
-  std::map<int, double> timed_steps() {
+  // vertex is its id, the stem -1 and the scaling of sink s -(s + 2); `whole`: the seconds
+  // of the same inference.
+  std::map<int, double> timed_steps(double& whole) {
     std::vector<std::pair<int, std::int64_t>> events;  // (vertex, ns), in the order run
     EngineHooks hooks;
     hooks.ran = [&](int v, int, std::int64_t begin) { events.push_back({v, now_ns() - begin}); };
+    const auto t0 = now_ns();
     engine_->head({engine_->run(batch_, &images_, hooks)});
+    whole = static_cast<double>(now_ns() - t0) * 1e-9;
     std::map<int, double> out;
     const auto& dag = arch_.dag;
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -88,11 +91,13 @@ double predicted(const arch::Architecture& a, const sim::OpCosts& ops, int cores
   return sim::simulate(a, arch::compute_cost(a), std::vector<int>(a.dag.num_vertices(), 0), d, {}).latency_s;
 }
 
-// A calibration network's median whole inference (timed apart: the hooks cost a little)
-// and the sum of its steps' medians.
+// A calibration network's median whole inference (timed apart: the hooks cost a little),
+// and what its inferences took beyond their timed steps: the median over inferences of
+// each one's whole less its own steps (not the whole's median less the steps' medians: on
+// a busy host a step's times are skewed, and the sum of medians falls short of a whole).
 struct NetworkTiming {
   double whole_s = 0;
-  double steps_s = 0;
+  double rest_s = 0;
 };
 
 // Medians of every step over `runs` timed inferences, as samples, and the network's timing.
@@ -100,13 +105,19 @@ NetworkTiming time_network(Bench& b, const arch::Architecture& a, const DeviceCa
                            std::vector<sim::TimedWork>& samples) {
   for (int i = 0; i < o.warmup; ++i) b.infer();
   std::map<int, std::vector<double>> steps;
-  for (int i = 0; i < o.runs; ++i)
-    for (const auto& [key, s] : b.timed_steps()) steps[key].push_back(s);
-  NetworkTiming t;
-  for (const auto& [key, s] : steps) {
-    samples.push_back({work_of(a, key), median(s)});
-    t.steps_s += samples.back().seconds;
+  std::vector<double> rest;
+  for (int i = 0; i < o.runs; ++i) {
+    double whole = 0;
+    rest.push_back(0);
+    for (const auto& [key, s] : b.timed_steps(whole)) {
+      steps[key].push_back(s);
+      rest.back() -= s;
+    }
+    rest.back() += whole;
   }
+  NetworkTiming t;
+  for (const auto& [key, s] : steps) samples.push_back({work_of(a, key), median(s)});
+  t.rest_s = median(rest);
   std::vector<double> whole;
   for (int i = 0; i < o.runs; ++i) whole.push_back(b.infer());
   t.whole_s = median(whole);
@@ -179,7 +190,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
     Bench b(nets[i], 1, o.batch);
     const auto t = time_network(b, nets[i], o, samples);
     one_core.push_back(t.whole_s);
-    rest.push_back(t.whole_s - t.steps_s);
+    rest.push_back(t.rest_s);
   }
   DeviceCalibration c;
   c.ops = sim::fit_op_costs(samples);
@@ -188,8 +199,9 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   for (double e : sim::relative_errors(c.ops, samples)) errors.push_back(std::abs(e));
   c.median_step_error = median(errors);
   // What the steps leave out, as measured: the engine's start and end of an inference, the
-  // partial sum and the head. (Not the whole inference less the fitted prices: that also
-  // takes in the fit's error on the typical network and carries it to every other one.)
+  // partial sum and the head, and its going from step to step. (Not the whole inference
+  // less the fitted prices: that also takes in the fit's error on the typical network and
+  // carries it to every other one.)
   c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});
