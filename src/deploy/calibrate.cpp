@@ -92,11 +92,11 @@ double predicted(const arch::Architecture& a, const sim::OpCosts& ops, int cores
 }
 
 // A calibration network's median whole inference (timed apart: the hooks cost a little),
-// and what its inferences took beyond their timed steps: the median over inferences of
-// each one's whole less its own steps (not the whole's median less the steps' medians: on
-// a busy host a step's times are skewed, and the sum of medians falls short of a whole).
+// the sum of its steps' medians, and what its inferences took beyond their timed steps:
+// the median over inferences of each one's whole less its own steps.
 struct NetworkTiming {
   double whole_s = 0;
+  double steps_s = 0;
   double rest_s = 0;
 };
 
@@ -116,12 +116,23 @@ NetworkTiming time_network(Bench& b, const arch::Architecture& a, const DeviceCa
     rest.back() += whole;
   }
   NetworkTiming t;
-  for (const auto& [key, s] : steps) samples.push_back({work_of(a, key), median(s)});
+  for (const auto& [key, s] : steps) {
+    samples.push_back({work_of(a, key), median(s)});
+    t.steps_s += samples.back().seconds;
+  }
   t.rest_s = median(rest);
   std::vector<double> whole;
   for (int i = 0; i < o.runs; ++i) whole.push_back(b.infer());
   t.whole_s = median(whole);
   return t;
+}
+
+// `ops` with every price per unit of work times `factor`.
+sim::OpCosts scaled_prices(sim::OpCosts ops, double factor) {
+  for (double* p : {&ops.step_s, &ops.summed_s, &ops.tap_s, &ops.gemm_flop_s, &ops.pooled_s, &ops.scaling_s,
+                    &ops.stem_flop_s})
+    *p *= factor;
+  return ops;
 }
 
 // The slowdown at which the median predicted / measured ratio of the networks is 1.
@@ -184,13 +195,14 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   const auto nets = calibration_networks();
   const int total = static_cast<int>(nets.size());
   std::vector<sim::TimedWork> samples;
-  std::vector<double> one_core, rest;
+  std::vector<double> one_core, rest, in_steps;
   for (int i = 0; i < total; ++i) {
     if (o.progress) o.progress("1 core", i, total);
     Bench b(nets[i], 1, o.batch);
     const auto t = time_network(b, nets[i], o, samples);
     one_core.push_back(t.whole_s);
     rest.push_back(t.rest_s);
+    in_steps.push_back((t.whole_s - t.rest_s) / t.steps_s);
   }
   DeviceCalibration c;
   c.ops = sim::fit_op_costs(samples);
@@ -198,10 +210,14 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   std::vector<double> errors;
   for (double e : sim::relative_errors(c.ops, samples)) errors.push_back(std::abs(e));
   c.median_step_error = median(errors);
-  // What the steps leave out, as measured: the engine's start and end of an inference, the
-  // partial sum and the head, and its going from step to step. (Not the whole inference
-  // less the fitted prices: that also takes in the fit's error on the typical network and
-  // carries it to every other one.)
+  // The prices are of the steps' medians; inside a whole inference the steps take more (on
+  // this host a step's times are skewed to the right, so the sum of medians falls short of
+  // a typical whole): the prices are scaled by the median ratio of the whole's time in
+  // steps to that sum. What the steps leave out (the engine's start and end of an
+  // inference, the partial sum and the head, going from step to step) is measured
+  // inference by inference. (Not the whole inference less the fitted prices: that also
+  // takes in the fit's error on the typical network and carries it to every other one.)
+  c.ops = scaled_prices(c.ops, median(in_steps));
   c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});
