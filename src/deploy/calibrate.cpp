@@ -202,7 +202,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
     const auto t = time_network(b, nets[i], o, samples);
     one_core.push_back(t.whole_s);
     rest.push_back(t.rest_s);
-    in_steps.push_back((t.whole_s - t.rest_s) / t.steps_s);
+    if (t.steps_s > 0) in_steps.push_back((t.whole_s - t.rest_s) / t.steps_s);
   }
   DeviceCalibration c;
   c.ops = sim::fit_op_costs(samples);
@@ -217,7 +217,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   // inference, the partial sum and the head, going from step to step) is measured
   // inference by inference. (Not the whole inference less the fitted prices: that also
   // takes in the fit's error on the typical network and carries it to every other one.)
-  c.ops = scaled_prices(c.ops, median(in_steps));
+  if (!in_steps.empty()) c.ops = scaled_prices(c.ops, median(in_steps));
   c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});

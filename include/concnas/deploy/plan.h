@@ -10,8 +10,8 @@
 /// Unit 0 holds the input vertex (stem) and the output vertex (average of the sinks and
 /// the head). The sinks do not travel: every unit adds up its own sinks (scaled to the
 /// output's shape) and pools them over the plane, and a unit other than 0 sends that one
-/// pooled partial sum (C values per image) to unit 0, which averages them in the head. No LibTorch here; `deploy/export.h` writes the
-/// per-unit modules.
+/// pooled partial sum (C values per image) to unit 0, which averages them in the head. No
+/// LibTorch here; `deploy/export.h` writes the per-unit modules.
 
 #include <cstdint>
 #include <string>
