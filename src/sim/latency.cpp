@@ -221,12 +221,13 @@ void post_sends(const arch::Architecture& arch, const std::vector<double>& bytes
     }
 }
 
-// Seconds unit u takes to pool and add up its sinks (a unit of FLOP prices: none, the
-// head's FLOPs hold that work).
+// Seconds unit u > 0 takes to pool and add up its sinks, on one core after its vertices
+// (a unit of FLOP prices: none, the head's FLOPs hold that work; unit 0's is in its
+// `inference_s`, as calibration measures it).
 double partial_seconds(const arch::Architecture& arch, const std::vector<int>& parts, const DeviceModel& devices,
                        int u) {
-  if (!devices.priced(u)) return 0;
-  return seconds_of(devices.ops[u], partial_work(arch, parts, u)) * slowdown(devices, u);
+  if (u == 0 || !devices.priced(u)) return 0;
+  return seconds_of(devices.ops[u], partial_work(arch, parts, u));
 }
 
 // The output vertex, as the runtime runs it (deploy/plan.h): once its last vertex (and

@@ -1,5 +1,7 @@
 #include "concnas/sim/op_costs.h"
 
+#include <algorithm>
+
 namespace concnas::sim {
 namespace {
 
@@ -74,7 +76,7 @@ StepWork partial_work(const arch::Architecture& arch, const std::vector<int>& pa
 StepWork head_work(const arch::Architecture& arch, int partials) {
   StepWork w;
   w.steps = 1;
-  w.summed = partials * static_cast<double>(arch.output.in.channels);
+  w.summed = std::max(0, partials - 1) * static_cast<double>(arch.output.in.channels);
   return w;
 }
 

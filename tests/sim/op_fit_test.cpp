@@ -65,8 +65,8 @@ TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
   d.ops = {known_prices()};
   d.ops[0].inference_s = 1e-5;
   const std::vector<int> one(a.dag.num_vertices(), 0);
-  double sum = seconds_of(d.ops[0], stem_work(a)) + seconds_of(d.ops[0], partial_work(a, one, 0)) +
-               seconds_of(d.ops[0], head_work(a, 1)) + 1e-5;
+  // Unit 0's partial sum and the head's classifier are in inference_s, as calibrated.
+  double sum = seconds_of(d.ops[0], stem_work(a)) + seconds_of(d.ops[0], head_work(a, 1)) + 1e-5;
   for (int v = 0; v < a.dag.num_compute(); ++v) sum += seconds_of(d.ops[0], vertex_work(a, v));
   for (int s : a.output.inputs) sum += seconds_of(d.ops[0], sink_work(a, s));
   const auto r1 = simulate(a, cost, one, d, {});
@@ -76,6 +76,26 @@ TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
   const auto r2 = simulate(a, cost, one, d, {});
   EXPECT_LT(r2.latency_s, r1.latency_s * 1.5);
   EXPECT_GE(r2.latency_s * (1 + 1e-12), r2.lower_bound_s);
+}
+
+// A unit other than 0 pools its own sinks before it sends them, priced there (unit 0's
+// pooling, like the classifier, is in its inference_s). With only `summed_s` set, unit 1's
+// busy time is its vertices' sums and its pooling, nothing else.
+TEST(APricedDevice, PoolsAUnitsSinksOnThatUnit) {
+  const auto a = dp_network(5);
+  std::vector<int> parts(a.dag.num_vertices(), 0);
+  for (int s : a.output.inputs) parts[s] = 1;  // every sink on unit 1
+  DeviceModel d = DeviceModel::uniform(2, 1e10);
+  OpCosts summed_only;
+  summed_only.summed_s = 1e-9;
+  d.ops = {summed_only, summed_only};
+  const auto r = simulate(a, arch::compute_cost(a), parts, d, {});
+  double expected = seconds_of(summed_only, partial_work(a, parts, 1));
+  for (int v = 0; v < a.dag.num_compute(); ++v)
+    if (parts[v] == 1) expected += seconds_of(summed_only, vertex_work(a, v));
+  EXPECT_GT(partial_work(a, parts, 1).summed, 0.0);
+  EXPECT_EQ(partial_work(a, parts, 0).summed, 0.0);
+  EXPECT_NEAR(r.busy_s[1], expected, 1e-15);
 }
 
 // Chains of 6 unstaged vertices, 4, 16 and 48 channels wide (as `concnas calibrate` relays).

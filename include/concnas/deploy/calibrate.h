@@ -3,7 +3,8 @@
 /// Measuring this machine as a device for the simulator (`concnas calibrate`): concnas's
 /// engine runs a fixed set of calibration networks (random weights; other seeds than any
 /// benchmark's), every step is timed, and the prices of each kind of work (sim/op_costs.h)
-/// are fitted to the medians. With more than one core, the slowdown of steps running side
+/// are fitted to the medians, then scaled to the steps inside whole inferences (a step's
+/// times are skewed). With more than one core, the slowdown of steps running side
 /// by side is fitted to whole inferences on all cores.
 ///
 ///     concnas::deploy::DeviceCalibrationOptions o;

@@ -16,8 +16,9 @@
 /// once per receiving unit; transfers overlap with computing on both ends and do not contend with each
 /// other. The sinks do not travel (as in `concnas run`, deploy/plan.h): a sink is brought
 /// to the output's shape on the core that computed it, right after its sends are posted;
-/// after its last vertex every unit holding sinks adds them up, a unit other than 0 sends
-/// that one partial sum to unit 0, and unit 0 averages the partial sums and runs the head.
+/// after its last vertex every unit holding sinks pools them over the plane and adds them up,
+/// a unit other than 0 sends that one pooled partial sum (C values per image) to unit 0,
+/// and unit 0 averages the partial sums and runs the head.
 ///
 /// Two optional fixed costs model a runtime at small batches, where calls rather than
 /// FLOPs take the time (docs/notes/runtime_2026-11.md measures them for the first runtime

@@ -58,7 +58,9 @@ StepWork sink_work(const arch::Architecture& arch, int s);
 /// The partial sum on unit `unit`: the output vertex's inputs that `parts` puts there,
 /// pooled over the plane and added up (the output vertex's step on every unit with sinks).
 StepWork partial_work(const arch::Architecture& arch, const std::vector<int>& parts, int unit);
-/// The head on unit 0: the pooled partial sums of `partials` units added and classified.
+/// The head on unit 0 beyond `OpCosts::inference_s`: the other units' pooled partial sums
+/// added to the first (`partials` in all). Calibration measures unit 0's own partial sum
+/// and the classifier with what the steps leave out, in `inference_s`.
 StepWork head_work(const arch::Architecture& arch, int partials);
 
 /// Seconds of `work` at prices `ops`.
