@@ -127,14 +127,6 @@ NetworkTiming time_network(Bench& b, const arch::Architecture& a, const DeviceCa
   return t;
 }
 
-// `ops` with every price per unit of work times `factor`.
-sim::OpCosts scaled_prices(sim::OpCosts ops, double factor) {
-  for (double* p : {&ops.step_s, &ops.summed_s, &ops.tap_s, &ops.gemm_flop_s, &ops.pooled_s, &ops.scaling_s,
-                    &ops.stem_flop_s})
-    *p *= factor;
-  return ops;
-}
-
 // The slowdown at which the median predicted / measured ratio of the networks is 1.
 double fit_slowdown(const std::vector<arch::Architecture>& nets, const std::vector<double>& measured,
                     sim::OpCosts ops, int cores) {
@@ -217,7 +209,7 @@ DeviceCalibration calibrate_device(const DeviceCalibrationOptions& o) {
   // inference, the partial sum and the head, going from step to step) is measured
   // inference by inference. (Not the whole inference less the fitted prices: that also
   // takes in the fit's error on the typical network and carries it to every other one.)
-  if (!in_steps.empty()) c.ops = scaled_prices(c.ops, median(in_steps));
+  if (!in_steps.empty()) c.ops = sim::scaled_prices(c.ops, median(in_steps));
   c.ops.inference_s = std::max(0.0, median(rest));
   for (int i = 0; i < total; ++i) {
     c.networks.push_back({nets[i].name, 1, one_core[i], predicted(nets[i], c.ops, 1)});

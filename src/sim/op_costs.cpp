@@ -80,6 +80,13 @@ StepWork head_work(const arch::Architecture& arch, int partials) {
   return w;
 }
 
+OpCosts scaled_prices(OpCosts ops, double factor) {
+  for (double* p : {&ops.step_s, &ops.summed_s, &ops.tap_s, &ops.gemm_flop_s, &ops.pooled_s, &ops.scaling_s,
+                    &ops.stem_flop_s})
+    *p *= factor;
+  return ops;
+}
+
 double seconds_of(const OpCosts& ops, const StepWork& w) {
   return ops.step_s * w.steps + ops.summed_s * w.summed + ops.tap_s * w.taps + ops.gemm_flop_s * w.gemm_flops +
          ops.pooled_s * w.pooled + ops.scaling_s * w.scalings + ops.stem_flop_s * w.stem_flops;

@@ -78,6 +78,18 @@ TEST(APricedDevice, RunsOneCoreAsTheSumOfItsStepsAndUsesItsCores) {
   EXPECT_GE(r2.latency_s * (1 + 1e-12), r2.lower_bound_s);
 }
 
+TEST(ScaledPrices, ScaleEveryStepPriceButNotTheInferenceOrTheSlowdown) {
+  auto ops = known_prices();
+  ops.inference_s = 1e-5;
+  ops.parallel_slowdown = 1.5;
+  const auto twice = scaled_prices(ops, 2);
+  const auto a = dp_network(5);
+  EXPECT_NEAR(seconds_of(twice, vertex_work(a, 1)), 2 * seconds_of(ops, vertex_work(a, 1)), 1e-15);
+  EXPECT_NEAR(seconds_of(twice, stem_work(a)), 2 * seconds_of(ops, stem_work(a)), 1e-15);
+  EXPECT_EQ(twice.inference_s, 1e-5);
+  EXPECT_EQ(twice.parallel_slowdown, 1.5);
+}
+
 // A unit other than 0 pools its own sinks before it sends them, priced there (unit 0's
 // pooling, like the classifier, is in its inference_s). With only `summed_s` set, unit 1's
 // busy time is its vertices' sums and its pooling, nothing else.
@@ -159,11 +171,7 @@ TEST(ALinkFit, KeepsTheDevicesPricingErrorOutOfTheLink) {
   DeviceModel priced = DeviceModel::uniform(2, 1e10);
   priced.ops = {known_prices(), known_prices()};
   DeviceModel real = priced;
-  auto dearer = known_prices();
-  for (double* price : {&dearer.step_s, &dearer.summed_s, &dearer.tap_s, &dearer.gemm_flop_s, &dearer.pooled_s,
-                        &dearer.scaling_s, &dearer.stem_flop_s})
-    *price *= 1.3;
-  real.ops = {dearer, dearer};
+  real.ops = {scaled_prices(known_prices(), 1.3), scaled_prices(known_prices(), 1.3)};
   LinkModel truth;
   truth.latency_s = 1e-4;
   truth.bandwidth_bytes_per_s = 1e9;

@@ -80,7 +80,7 @@ std::vector<PlacedNetwork> link_networks(const sim::DeviceModel& devices) {
 
 // The network's p50 on the units of `parts` (deployed in work/NAME-uN).
 double measure_placed(const arch::Architecture& a, nn::Network& net, const std::vector<int>& parts, int units,
-                             const fs::path& work, int runs, int batch) {
+                      const fs::path& work, int runs, int batch) {
   const std::string dir = (work / fmt::format("{}-u{}", a.name, units)).string();
   deploy::export_deployment(a, *net, deploy::make_plan(a, parts, units), dir);
   return measure_deployment(dir, runs, {"--batch", std::to_string(batch)}).p50_s;

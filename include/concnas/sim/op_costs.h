@@ -63,6 +63,10 @@ StepWork partial_work(const arch::Architecture& arch, const std::vector<int>& pa
 /// and the classifier with what the steps leave out, in `inference_s`.
 StepWork head_work(const arch::Architecture& arch, int partials);
 
+/// `ops` with every price per unit of work times `factor` (not `inference_s` or
+/// `parallel_slowdown`).
+OpCosts scaled_prices(OpCosts ops, double factor);
+
 /// Seconds of `work` at prices `ops`.
 double seconds_of(const OpCosts& ops, const StepWork& work);
 
