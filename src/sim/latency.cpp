@@ -226,7 +226,7 @@ void post_sends(const arch::Architecture& arch, const std::vector<double>& bytes
 // `inference_s`, as calibration measures it).
 double partial_seconds(const arch::Architecture& arch, const std::vector<int>& parts, const DeviceModel& devices,
                        int u) {
-  if (u == 0 || !devices.priced(u)) return 0;
+  if (!devices.priced(u)) return 0;
   return seconds_of(devices.ops[u], partial_work(arch, parts, u));
 }
 
@@ -247,21 +247,16 @@ void run_output(const arch::Architecture& arch, const arch::ArchitectureCost& co
     scaling_flops += sink_scaling_flops(arch, s);
   }
   std::vector<double> unit_free(units);
-  for (int u = 0; u < units; ++u) {
-    unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
-    if (!holds[u]) continue;
-    const double pooling = partial_seconds(arch, parts, devices, u);
-    unit_free[u] += pooling;
-    r.busy_s[u] += pooling;
-  }
+  for (int u = 0; u < units; ++u) unit_free[u] = *std::max_element(core_free[u].begin(), core_free[u].end());
   const double out_bytes = on_link(link, static_cast<double>(out.in.channels) * 4.0);
   double head_ready = 0;
   int partials = holds[0] ? 1 : 0;
   for (int u = 1; u < units; ++u) {
     if (!holds[u]) continue;
     ++partials;
-    unit_free[u] += link.send_overhead_s;
-    r.busy_s[u] += link.send_overhead_s;
+    const double pooled_and_posted = partial_seconds(arch, parts, devices, u) + link.send_overhead_s;
+    unit_free[u] += pooled_and_posted;
+    r.busy_s[u] += pooled_and_posted;
     r.comm_bytes += static_cast<std::int64_t>(out_bytes);
     head_ready = std::max(head_ready,
                           unit_free[u] + link.latency_s + out_bytes / link.bandwidth_bytes_per_s);
